@@ -1,0 +1,237 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using OneId.Graph;
+using OneId.Server.Configuration;
+using OneId.Server.Security;
+using OneId.Server.Tenants;
+
+namespace OneId.Server.Api;
+
+/// <summary>The query API: resolve, persons, observations, history, retract, erase, stats, keys.</summary>
+public static class QueryApi
+{
+    public const int MaxBatch = 1000;
+
+    public static IEndpointRouteBuilder MapQueryApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v1").WithTags("Query");
+        api.MapGet("/resolve", ResolveAsync).RequireApiKey();
+        api.MapPost("/resolve", ResolveManyAsync).RequireApiKey();
+        api.MapGet("/persons/{id}", GetPersonAsync).RequireApiKey();
+        api.MapGet("/persons/{id}/observations", GetObservationsAsync).RequireApiKey();
+        api.MapGet("/persons/{id}/history", GetHistoryAsync).RequireApiKey();
+        api.MapDelete("/persons/{id}/profile", EraseProfileAsync).RequireApiKey(admin: true);
+        api.MapPost("/observations/{id}/retract", RetractAsync).RequireApiKey(admin: true);
+        api.MapGet("/stats", GetStatsAsync).RequireApiKey();
+        api.MapPost("/keys", CreateKeyAsync).RequireApiKey(admin: true).WithTags("Keys");
+        app.MapGet("/healthz", (TenantRegistry tenants) => TypedResults.Ok(new HealthView("ok", tenants.All.Select(t => t.Name).ToArray())))
+            .WithTags("Health");
+        return app;
+    }
+
+    private static HubTenant TenantOf(HttpContext http, TenantRegistry tenants) =>
+        tenants.Get(http.Caller().Tenant) ?? throw new InvalidOperationException("the key's tenant is no longer configured");
+
+    private static ProblemHttpResult? NeedInternal(Caller caller) =>
+        caller.May(DataTier.Internal) ? null
+            : Problems.Forbidden("Tier not allowed", "Person ids and WeChat ids are internal data; this key lacks the 'internal' tier.");
+
+    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> ResolveAsync(string? id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        if (NeedInternal(caller) is { } denied)
+        {
+            return denied;
+        }
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return Problems.BadRequest("Missing id", "Pass ?id=type:namespace:value (e.g. openid:wx4f4bc4dec97d474b:oGZU…) or a person id p_123.");
+        }
+        var tenant = TenantOf(http, tenants);
+        var (person, problem) = await LookupAsync(tenant, caller, id, ct).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        return person is null
+            ? Problems.NotFound("Unknown identifier", $"No person holds {id}.")
+            : TypedResults.Ok(PersonView.From(person, caller));
+    }
+
+    private static async Task<(Person? Person, ProblemHttpResult? Problem)> LookupAsync(HubTenant tenant, Caller caller, string text, CancellationToken ct)
+    {
+        if (PersonId.TryParse(text, out var pid))
+        {
+            return (await tenant.Graph.GetAsync(pid, ct).ConfigureAwait(false), null);
+        }
+        if (!Identifier.TryParse(text, out var identifier, out var error))
+        {
+            return (null, Problems.BadRequest("Malformed identifier", error));
+        }
+        if (!caller.MaySee(identifier))
+        {
+            return (null, Problems.Forbidden("Tier not allowed", "Phone numbers are private data; this key lacks the 'private' tier."));
+        }
+        try
+        {
+            return (await tenant.Graph.FindAsync(identifier, ct).ConfigureAwait(false), null);
+        }
+        catch (AmbiguousIdentifierException e)
+        {
+            return (null, Problems.Conflict("Ambiguous identifier", e.Message));
+        }
+    }
+
+    internal static async Task<Results<Ok<ResolveBatchResponse>, ProblemHttpResult>> ResolveManyAsync(ResolveBatchRequest? request, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        if (NeedInternal(caller) is { } denied)
+        {
+            return denied;
+        }
+        if (request?.Ids is not { Count: > 0 } ids)
+        {
+            return Problems.BadRequest("No ids", "Send {\"ids\":[\"type:namespace:value\", …]} with 1 to 1000 ids.");
+        }
+        if (ids.Count > MaxBatch)
+        {
+            return Problems.BadRequest("Too many ids", $"{ids.Count} ids sent; send at most {MaxBatch} per request.");
+        }
+        // Check every id first: a batch with a malformed id is refused whole, naming the id, rather than half answered.
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (!PersonId.TryParse(ids[i], out _) && !Identifier.TryParse(ids[i], out _, out var error))
+            {
+                return Problems.BadRequest("Malformed identifier", $"ids[{i}]: {error}");
+            }
+        }
+        var tenant = TenantOf(http, tenants);
+        var results = new List<ResolveBatchItem>(ids.Count);
+        foreach (var text in ids)
+        {
+            var (person, problem) = await LookupAsync(tenant, caller, text, ct).ConfigureAwait(false);
+            results.Add(new ResolveBatchItem(text, person is null ? null : PersonView.From(person, caller), problem?.ProblemDetails.Detail));
+        }
+        return TypedResults.Ok(new ResolveBatchResponse(results));
+    }
+
+    private static ProblemHttpResult BadPersonId(string id) =>
+        Problems.BadRequest("Malformed person id", $"'{(id.Length > 40 ? id[..40] + "…" : id)}' is not a person id; person ids look like p_123.");
+
+    private static ProblemHttpResult UnknownPerson(string id) => Problems.NotFound("Unknown person", $"No person or alias {id}.");
+
+    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> GetPersonAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        if (NeedInternal(caller) is { } denied)
+        {
+            return denied;
+        }
+        if (!PersonId.TryParse(id, out var pid))
+        {
+            return BadPersonId(id);
+        }
+        var person = await TenantOf(http, tenants).Graph.GetAsync(pid, ct).ConfigureAwait(false);
+        return person is null ? UnknownPerson(id) : TypedResults.Ok(PersonView.From(person, caller));
+    }
+
+    internal static async Task<Results<Ok<ObservationView[]>, ProblemHttpResult>> GetObservationsAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        if (NeedInternal(caller) is { } denied)
+        {
+            return denied;
+        }
+        if (!PersonId.TryParse(id, out var pid))
+        {
+            return BadPersonId(id);
+        }
+        var graph = TenantOf(http, tenants).Graph;
+        if (await graph.GetAsync(pid, ct).ConfigureAwait(false) is null)
+        {
+            return UnknownPerson(id);
+        }
+        var observations = await graph.GetObservationsAsync(pid, ct).ConfigureAwait(false);
+        return TypedResults.Ok(observations.Select(o => ObservationView.From(o, caller)).ToArray());
+    }
+
+    internal static async Task<Results<Ok<EventView[]>, ProblemHttpResult>> GetHistoryAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        var caller = http.Caller();
+        if (NeedInternal(caller) is { } denied)
+        {
+            return denied;
+        }
+        if (!PersonId.TryParse(id, out var pid))
+        {
+            return BadPersonId(id);
+        }
+        var graph = TenantOf(http, tenants).Graph;
+        if (await graph.GetAsync(pid, ct).ConfigureAwait(false) is null)
+        {
+            return UnknownPerson(id);
+        }
+        var history = await graph.GetHistoryAsync(pid, ct).ConfigureAwait(false);
+        return TypedResults.Ok(history.Select(e => EventView.From(e, caller)).ToArray());
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> EraseProfileAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        if (!PersonId.TryParse(id, out var pid))
+        {
+            return BadPersonId(id);
+        }
+        var erased = await TenantOf(http, tenants).Graph.EraseProfileAsync(pid, ct).ConfigureAwait(false);
+        return erased ? TypedResults.NoContent() : UnknownPerson(id);
+    }
+
+    internal static async Task<Results<Ok<RetractView>, ProblemHttpResult>> RetractAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        if (!ObservationId.TryParse(id, out var oid))
+        {
+            return Problems.BadRequest("Malformed observation id", "Observation ids are positive integers, as listed by GET /v1/persons/{id}/observations.");
+        }
+        try
+        {
+            var result = await TenantOf(http, tenants).Graph.RetractAsync(oid, ct).ConfigureAwait(false);
+            return TypedResults.Ok(new RetractView(result.Observation.ToString(), result.Persons.Select(p => p.ToString()).ToArray()));
+        }
+        catch (UnknownObservationException)
+        {
+            return Problems.NotFound("Unknown observation", $"No observation {id}.");
+        }
+        catch (InvalidOperationException e)
+        {
+            // Rejected or already retracted: the request conflicts with the observation's state.
+            return Problems.Conflict("Observation cannot be retracted", e.Message);
+        }
+    }
+
+    internal static async Task<Ok<StatsView>> GetStatsAsync(HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    {
+        var s = await TenantOf(http, tenants).Graph.GetStatsAsync(ct).ConfigureAwait(false);
+        return TypedResults.Ok(new StatsView(s.Persons, s.Observations, s.Identifiers, s.Conflicts, s.IdentifiersByType,
+            s.UnionIdCoverage.Select(c => new CoverageView(c.AppId, c.Persons, c.WithUnionId, Math.Round(c.Share, 4))).ToArray(),
+            s.Overlap.Select(o => new OverlapView(o.AppA, o.AppB, o.Persons)).ToArray()));
+    }
+
+    internal static async Task<Results<Created<CreateKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest? request, HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct)
+    {
+        var names = request?.Tiers is { Count: > 0 } t ? t : ["internal"];
+        var tiers = new HashSet<DataTier>();
+        foreach (var name in names)
+        {
+            if (!Tiers.TryParse(name, out var tier))
+            {
+                return Problems.BadRequest("Unknown tier", $"'{name}' is not a tier; use public, internal or private.");
+            }
+            tiers.Add(tier);
+        }
+        tiers.Add(DataTier.Public);
+        var tenant = TenantOf(http, tenants);
+        var key = await keys.CreateAsync(tenant, tiers, request?.Admin ?? false, ct).ConfigureAwait(false);
+        return TypedResults.Created((string?)null, new CreateKeyResponse(key, tenant.Name, tiers.Order().Select(Tiers.Name).ToArray(), request?.Admin ?? false));
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json.Serialization;
+using OneId.Graph;
+using OneId.Server.Security;
+
+namespace OneId.Server.Api;
+
+/// <summary>A person as a caller may see it: <c>{"id","aliases","identifiers","profile"}</c>; profile only with the private tier.</summary>
+public sealed record PersonView(
+    string Id,
+    IReadOnlyList<string> Aliases,
+    IReadOnlyList<string> Identifiers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Profile)
+{
+    public static PersonView From(Person person, Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(person);
+        ArgumentNullException.ThrowIfNull(caller);
+        return new PersonView(
+            person.Id.ToString(),
+            person.Aliases.Select(a => a.ToString()).ToArray(),
+            person.Identifiers.Where(caller.MaySee).Select(i => i.ToString()).ToArray(),
+            caller.May(DataTier.Private)
+                ? person.Profile.Where(a => caller.May(a.Tier)).ToDictionary(a => a.Name, a => a.Value, StringComparer.Ordinal)
+                : null);
+    }
+}
+
+public sealed record ObservationView(
+    string Id,
+    IReadOnlyList<string> Ids,
+    string Source,
+    DateTimeOffset At,
+    string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Profile)
+{
+    public static ObservationView From(ObservationRecord o, Caller caller) => new(
+        o.Id.ToString(),
+        o.Identifiers.Where(caller.MaySee).Select(i => i.ToString()).ToArray(),
+        o.Source,
+        o.At,
+        o.Status.ToString().ToLowerInvariant(),
+        caller.May(DataTier.Private) && o.Profile.Count > 0
+            ? o.Profile.Where(a => caller.May(a.Tier)).ToDictionary(a => a.Name, a => a.Value, StringComparer.Ordinal)
+            : null);
+}
+
+public sealed record EventView(
+    long Sequence,
+    string Kind,
+    string? Person,
+    IReadOnlyList<string> Others,
+    string? Observation,
+    IReadOnlyList<string> Ids,
+    string? Detail,
+    DateTimeOffset At)
+{
+    public static EventView From(GraphEvent e, Caller caller) => new(
+        e.Sequence,
+        e.Kind.ToString().ToLowerInvariant(),
+        e.Person?.ToString(),
+        e.Others.Select(p => p.ToString()).ToArray(),
+        e.Observation?.ToString(),
+        e.Identifiers.Where(caller.MaySee).Select(i => i.ToString()).ToArray(),
+        // Conflict details quote identifier values; they are internal data, shown to internal callers only.
+        caller.May(DataTier.Internal) ? e.Detail : null,
+        e.At);
+}
+
+public sealed record ResolveBatchRequest(IReadOnlyList<string>? Ids);
+
+public sealed record ResolveBatchItem(
+    string Query,
+    PersonView? Person,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
+
+public sealed record ResolveBatchResponse(IReadOnlyList<ResolveBatchItem> Results);
+
+public sealed record RetractView(string Observation, IReadOnlyList<string> Persons);
+
+public sealed record StatsView(
+    long Persons,
+    long Observations,
+    long Identifiers,
+    long Conflicts,
+    IReadOnlyDictionary<string, long> IdentifiersByType,
+    IReadOnlyList<CoverageView> UnionidCoverage,
+    IReadOnlyList<OverlapView> Overlap);
+
+public sealed record CoverageView(string Appid, long Persons, long WithUnionid, double Share);
+
+public sealed record OverlapView(string AppA, string AppB, long Persons);
+
+public sealed record CreateKeyRequest(IReadOnlyList<string>? Tiers, bool Admin);
+
+public sealed record CreateKeyResponse(string Key, string Tenant, IReadOnlyList<string> Tiers, bool Admin);
+
+public sealed record HealthView(string Status, IReadOnlyList<string> Tenants);

@@ -1,0 +1,210 @@
+using Microsoft.Extensions.Configuration;
+
+namespace OneId.Server.Configuration;
+
+/// <summary>
+/// The hub's configuration: <c>oneid.json</c> (snake_case keys, as below) plus environment variables prefixed
+/// <c>ONEID_</c> (<c>ONEID_DATABASE</c>, <c>ONEID_DATA_KEY</c>, <c>ONEID_BOOTSTRAP_KEY</c>,
+/// <c>ONEID_TENANTS__0__APPS__0__SECRET</c>). Any secret may also be written <c>env:NAME</c> to read it from the
+/// environment variable NAME at start-up, so that the file itself can be committed.
+/// </summary>
+public sealed class HubOptions
+{
+    /// <summary>Where the data lives: a SQLite file path (the default, <c>oneid.db</c>) or a PostgreSQL connection string (<c>Host=…</c>).</summary>
+    [ConfigurationKeyName("database")]
+    public string Database { get; set; } = "oneid.db";
+
+    /// <summary>
+    /// The hub's public base URL as browsers and WeChat reach it (https://id.example.com). Web OAuth builds its
+    /// redirect_uri from it; WeChat checks that its domain is the one configured in the console.
+    /// </summary>
+    [ConfigurationKeyName("public_url")]
+    public string? PublicUrl { get; set; }
+
+    /// <summary>
+    /// 32 random bytes in base64 (<c>openssl rand -base64 32</c>): the key that encrypts session_keys at rest.
+    /// Every hub instance sharing a database needs the same value.
+    /// </summary>
+    [ConfigurationKeyName("data_key")]
+    public string? DataKey { get; set; }
+
+    /// <summary>When set, an admin API key with exactly this value is created at start-up (idempotent).</summary>
+    [ConfigurationKeyName("bootstrap_key")]
+    public string? BootstrapKey { get; set; }
+
+    /// <summary>The tenant the bootstrap key belongs to; the first tenant when empty.</summary>
+    [ConfigurationKeyName("bootstrap_tenant")]
+    public string? BootstrapTenant { get; set; }
+
+    /// <summary>How long a Mini Program login token lives (minutes).</summary>
+    [ConfigurationKeyName("session_minutes")]
+    public int SessionMinutes { get; set; } = 60 * 24 * 7;
+
+    [ConfigurationKeyName("tenants")]
+    public List<TenantOptions> Tenants { get; set; } = [];
+
+    /// <summary>Where WeChat is: its real hosts by default; the sandbox in tests, the demo and <c>serve --sandbox</c>.</summary>
+    [ConfigurationKeyName("wechat")]
+    public WeChatEndpointOptions WeChat { get; set; } = new();
+
+    [ConfigurationKeyName("webhook_poll_ms")]
+    public int WebhookPollMilliseconds { get; set; } = 1000;
+
+    /// <summary>env:NAME references whose variable was not set (filled at start-up, reported by validation).</summary>
+    internal List<string> UnresolvedSecrets { get; } = [];
+}
+
+public sealed class WeChatEndpointOptions
+{
+    /// <summary>api.weixin.qq.com (OA, MP, Open Platform, third-party platform).</summary>
+    [ConfigurationKeyName("api_base_url")]
+    public string ApiBaseUrl { get; set; } = "https://api.weixin.qq.com";
+
+    /// <summary>qyapi.weixin.qq.com (WeCom).</summary>
+    [ConfigurationKeyName("wecom_base_url")]
+    public string WeComBaseUrl { get; set; } = "https://qyapi.weixin.qq.com";
+
+    /// <summary>open.weixin.qq.com (the browser authorization pages).</summary>
+    [ConfigurationKeyName("open_base_url")]
+    public string OpenBaseUrl { get; set; } = "https://open.weixin.qq.com";
+}
+
+/// <summary>One company (or business unit): its own database file or schema, keys, apps and webhooks. Nothing crosses tenants.</summary>
+public sealed class TenantOptions
+{
+    /// <summary>Lowercase letters, digits and _; names the SQLite file (<c>oneid.NAME.db</c>) or PostgreSQL schema.</summary>
+    [ConfigurationKeyName("name")]
+    public string Name { get; set; } = "default";
+
+    /// <summary>Open Platform accounts ("union spaces") whose unionids this tenant sees, by the name used in identifiers.</summary>
+    [ConfigurationKeyName("union_spaces")]
+    public List<string> UnionSpaces { get; set; } = [];
+
+    [ConfigurationKeyName("apps")]
+    public List<AppOptions> Apps { get; set; } = [];
+
+    [ConfigurationKeyName("corps")]
+    public List<CorpOptions> Corps { get; set; } = [];
+
+    [ConfigurationKeyName("components")]
+    public List<ComponentOptions> Components { get; set; } = [];
+
+    [ConfigurationKeyName("webhooks")]
+    public List<WebhookOptions> Webhooks { get; set; } = [];
+}
+
+public static class AppTypes
+{
+    public const string OfficialAccount = "official_account";
+    public const string MiniProgram = "mini_program";
+    public const string MiniGame = "mini_game";
+    public const string Website = "website";
+    public const string MobileApp = "mobile_app";
+
+    public static readonly IReadOnlyList<string> All = [OfficialAccount, MiniProgram, MiniGame, Website, MobileApp];
+}
+
+/// <summary>An OA, MP, mini game, website or mobile app.</summary>
+public sealed class AppOptions
+{
+    [ConfigurationKeyName("appid")]
+    public string AppId { get; set; } = "";
+
+    /// <summary>official_account, mini_program, mini_game, website or mobile_app.</summary>
+    [ConfigurationKeyName("type")]
+    public string Type { get; set; } = "";
+
+    /// <summary>AppSecret (secret; <c>env:NAME</c> allowed). Empty for an app served through a third-party platform.</summary>
+    [ConfigurationKeyName("secret")]
+    public string? Secret { get; set; }
+
+    /// <summary>The union space this app is bound to, or empty when unbound (no unionid ever).</summary>
+    [ConfigurationKeyName("union_space")]
+    public string? UnionSpace { get; set; }
+
+    /// <summary>Callback Token (OA/MP message push).</summary>
+    [ConfigurationKeyName("token")]
+    public string? Token { get; set; }
+
+    /// <summary>Callback EncodingAESKey (43 chars) for safe mode; empty for plain mode.</summary>
+    [ConfigurationKeyName("aes_key")]
+    public string? AesKey { get; set; }
+
+    /// <summary>The third-party platform that acts for this app (its component_appid), when the app has no secret of its own.</summary>
+    [ConfigurationKeyName("component_appid")]
+    public string? ComponentAppId { get; set; }
+}
+
+public sealed class CorpOptions
+{
+    [ConfigurationKeyName("corpid")]
+    public string CorpId { get; set; } = "";
+
+    [ConfigurationKeyName("apps")]
+    public List<CorpAppOptions> Apps { get; set; } = [];
+}
+
+public static class CorpAppKinds
+{
+    public const string SelfBuilt = "self_built";
+    public const string Provider = "provider";
+}
+
+public sealed class CorpAppOptions
+{
+    /// <summary>The name in the callback URL: /v1/callbacks/wecom/{corpid}/{name}.</summary>
+    [ConfigurationKeyName("name")]
+    public string Name { get; set; } = "";
+
+    /// <summary>self_built (plaintext ids, unionid) or provider (third-party / 代开发: ciphertext ids, no unionid).</summary>
+    [ConfigurationKeyName("kind")]
+    public string Kind { get; set; } = CorpAppKinds.SelfBuilt;
+
+    /// <summary>For provider apps: the provider's name, the namespace suffix of its ciphertext ids (corpid/provider).</summary>
+    [ConfigurationKeyName("provider")]
+    public string? Provider { get; set; }
+
+    [ConfigurationKeyName("secret")]
+    public string? Secret { get; set; }
+
+    [ConfigurationKeyName("token")]
+    public string? Token { get; set; }
+
+    [ConfigurationKeyName("aes_key")]
+    public string? AesKey { get; set; }
+}
+
+/// <summary>A third-party platform (开放平台第三方平台).</summary>
+public sealed class ComponentOptions
+{
+    [ConfigurationKeyName("component_appid")]
+    public string ComponentAppId { get; set; } = "";
+
+    [ConfigurationKeyName("secret")]
+    public string? Secret { get; set; }
+
+    [ConfigurationKeyName("token")]
+    public string? Token { get; set; }
+
+    [ConfigurationKeyName("aes_key")]
+    public string? AesKey { get; set; }
+}
+
+/// <summary>Where person.* events go.</summary>
+public sealed class WebhookOptions
+{
+    [ConfigurationKeyName("url")]
+    public string Url { get; set; } = "";
+
+    /// <summary>The HMAC-SHA256 key for X-OneId-Signature (secret; <c>env:NAME</c> allowed).</summary>
+    [ConfigurationKeyName("secret")]
+    public string Secret { get; set; } = "";
+
+    /// <summary>person.created, person.linked, person.merged, person.split, person.erased; all when empty.</summary>
+    [ConfigurationKeyName("events")]
+    public List<string> Events { get; set; } = [];
+
+    /// <summary>Which data tiers the receiver may see (phone identifiers need private); internal when empty.</summary>
+    [ConfigurationKeyName("tiers")]
+    public List<string> Tiers { get; set; } = [];
+}

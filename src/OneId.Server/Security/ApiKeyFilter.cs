@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OneId.Server.Api;
+
+namespace OneId.Server.Security;
+
+/// <summary>
+/// Requires <c>Authorization: Bearer &lt;API key&gt;</c>: 401 without a valid key, 403 when the endpoint needs an admin
+/// key. The caller is then available to the endpoint through <see cref="CallerExtensions.Caller"/>.
+/// </summary>
+public sealed class ApiKeyFilter(bool adminOnly) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(next);
+        var http = context.HttpContext;
+        var header = http.Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            return Problems.Unauthorized("API key required", "Send the key as 'Authorization: Bearer <key>'. An admin creates keys with POST /v1/keys or `oneid keys create`.");
+        }
+        var keys = http.RequestServices.GetRequiredService<ApiKeys>();
+        var caller = await keys.AuthenticateAsync(header["Bearer ".Length..].Trim(), http.RequestAborted).ConfigureAwait(false);
+        if (caller is null)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            return Problems.Unauthorized("API key not recognized", "The key is unknown or revoked. Check for copy/paste truncation, or ask an admin for a new key.");
+        }
+        if (adminOnly && !caller.IsAdmin)
+        {
+            return Problems.Forbidden("Admin key required", "This operation changes the graph or creates keys; use a key created with \"admin\": true.");
+        }
+        http.Items[typeof(Caller)] = caller;
+        return await next(context).ConfigureAwait(false);
+    }
+}
+
+public static class CallerExtensions
+{
+    public static Caller Caller(this HttpContext http) =>
+        http?.Items[typeof(Caller)] as Caller ?? throw new InvalidOperationException("endpoint is missing RequireApiKey()");
+
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, bool admin = false) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(new ApiKeyFilter(admin));
+}

@@ -1,0 +1,62 @@
+using OneId.Storage;
+
+namespace OneId.Server.Storage;
+
+/// <summary>
+/// The hub's own tables, beside the graph's in each tenant's database: API keys, login sessions, OAuth states,
+/// callback dedupe, webhook cursors and WeCom pending_ids. Written once for both dialects where the SQL agrees.
+/// </summary>
+public static class HubSchema
+{
+    private const string Init = """
+        CREATE TABLE hub_api_keys (
+            hash TEXT NOT NULL PRIMARY KEY,
+            tiers TEXT NOT NULL,
+            admin INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE hub_sessions (
+            hash TEXT NOT NULL PRIMARY KEY,
+            appid TEXT NOT NULL,
+            openid TEXT NOT NULL,
+            person_id BIGINT NULL,
+            session_key TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX ix_hub_sessions_openid ON hub_sessions(appid, openid);
+        CREATE TABLE hub_oauth_states (
+            state TEXT NOT NULL PRIMARY KEY,
+            appid TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            return_to TEXT NULL,
+            expires_at BIGINT NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE hub_callbacks_seen (
+            key TEXT NOT NULL PRIMARY KEY,
+            at BIGINT NOT NULL);
+        CREATE TABLE hub_webhook_cursors (
+            webhook TEXT NOT NULL PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL DEFAULT 0,
+            last_error TEXT NULL);
+        CREATE TABLE hub_pending_ids (
+            corp_ns TEXT NOT NULL,
+            pending_id TEXT NOT NULL,
+            unionid TEXT NOT NULL,
+            person_id BIGINT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            closed_at BIGINT NULL,
+            PRIMARY KEY (corp_ns, pending_id));
+        CREATE TABLE hub_component_state (
+            component_appid TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            PRIMARY KEY (component_appid, name));
+        """;
+
+    public static IReadOnlyList<Migration> Migrations { get; } = [new Migration("hub/001-init", Init, Init)];
+}

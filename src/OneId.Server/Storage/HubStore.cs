@@ -1,0 +1,179 @@
+using System.Data.Common;
+using Dapper;
+using OneId.Graph;
+using OneId.Storage;
+
+namespace OneId.Server.Storage;
+
+public sealed record StoredApiKey(IReadOnlySet<DataTier> Tiers, bool Admin);
+
+public sealed record StoredSession(string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
+
+public sealed record OAuthState(string AppId, string Scope, string? ReturnTo);
+
+public sealed record WebhookCursor(long Sequence, int Attempts, DateTimeOffset NextAttemptAt);
+
+public sealed record PendingIdRecord(string CorpNamespace, string PendingId, string UnionId, PersonId? Person);
+
+/// <summary>The hub's rows in one tenant's database. Only hashes of keys and tokens are stored, never the values.</summary>
+public sealed class HubStore
+{
+    private readonly StoreDatabase _db;
+    private readonly TimeProvider _time;
+
+    private HubStore(StoreDatabase db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+    }
+
+    public static async Task<HubStore> OpenAsync(StoreDatabase db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        await db.MigrateAsync(HubSchema.Migrations, cancellationToken).ConfigureAwait(false);
+        return new HubStore(db, time);
+    }
+
+    private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken ct)
+    {
+        await using var connection = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await work(connection).ConfigureAwait(false);
+    }
+
+    // Single-statement writes do not need the tenant's graph write lock: each statement is atomic on its own.
+    private async Task<int> ExecuteAsync(string sql, object args, CancellationToken ct)
+    {
+        await using var connection = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
+    // ---- API keys ----
+
+    public Task<int> AddApiKeyAsync(string hash, IEnumerable<DataTier> tiers, bool admin, CancellationToken ct) =>
+        ExecuteAsync("INSERT INTO hub_api_keys(hash, tiers, admin, created_at) VALUES (@hash, @tiers, @admin, @at) ON CONFLICT (hash) DO NOTHING",
+            new { hash, tiers = string.Join(',', tiers.Distinct().Order().Select(t => (int)t)), admin = admin ? 1 : 0, at = Now }, ct);
+
+    public Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
+    {
+        var r = await c.QueryFirstOrDefaultAsync<KeyRow>(
+            new CommandDefinition("SELECT tiers AS Tiers, admin AS Admin FROM hub_api_keys WHERE hash = @hash AND revoked = 0", new { hash }, cancellationToken: ct)).ConfigureAwait(false);
+        if (r is null)
+        {
+            return null;
+        }
+        var tiers = r.Tiers.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => (DataTier)int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+        return new StoredApiKey(tiers, r.Admin != 0);
+    }, ct);
+
+    // ---- MP login sessions ----
+
+    public Task<int> AddSessionAsync(string hash, string appId, string openId, PersonId? person, string protectedSessionKey, DateTimeOffset expiresAt, CancellationToken ct) =>
+        ExecuteAsync("INSERT INTO hub_sessions(hash, appid, openid, person_id, session_key, created_at, expires_at) VALUES (@hash, @appId, @openId, @person, @key, @at, @exp)",
+            new { hash, appId, openId, person = person?.Value, key = protectedSessionKey, at = Now, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
+
+    public Task<StoredSession?> FindSessionAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
+    {
+        var r = await c.QueryFirstOrDefaultAsync<SessionRow>(
+            new CommandDefinition("SELECT appid AS AppId, openid AS OpenId, person_id AS Person, session_key AS \"Key\", expires_at AS Exp FROM hub_sessions WHERE hash = @hash AND revoked = 0 AND expires_at > @now",
+                new { hash, now = Now }, cancellationToken: ct)).ConfigureAwait(false);
+        return r is not null
+            ? new StoredSession(r.AppId, r.OpenId, r.Person is { } p ? new PersonId(p) : null, r.Key, DateTimeOffset.FromUnixTimeMilliseconds(r.Exp))
+            : null;
+    }, ct);
+
+    public Task<int> RevokeSessionAsync(string hash, CancellationToken ct) =>
+        ExecuteAsync("UPDATE hub_sessions SET revoked = 1 WHERE hash = @hash AND revoked = 0", new { hash }, ct);
+
+    // ---- OAuth CSRF states ----
+
+    public Task<int> AddOAuthStateAsync(string state, string appId, string scope, string? returnTo, DateTimeOffset expiresAt, CancellationToken ct) =>
+        ExecuteAsync("INSERT INTO hub_oauth_states(state, appid, scope, return_to, expires_at) VALUES (@state, @appId, @scope, @returnTo, @exp)",
+            new { state, appId, scope, returnTo, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
+
+    /// <summary>Takes a state once: a replayed or expired state gives null.</summary>
+    public async Task<OAuthState?> TakeOAuthStateAsync(string state, string appId, CancellationToken ct)
+    {
+        var taken = await ExecuteAsync("UPDATE hub_oauth_states SET used = 1 WHERE state = @state AND appid = @appId AND used = 0 AND expires_at > @now",
+            new { state, appId, now = Now }, ct).ConfigureAwait(false);
+        if (taken != 1)
+        {
+            return null;
+        }
+        return await ReadAsync(async c =>
+        {
+            var row = await c.QueryFirstAsync<StateRow>(
+                new CommandDefinition("SELECT scope AS Scope, return_to AS ReturnTo FROM hub_oauth_states WHERE state = @state", new { state }, cancellationToken: ct)).ConfigureAwait(false);
+            return new OAuthState(appId, row.Scope, row.ReturnTo);
+        }, ct).ConfigureAwait(false);
+    }
+
+    // ---- callback dedupe ----
+
+    /// <summary>Records a callback key; false when it was seen before (a WeChat retry).</summary>
+    public async Task<bool> FirstSeenAsync(string key, CancellationToken ct) =>
+        await ExecuteAsync("INSERT INTO hub_callbacks_seen(key, at) VALUES (@key, @at) ON CONFLICT (key) DO NOTHING", new { key, at = Now }, ct).ConfigureAwait(false) == 1;
+
+    /// <summary>Forgets a key whose processing failed, so that WeChat's retry is processed again.</summary>
+    public Task<int> ForgetSeenAsync(string key, CancellationToken ct) =>
+        ExecuteAsync("DELETE FROM hub_callbacks_seen WHERE key = @key", new { key }, ct);
+
+    // ---- webhook cursors ----
+
+    public Task<WebhookCursor> GetWebhookCursorAsync(string webhook, CancellationToken ct) => ReadAsync(async c =>
+    {
+        var r = await c.QueryFirstOrDefaultAsync<CursorRow>(
+            new CommandDefinition("SELECT seq AS Seq, attempts AS Attempts, next_attempt_at AS Next FROM hub_webhook_cursors WHERE webhook = @webhook", new { webhook }, cancellationToken: ct)).ConfigureAwait(false);
+        return r is not null ? new WebhookCursor(r.Seq, (int)r.Attempts, DateTimeOffset.FromUnixTimeMilliseconds(r.Next)) : new WebhookCursor(0, 0, DateTimeOffset.MinValue);
+    }, ct);
+
+    public Task<int> SaveWebhookCursorAsync(string webhook, long seq, int attempts, DateTimeOffset nextAttemptAt, string? lastError, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO hub_webhook_cursors(webhook, seq, attempts, next_attempt_at, last_error) VALUES (@webhook, @seq, @attempts, @next, @error)
+            ON CONFLICT (webhook) DO UPDATE SET seq = excluded.seq, attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error
+            """,
+            new { webhook, seq, attempts, next = nextAttemptAt == DateTimeOffset.MinValue ? 0 : nextAttemptAt.ToUnixTimeMilliseconds(), error = lastError }, ct);
+
+    // ---- WeCom pending_ids ----
+
+    public Task<int> AddPendingIdAsync(string corpNamespace, string pendingId, string unionId, PersonId? person, DateTimeOffset expiresAt, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO hub_pending_ids(corp_ns, pending_id, unionid, person_id, created_at, expires_at) VALUES (@corpNamespace, @pendingId, @unionId, @person, @at, @exp)
+            ON CONFLICT (corp_ns, pending_id) DO NOTHING
+            """,
+            new { corpNamespace, pendingId, unionId, person = person?.Value, at = Now, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
+
+    public Task<IReadOnlyList<PendingIdRecord>> OpenPendingIdsAsync(string corpNamespace, CancellationToken ct) => ReadAsync<IReadOnlyList<PendingIdRecord>>(async c =>
+    {
+        var rows = await c.QueryAsync<PendingRow>(
+            new CommandDefinition("SELECT corp_ns AS Ns, pending_id AS Pending, unionid AS \"Union\", person_id AS Person FROM hub_pending_ids WHERE corp_ns = @corpNamespace AND closed_at IS NULL AND expires_at > @now ORDER BY created_at",
+                new { corpNamespace, now = Now }, cancellationToken: ct)).ConfigureAwait(false);
+        return rows.Select(r => new PendingIdRecord(r.Ns, r.Pending, r.Union, r.Person is { } p ? new PersonId(p) : null)).ToArray();
+    }, ct);
+
+    public Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct) =>
+        ExecuteAsync("UPDATE hub_pending_ids SET closed_at = @now WHERE corp_ns = @corpNamespace AND pending_id = @pendingId", new { corpNamespace, pendingId, now = Now }, ct);
+
+    // ---- third-party platform state (verify ticket, authorizations) ----
+
+    public Task<int> SetComponentStateAsync(string componentAppId, string name, string value, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO hub_component_state(component_appid, name, value, at) VALUES (@componentAppId, @name, @value, @at)
+            ON CONFLICT (component_appid, name) DO UPDATE SET value = excluded.value, at = excluded.at
+            """, new { componentAppId, name, value, at = Now }, ct);
+
+    public Task<string?> GetComponentStateAsync(string componentAppId, string name, CancellationToken ct) => ReadAsync(c =>
+        c.QueryFirstOrDefaultAsync<string?>(new CommandDefinition("SELECT value FROM hub_component_state WHERE component_appid = @componentAppId AND name = @name",
+            new { componentAppId, name }, cancellationToken: ct)), ct);
+
+    private sealed class KeyRow { public string Tiers { get; set; } = ""; public long Admin { get; set; } }
+
+    private sealed class SessionRow { public string AppId { get; set; } = ""; public string OpenId { get; set; } = ""; public long? Person { get; set; } public string Key { get; set; } = ""; public long Exp { get; set; } }
+
+    private sealed class StateRow { public string Scope { get; set; } = ""; public string? ReturnTo { get; set; } }
+
+    private sealed class CursorRow { public long Seq { get; set; } public long Attempts { get; set; } public long Next { get; set; } }
+
+    private sealed class PendingRow { public string Ns { get; set; } = ""; public string Pending { get; set; } = ""; public string Union { get; set; } = ""; public long? Person { get; set; } }
+}
