@@ -1,0 +1,374 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using OneId.Sandbox.State;
+using OneId.Sandbox.World;
+using static OneId.Sandbox.Endpoints.ApiContext;
+
+namespace OneId.Sandbox.Endpoints;
+
+/// <summary>WeCom customer-contact and id-conversion APIs (§6), served under /qyapi.</summary>
+internal static class WeComEndpoints
+{
+    private const int FollowUserPage = 500;
+    private const int MaxUserIdList = 100;
+    private const int MaxPendingBatch = 100;
+
+    /// <summary>pending_id lives 90 days (§6.6).</summary>
+    public static readonly TimeSpan PendingIdLifetime = TimeSpan.FromDays(90);
+
+    public static void Map(RouteGroupBuilder qy)
+    {
+        qy.MapGet("/cgi-bin/gettoken", GetToken);
+        qy.MapGet("/cgi-bin/externalcontact/list", List);
+        qy.MapGet("/cgi-bin/externalcontact/get", Get);
+        qy.MapPost("/cgi-bin/externalcontact/batch/get_by_user", GetByUserAsync);
+        qy.MapPost("/cgi-bin/idconvert/unionid_to_external_userid", UnionIdToExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/idconvert/batch/external_userid_to_pending_id", ExternalUserIdToPendingIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/unionid_to_external_userid", LegacyUnionIdToExternalUserIdAsync);
+    }
+
+    /// <summary>gettoken (§6.1): one token per app, the same while it lives; 40013 corp, 40001 secret, 40091 another corp's secret.</summary>
+    private static IResult GetToken(HttpContext http)
+    {
+        var state = StateOf(http);
+        var corpid = Query(http, "corpid") ?? throw new WeChatApiException(41002);
+        var secret = Query(http, "corpsecret") ?? throw new WeChatApiException(41004);
+        if (!state.Corps.TryGetValue(corpid, out var corp))
+        {
+            throw new WeChatApiException(40013);
+        }
+        if (state.CorpAppBySecret(corp, secret) is not { } app)
+        {
+            var otherCorp = state.World.Corps.Exists(c => c != corp && c.Apps.Exists(a => a.Secret == secret));
+            throw new WeChatApiException(otherCorp ? 40091 : 40001);
+        }
+        if (!state.Quotas.TryHit("gettoken:" + app.Key, state.Limits.WeComGetTokenPerMinute, QuotaWindow.Minute))
+        {
+            throw new WeChatApiException(45009);
+        }
+        var grant = state.Tokens.IssueWeComToken(app.Key);
+        return WeChatResult.Ok(new JsonObject { ["access_token"] = grant.Token, ["expires_in"] = state.Tokens.SecondsLeft(grant) });
+    }
+
+    /// <summary>A WeCom app token: 41001 missing, 40014 unknown, 42001 expired.</summary>
+    private static CorpAppRef AppOf(HttpContext http, SandboxWorldState state)
+    {
+        TokenGrant grant;
+        try
+        {
+            grant = state.Tokens.Require(Query(http, "access_token"));
+        }
+        catch (WeChatApiException ex) when (ex.Errcode == 40001)
+        {
+            throw new WeChatApiException(40014);
+        }
+        return grant.Kind == TokenKind.WeCom && state.CorpAppByKey(grant.Owner) is { } app ? app : throw new WeChatApiException(40014);
+    }
+
+    private static IReadOnlyList<string> CustomersOf(SandboxWorldState state, SandboxCorp corp, string member)
+    {
+        if (!state.CustomersByMember.TryGetValue((corp.Corpid.ToUpperInvariant(), member), out var list))
+        {
+            return [];
+        }
+        lock (list)
+        {
+            return [.. list];
+        }
+    }
+
+    /// <summary>
+    /// externalcontact/list (§6.2). A member without customers answers 84061, as the SDK mocks show, rather than
+    /// an empty list.
+    /// </summary>
+    private static IResult List(HttpContext http)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var member = Query(http, "userid") ?? throw new WeChatApiException(40003);
+        if (!app.Corp.Members.Contains(member))
+        {
+            throw new WeChatApiException(60111);
+        }
+        var customers = CustomersOf(state, app.Corp, member);
+        if (customers.Count == 0)
+        {
+            throw new WeChatApiException(84061);
+        }
+        return WeChatResult.Ok(new JsonObject { ["external_userid"] = new JsonArray([.. customers.Select(u => (JsonNode)state.ExternalUserIdOf(app, u))]) });
+    }
+
+    /// <summary>externalcontact/get (§6.3): 40096 unknown id, 84061 not a customer; follow_user paged at 500.</summary>
+    private static IResult Get(HttpContext http)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var externalUserId = Query(http, "external_userid") ?? throw new WeChatApiException(40096);
+        var user = state.UserByExternalUserId(app, externalUserId) ?? throw new WeChatApiException(40096);
+        var sandboxUser = UserOf(state, user);
+        var follows = FollowsOf(sandboxUser, app.Corp);
+        if (follows.Count == 0)
+        {
+            throw new WeChatApiException(84061);
+        }
+        var start = DecodeCursor(Query(http, "cursor"));
+        var page = follows.Skip(start).Take(FollowUserPage).ToList();
+        var followUsers = new JsonArray();
+        foreach (var contact in page)
+        {
+            followUsers.Add(FollowObject(contact, tagsAsObjects: true));
+        }
+        return WeChatResult.Ok(new JsonObject
+        {
+            ["external_contact"] = ContactObject(state, app, sandboxUser, externalUserId),
+            ["follow_user"] = followUsers,
+            ["next_cursor"] = start + page.Count < follows.Count ? EncodeCursor(start + page.Count) : "",
+        });
+    }
+
+    /// <summary>
+    /// batch/get_by_user (§6.4): userid_list at most 100 (40031), limit default 50 and clamped to 100, cursor until
+    /// next_cursor is empty.
+    /// </summary>
+    private static async Task<IResult> GetByUserAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var members = (body["userid_list"] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
+        if (members.Count is 0 or > MaxUserIdList || members.Exists(m => m.Length == 0))
+        {
+            throw new WeChatApiException(40031);
+        }
+        if (members.Find(m => !app.Corp.Members.Contains(m)) is not null)
+        {
+            throw new WeChatApiException(60111);
+        }
+        var limit = body["limit"] is JsonValue l && l.TryGetValue<int>(out var requested) && requested > 0 ? Math.Min(requested, 100) : 50;
+        var start = DecodeCursor(Text(body, "cursor"));
+        var pairs = members.SelectMany(m => CustomersOf(state, app.Corp, m).Select(u => (Member: m, User: u))).ToList();
+        var list = new JsonArray();
+        foreach (var (member, user) in pairs.Skip(start).Take(limit))
+        {
+            var sandboxUser = UserOf(state, user);
+            var contact = FollowsOf(sandboxUser, app.Corp).Find(c => c.MemberUserId == member);
+            if (contact is null)
+            {
+                continue;
+            }
+            list.Add(new JsonObject
+            {
+                ["external_contact"] = ContactObject(state, app, sandboxUser, state.ExternalUserIdOf(app, user)),
+                ["follow_info"] = FollowObject(contact, tagsAsObjects: false),
+            });
+        }
+        var next = start + limit < pairs.Count ? EncodeCursor(start + limit) : "";
+        return WeChatResult.Ok(new JsonObject { ["external_contact_list"] = list, ["next_cursor"] = next });
+    }
+
+    /// <summary>
+    /// external_contact (§6.3, §6.14): a self-built app sees the unionid when the corp's developer appid is bound to
+    /// an Open Platform account (which issues it); provider apps never do.
+    /// </summary>
+    private static JsonObject ContactObject(SandboxWorldState state, CorpAppRef app, SandboxUser user, string externalUserId)
+    {
+        var contact = new JsonObject
+        {
+            ["external_userid"] = externalUserId,
+            ["name"] = user.Nickname,
+            ["avatar"] = SnsEndpoints.AvatarOf(user.Name),
+            ["type"] = 1,
+            ["gender"] = 0,
+        };
+        if (!app.IsProvider && app.Corp.DeveloperAppid is { } developer && state.Apps.TryGetValue(developer, out var devApp)
+            && state.UnionIdOf(devApp, user.Name) is { } unionid)
+        {
+            contact["unionid"] = unionid;
+        }
+        return contact;
+    }
+
+    private static JsonObject FollowObject(ContactState contact, bool tagsAsObjects)
+    {
+        var follow = new JsonObject
+        {
+            ["userid"] = contact.MemberUserId,
+            ["remark"] = "",
+            ["description"] = "",
+            ["createtime"] = contact.CreateTime,
+        };
+        // get returns tag objects, get_by_user's follow_info only tag ids (§6.4).
+        follow[tagsAsObjects ? "tags" : "tag_id"] = new JsonArray();
+        follow["remark_corp_name"] = "";
+        follow["remark_mobiles"] = new JsonArray();
+        follow["add_way"] = 1;
+        follow["oper_userid"] = contact.MemberUserId;
+        if (contact.State is not null)
+        {
+            follow["state"] = contact.State;
+        }
+        return follow;
+    }
+
+    internal static List<ContactState> FollowsOf(SandboxUser user, SandboxCorp corp)
+    {
+        lock (user.Gate)
+        {
+            return user.Contacts.TryGetValue(corp.Corpid.ToUpperInvariant(), out var byMember)
+                ? [.. byMember.Values.OrderBy(c => c.CreateTime)]
+                : [];
+        }
+    }
+
+    private static CorpAppRef ProviderAppOf(HttpContext http, SandboxWorldState state)
+    {
+        var app = AppOf(http, state);
+        // The id-conversion APIs are for third-party and 代开发 apps (§6.5, §6.6); a self-built app is refused.
+        return app.IsProvider ? app : throw new WeChatApiException(48002);
+    }
+
+    private static (string User, UnionSpace Space) UserByUnionId(SandboxWorldState state, string? unionid)
+    {
+        if (unionid is null)
+        {
+            throw new WeChatApiException(40058);
+        }
+        foreach (var space in state.World.UnionSpaces)
+        {
+            if (state.UserByUnionId(space.Id, unionid) is { } user)
+            {
+                return (user, space);
+            }
+        }
+        throw new WeChatApiException(40058);
+    }
+
+    /// <summary>The openid, when given, must be the same user's in an app of the same union space (§6.5, §6.6).</summary>
+    private static SandboxApp? CheckOpenId(SandboxWorldState state, string? openid, string user, UnionSpace space)
+    {
+        if (openid is null)
+        {
+            return null;
+        }
+        foreach (var app in state.World.Apps)
+        {
+            if (app.UnionSpace == space.Id && state.UserByOpenId(app.Appid, openid) == user)
+            {
+                return app;
+            }
+        }
+        throw new WeChatApiException(40058);
+    }
+
+    /// <summary>
+    /// idconvert/unionid_to_external_userid (§6.6): the ids' subject must equal the corp's (subject_type 0) or the
+    /// provider's (1), else 845003. A customer gets the provider's external_userid; anyone else a pending_id (90 days).
+    /// </summary>
+    private static async Task<IResult> UnionIdToExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = ProviderAppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var subjectType = body["subject_type"] is JsonValue st && st.TryGetValue<int>(out var t) ? t : 0;
+        if (subjectType is not (0 or 1))
+        {
+            throw new WeChatApiException(40058);
+        }
+        var (user, space) = UserByUnionId(state, Text(body, "unionid"));
+        var openidApp = CheckOpenId(state, Text(body, "openid"), user, space);
+        var expectedSubject = subjectType == 1 ? app.App.ProviderSubject : app.Corp.Subject;
+        if (space.Subject != expectedSubject || (openidApp is not null && openidApp.Subject != expectedSubject))
+        {
+            throw new WeChatApiException(845003);
+        }
+        var quotaKey = subjectType == 1 ? "idconvert:provider:" + app.App.Provider : "idconvert:corp:" + app.Corp.Corpid.ToUpperInvariant();
+        if (!state.Quotas.TryHit(quotaKey, state.Limits.IdConvertPerHour, QuotaWindow.Hour)
+            || !state.Quotas.TryHit(quotaKey, state.Limits.IdConvertPerDay, QuotaWindow.Day))
+        {
+            throw new WeChatApiException(45009);
+        }
+        var sandboxUser = UserOf(state, user);
+        if (SandboxWorldState.IsCustomer(sandboxUser, app.Corp))
+        {
+            return WeChatResult.Ok(new JsonObject { ["external_userid"] = state.ExternalUserIdOf(app, user) });
+        }
+        var key = (app.Corp.Corpid.ToUpperInvariant(), app.PendingKey, user);
+        var now = state.Clock.GetUtcNow();
+        state.PendingIds.AddOrUpdate(key, now, (_, issued) => now - issued > PendingIdLifetime ? now : issued);
+        return WeChatResult.Ok(new JsonObject { ["pending_id"] = IdDeriver.PendingId(app.Corp.Corpid, app.PendingKey, user) });
+    }
+
+    /// <summary>
+    /// idconvert/batch/external_userid_to_pending_id (§6.7): at most 100 ids; only customers for whom a pending_id
+    /// was issued in the last 90 days appear in result.
+    /// </summary>
+    private static async Task<IResult> ExternalUserIdToPendingIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = ProviderAppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var ids = (body["external_userid"] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
+        if (ids.Count is 0 or > MaxPendingBatch)
+        {
+            throw new WeChatApiException(40058);
+        }
+        var now = state.Clock.GetUtcNow();
+        var result = new JsonArray();
+        foreach (var id in ids)
+        {
+            if (state.UserByExternalUserId(app, id) is { } user
+                && state.PendingIds.TryGetValue((app.Corp.Corpid.ToUpperInvariant(), app.PendingKey, user), out var issued)
+                && now - issued <= PendingIdLifetime
+                && SandboxWorldState.IsCustomer(UserOf(state, user), app.Corp))
+            {
+                result.Add(new JsonObject { ["external_userid"] = id, ["pending_id"] = IdDeriver.PendingId(app.Corp.Corpid, app.PendingKey, user) });
+            }
+        }
+        return WeChatResult.Ok(new JsonObject { ["result"] = result });
+    }
+
+    /// <summary>
+    /// The older externalcontact/unionid_to_external_userid (§6.5): unionid and the MP openid must both have the
+    /// corp's subject (845003), and only existing customers convert (84061 otherwise).
+    /// </summary>
+    private static async Task<IResult> LegacyUnionIdToExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = ProviderAppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var (user, space) = UserByUnionId(state, Text(body, "unionid"));
+        var openidApp = CheckOpenId(state, Text(body, "openid"), user, space);
+        if (space.Subject != app.Corp.Subject || (openidApp is not null && openidApp.Subject != app.Corp.Subject))
+        {
+            throw new WeChatApiException(845003);
+        }
+        return SandboxWorldState.IsCustomer(UserOf(state, user), app.Corp)
+            ? WeChatResult.Ok(new JsonObject { ["external_userid"] = state.ExternalUserIdOf(app, user) })
+            : throw new WeChatApiException(84061);
+    }
+
+    private static int DecodeCursor(string? cursor)
+    {
+        if (string.IsNullOrEmpty(cursor))
+        {
+            return 0;
+        }
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            return text.StartsWith("c:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? n
+                : throw new WeChatApiException(40058);
+        }
+        catch (FormatException)
+        {
+            throw new WeChatApiException(40058);
+        }
+    }
+
+    private static string EncodeCursor(int offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes("c:" + offset.ToString(CultureInfo.InvariantCulture)));
+}
