@@ -140,6 +140,13 @@ public sealed class CorpOptions
     [ConfigurationKeyName("corpid")]
     public string CorpId { get; set; } = "";
 
+    /// <summary>
+    /// The union space of the WeChat developer account bound to the corp: externalcontact/get returns unionids of that
+    /// space to self-built apps (wechat-api.md §6.3); empty when none is bound.
+    /// </summary>
+    [ConfigurationKeyName("union_space")]
+    public string? UnionSpace { get; set; }
+
     [ConfigurationKeyName("apps")]
     public List<CorpAppOptions> Apps { get; set; } = [];
 }
@@ -163,6 +170,10 @@ public sealed class CorpAppOptions
     /// <summary>For provider apps: the provider's name, the namespace suffix of its ciphertext ids (corpid/provider).</summary>
     [ConfigurationKeyName("provider")]
     public string? Provider { get; set; }
+
+    /// <summary>For provider apps: the suite_id, the receiveid of their encrypted callbacks (§7.2).</summary>
+    [ConfigurationKeyName("suite_id")]
+    public string? SuiteId { get; set; }
 
     [ConfigurationKeyName("secret")]
     public string? Secret { get; set; }

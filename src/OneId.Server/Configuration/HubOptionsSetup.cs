@@ -174,6 +174,10 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                 {
                     errors.Add($"{f}.corpid: {corp.CorpId} is already configured at {corpIds[corp.CorpId!]}");
                 }
+                if (corp.UnionSpace is { Length: > 0 } cs && !tenant.UnionSpaces.Contains(cs))
+                {
+                    errors.Add($"{f}.union_space: '{cs}' is not listed in {at}.union_spaces; add it there or fix the name");
+                }
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 for (var i = 0; i < corp.Apps.Count; i++)
                 {
@@ -190,6 +194,10 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                     if (a.Kind == CorpAppKinds.Provider && !NameShape().IsMatch(a.Provider ?? ""))
                     {
                         errors.Add($"{af}.provider: a provider app needs the provider's name (its ciphertext ids live in namespace corpid/provider)");
+                    }
+                    if (a.Kind == CorpAppKinds.Provider && string.IsNullOrEmpty(a.SuiteId))
+                    {
+                        errors.Add($"{af}.suite_id: a provider app's callbacks are encrypted for its suite_id; copy it from the provider console");
                     }
                     if (string.IsNullOrEmpty(a.Secret))
                     {

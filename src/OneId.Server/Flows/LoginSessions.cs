@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using OneId.Graph;
+using OneId.Server.Configuration;
+using OneId.Server.Security;
+using OneId.Server.Storage;
+using OneId.Server.Tenants;
+
+namespace OneId.Server.Flows;
+
+/// <summary>
+/// The hub's own login state: an opaque, revocable, expiring token <c>oneids.{tenant}.{random}</c> (only its hash is
+/// stored). For Mini Programs it stands for the session_key, which stays on the server encrypted and is never returned.
+/// </summary>
+public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector protector, IOptions<HubOptions> options, TimeProvider time)
+{
+    public sealed record Session(HubTenant Tenant, string TokenHash, StoredSession Stored)
+    {
+        public string AppId => Stored.AppId;
+        public string OpenId => Stored.OpenId;
+    }
+
+    public async Task<(string Token, DateTimeOffset ExpiresAt)> CreateAsync(HubTenant tenant, string appId, string openId, PersonId? person, string? sessionKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var token = $"oneids.{tenant.Name}.{ApiKeys.Base64Url(RandomNumberGenerator.GetBytes(32))}";
+        var expires = time.GetUtcNow().AddMinutes(options.Value.SessionMinutes);
+        var stored = sessionKey is null ? "" : protector.Protect(sessionKey, AssociatedData(appId, openId));
+        await tenant.Store.AddSessionAsync(ApiKeys.Hash(token), appId, openId, person, stored, expires, cancellationToken).ConfigureAwait(false);
+        return (token, expires);
+    }
+
+    /// <summary>The live session behind <c>Authorization: Bearer …</c>, or null.</summary>
+    public async Task<Session?> FromRequestAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var token = header["Bearer ".Length..].Trim();
+        var parts = token.Split('.');
+        if (parts.Length != 3 || parts[0] != "oneids" || tenants.Get(parts[1]) is not { } tenant)
+        {
+            return null;
+        }
+        var hash = ApiKeys.Hash(token);
+        return await tenant.Store.FindSessionAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored
+            ? new Session(tenant, hash, stored)
+            : null;
+    }
+
+    /// <summary>The session_key, or null when it was not kept (web logins) or cannot be decrypted (another data key).</summary>
+    public string? SessionKeyOf(Session session) =>
+        string.IsNullOrEmpty(session?.Stored.ProtectedSessionKey) ? null : protector.Unprotect(session.Stored.ProtectedSessionKey, AssociatedData(session.AppId, session.OpenId));
+
+    public Task RevokeAsync(Session session, CancellationToken cancellationToken) =>
+        session.Tenant.Store.RevokeSessionAsync(session.TokenHash, cancellationToken);
+
+    // Binding the ciphertext to its app and user stops a row's session_key from being pasted onto another user's row.
+    private static string AssociatedData(string appId, string openId) => appId + ":" + openId;
+}
