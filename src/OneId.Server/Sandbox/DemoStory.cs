@@ -1,0 +1,314 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Demo = OneId.Sandbox.World.DemoWorld;
+
+namespace OneId.Server.Sandbox;
+
+/// <summary>How the story is told: a console with colours in the CLI, a test log in tests.</summary>
+public interface IStoryTeller
+{
+    void Chapter(string title);
+    void Did(string text);
+    void WeChat(string text);
+    void Graph(string text);
+    void Check(bool ok, string expectation);
+}
+
+/// <summary>
+/// The seed stories S1–S11 (and S13) played against a hub and a sandbox over HTTP, as a company's users would live them:
+/// each step says what the user did, what WeChat answered, and how the person graph changed, and checks the outcome
+/// against the sandbox's ground truth. Used by <c>oneid demo</c> and by the end-to-end tests on both stores.
+/// </summary>
+public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTeller teller)
+{
+    private static readonly TimeSpan PushWait = TimeSpan.FromSeconds(15);
+    private readonly List<string> _failures = [];
+
+    public IReadOnlyList<string> Failures => _failures;
+
+    private HttpClient Hub(string? bearer = null)
+    {
+        var c = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = hub, Timeout = TimeSpan.FromSeconds(30) };
+        if (bearer is not null)
+        {
+            c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+        return c;
+    }
+
+    private bool Expect(bool ok, string expectation)
+    {
+        teller.Check(ok, expectation);
+        if (!ok)
+        {
+            _failures.Add(expectation);
+        }
+        return ok;
+    }
+
+    private async Task<JsonElement> SandboxAsync(string path, object? body, CancellationToken ct)
+    {
+        using var c = new HttpClient { BaseAddress = sandbox };
+        using var r = body is null ? await c.GetAsync(path, ct).ConfigureAwait(false) : await c.PostAsJsonAsync(path, body, ct).ConfigureAwait(false);
+        var text = await r.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        if (!r.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"sandbox {path} answered {(int)r.StatusCode}: {text}");
+        }
+        return string.IsNullOrEmpty(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Json)> HubAsync(HttpMethod method, string path, object? body, string? bearer, CancellationToken ct)
+    {
+        using var c = Hub(bearer);
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        using var r = await c.SendAsync(request, ct).ConfigureAwait(false);
+        var text = await r.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        return (r.StatusCode, string.IsNullOrEmpty(text) || text[0] is not ('{' or '[') ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    private async Task<JsonElement?> ResolveAsync(string id, CancellationToken ct)
+    {
+        var (status, json) = await HubAsync(HttpMethod.Get, $"v1/resolve?id={Uri.EscapeDataString(id)}", null, adminKey, ct).ConfigureAwait(false);
+        return status == HttpStatusCode.OK ? json : null;
+    }
+
+    private async Task<JsonElement?> WaitForPersonAsync(string id, Func<JsonElement, bool> condition, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + PushWait;
+        while (true)
+        {
+            if (await ResolveAsync(id, ct).ConfigureAwait(false) is { } p && condition(p))
+            {
+                return p;
+            }
+            if (DateTime.UtcNow > until)
+            {
+                return await ResolveAsync(id, ct).ConfigureAwait(false);
+            }
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static string[] Ids(JsonElement? person) =>
+        person is { } p && p.TryGetProperty("identifiers", out var ids) ? ids.EnumerateArray().Select(i => i.GetString()!).ToArray() : [];
+
+    private static string? Str(JsonElement? e, string name) =>
+        e is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static string Describe(JsonElement? person) =>
+        person is null ? "(nobody)" : $"{Str(person, "id")} = {{{string.Join(", ", Ids(person))}}}" +
+            (person.Value.TryGetProperty("aliases", out var a) && a.GetArrayLength() > 0 ? $", aliases [{string.Join(", ", a.EnumerateArray().Select(x => x.GetString()))}]" : "");
+
+    private sealed record Truth(string User, JsonElement Json)
+    {
+        public string OpenId(string appid) => Json.GetProperty("openids").GetProperty(appid).GetString()!;
+        public string UnionId => Json.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()!;
+        public string External(string key) => Json.GetProperty("external_userids").GetProperty(key).GetString()!;
+    }
+
+    private async Task<Truth> UserAsync(string name, string nickname, CancellationToken ct)
+    {
+        await SandboxAsync("_sandbox/users", new { name, nickname }, ct).ConfigureAwait(false);
+        return new Truth(name, await SandboxAsync($"_sandbox/users/{name}", null, ct).ConfigureAwait(false));
+    }
+
+    /// <summary>Walks the OA web authorization through the hub and the sandbox's authorize page, as a browser would.</summary>
+    private async Task<(HttpStatusCode Status, JsonElement Json, string CallbackUrl)> BrowserAuthorizeAsync(string appid, string scope, string user, string extra, CancellationToken ct)
+    {
+        using var browser = Hub();
+        using var start = await browser.GetAsync($"v1/oa/{appid}/authorize?scope={scope}", ct).ConfigureAwait(false);
+        var wechatPage = start.Headers.Location?.AbsoluteUri ?? throw new InvalidOperationException($"authorize answered {(int)start.StatusCode} without a redirect");
+        // The sandbox page consents at once with sandbox_user in the query (the fragment must stay last).
+        var hash = wechatPage.IndexOf('#', StringComparison.Ordinal);
+        var scripted = (hash < 0 ? wechatPage : wechatPage[..hash]) + $"&sandbox_user={user}{extra}";
+        using var page = await browser.GetAsync(new Uri(scripted), ct).ConfigureAwait(false);
+        var callback = page.Headers.Location?.AbsoluteUri ?? throw new InvalidOperationException($"the authorize page answered {(int)page.StatusCode} without a redirect");
+        using var back = await browser.GetAsync(new Uri(callback), ct).ConfigureAwait(false);
+        var text = await back.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        return (back.StatusCode, string.IsNullOrEmpty(text) ? default : JsonDocument.Parse(text).RootElement.Clone(), callback);
+    }
+
+    public async Task<bool> RunAsync(CancellationToken ct)
+    {
+        var lilei = await UserAsync("lilei", "Li Lei", ct).ConfigureAwait(false);
+        var han = await UserAsync("hanmeimei", "Han Meimei", ct).ConfigureAwait(false);
+        var wang = await UserAsync("wangfang", "Wang Fang", ct).ConfigureAwait(false);
+        await UserAsync("guest", "Guest", ct).ConfigureAwait(false);
+        var providerKey = $"{Demo.Corp}/isv1";
+
+        // ---- S3 ----
+        teller.Chapter("S3  Li Lei opens an Official Account web page (silent snsapi_base)");
+        teller.Did("lilei taps a link in the OA menu; the page redirects through WeChat without asking him anything");
+        var (_, s3, _) = await BrowserAuthorizeAsync(Demo.OfficialAccount, "snsapi_base", "lilei", "", ct).ConfigureAwait(false);
+        teller.WeChat($"sns/oauth2/access_token → openid {Str(s3, "openid")}, unionid {Str(s3, "unionid") ?? "none (snsapi_base on an OA gives none)"}");
+        var p1 = Str(s3, "person_id");
+        var afterS3 = await ResolveAsync($"openid:{Demo.OfficialAccount}:{lilei.OpenId(Demo.OfficialAccount)}", ct).ConfigureAwait(false);
+        teller.Graph($"new person {Describe(afterS3)}");
+        Expect(Str(s3, "openid") == lilei.OpenId(Demo.OfficialAccount) && p1 is not null, "an openid-only person exists for lilei's OA openid");
+
+        // ---- S4 ----
+        teller.Chapter("S4  Li Lei logs in to the Mini Program (wx.login → code2Session)");
+        var code = Str(await SandboxAsync("_sandbox/users/lilei/login", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false), "code")!;
+        teller.Did($"wx.login() gives the MP the code {code[..6]}…, which it posts to POST /v1/mp/{{appid}}/login");
+        var (status, s4) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/login", new { code }, null, ct).ConfigureAwait(false);
+        var loginToken = Str(s4, "token");
+        teller.WeChat($"jscode2session → openid {Str(s4, "openid")}, unionid {Str(s4, "unionid")}, a session_key (kept encrypted by the hub, never returned)");
+        var p2 = Str(s4, "person_id");
+        var afterS4 = await ResolveAsync($"unionid:{Demo.UnionSpace}:{lilei.UnionId}", ct).ConfigureAwait(false);
+        teller.Graph($"person {Describe(afterS4)} (new_person={s4.ValueKind == JsonValueKind.Object && s4.GetProperty("new_person").GetBoolean()})");
+        Expect(status == HttpStatusCode.OK && Str(s4, "unionid") == lilei.UnionId && Str(s4, "openid") == lilei.OpenId(Demo.MiniProgram),
+            "MP login returns lilei's MP openid and unionid, and a hub login token");
+        Expect(!s4.ToString().Contains("session_key", StringComparison.Ordinal), "the answer carries no session_key");
+        Expect(Ids(afterS4).Any(i => i.StartsWith($"pending_id:{providerKey}:", StringComparison.Ordinal)),
+            "S10: the new unionid was converted for the provider app: not yet a customer, so WeCom issued a pending_id, now on the person");
+
+        // ---- S1 + S11 ----
+        teller.Chapter("S1 + S11  Li Lei follows the Official Account; the openid-only person merges into the unionid person");
+        await SandboxAsync("_sandbox/users/lilei/follow", new { appid = Demo.OfficialAccount }, ct).ConfigureAwait(false);
+        teller.Did("lilei taps Follow; WeChat pushes an encrypted subscribe event to /v1/callbacks/oa/{appid}");
+        var merged = await WaitForPersonAsync($"openid:{Demo.OfficialAccount}:{lilei.OpenId(Demo.OfficialAccount)}",
+            p => Ids(p).Contains($"unionid:{Demo.UnionSpace}:{lilei.UnionId}"), ct).ConfigureAwait(false);
+        teller.WeChat($"cgi-bin/user/info → subscribe=1, unionid {lilei.UnionId}");
+        teller.Graph($"merged: {Describe(merged)}");
+        Expect(Str(merged, "id") == p1, $"the older person {p1} survives the merge");
+        Expect(merged is { } m && m.GetProperty("aliases").EnumerateArray().Any(a => a.GetString() == p2), $"{p2} lives on as an alias");
+        Expect(Ids(merged).Contains($"openid:{Demo.MiniProgram}:{lilei.OpenId(Demo.MiniProgram)}") && Ids(merged).Contains($"openid:{Demo.OfficialAccount}:{lilei.OpenId(Demo.OfficialAccount)}"),
+            "no data lost: both openids and the unionid are on one person");
+
+        // ---- S5 ----
+        teller.Chapter("S5  The Mini Program sends wx.getUserInfo open data");
+        var open = await SandboxAsync("_sandbox/users/lilei/userinfo", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false);
+        teller.Did($"wx.getUserInfo returns encryptedData + iv + rawData {Str(open, "rawData")} + signature");
+        var (s5Status, s5) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/userinfo",
+            new { encryptedData = Str(open, "encryptedData"), iv = Str(open, "iv"), rawData = Str(open, "rawData"), signature = Str(open, "signature") }, loginToken, ct).ConfigureAwait(false);
+        var afterS5 = await ResolveAsync($"unionid:{Demo.UnionSpace}:{lilei.UnionId}", ct).ConfigureAwait(false);
+        teller.WeChat("decrypted with the stored session_key; watermark appid and sha1(rawData + session_key) checked");
+        teller.Graph($"profile now {(afterS5 is { } p5 && p5.TryGetProperty("profile", out var prof) ? prof.ToString() : "{}")} — the \"微信用户\" placeholder is ignored");
+        Expect(s5Status == HttpStatusCode.OK && Str(s5, "person_id") == p1, "open data accepted for lilei's person");
+        Expect(!(afterS5?.ToString() ?? "").Contains("微信用户", StringComparison.Ordinal), "placeholder nickname did not overwrite the profile");
+        var (forged, _) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/userinfo",
+            new { encryptedData = Str(open, "encryptedData"), iv = Str(open, "iv"), rawData = Str(open, "rawData"), signature = new string('0', 40) }, loginToken, ct).ConfigureAwait(false);
+        Expect(forged == HttpStatusCode.BadRequest, "a forged signature is refused with 400");
+
+        // ---- phone ----
+        teller.Chapter("S5b Li Lei shares his phone number (getPhoneNumber)");
+        var phoneCode = Str(await SandboxAsync("_sandbox/users/lilei/phone", new { appid = Demo.MiniProgram, phone = "+8613912345678" }, ct).ConfigureAwait(false), "code")!;
+        var (phoneStatus, _) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/phone", new { code = phoneCode }, loginToken, ct).ConfigureAwait(false);
+        var afterPhone = await ResolveAsync($"unionid:{Demo.UnionSpace}:{lilei.UnionId}", ct).ConfigureAwait(false);
+        teller.WeChat("wxa/business/getuserphonenumber → +86 13912345678");
+        teller.Graph("phone attached as a weak identifier (links, never merges)");
+        Expect(phoneStatus == HttpStatusCode.OK && Ids(afterPhone).Contains("phone::+8613912345678"), "the phone is on lilei's person");
+
+        // ---- S6 ----
+        teller.Chapter("S6  Han Meimei pays in the Mini Program; the backend asks for the paid unionid");
+        var hanCode = Str(await SandboxAsync("_sandbox/users/hanmeimei/login", new { appid = Demo.UnboundMiniProgram }, ct).ConfigureAwait(false), "code")!;
+        var (_, hanLogin) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.UnboundMiniProgram}/login", new { code = hanCode }, null, ct).ConfigureAwait(false);
+        teller.Did($"hanmeimei logs in to an MP of another subject that is not bound: openid only (unionid {Str(hanLogin, "unionid") ?? "none"})");
+        var mpCode = Str(await SandboxAsync("_sandbox/users/hanmeimei/login", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false), "code")!;
+        var (_, hanMp) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/login", new { code = mpCode }, null, ct).ConfigureAwait(false);
+        var pay = await SandboxAsync("_sandbox/users/hanmeimei/pay", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false);
+        teller.Did($"she pays in the shop MP (transaction {Str(pay, "transaction_id")}); the shop backend calls POST /v1/mp/{{appid}}/paid");
+        var (paidStatus, paid) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/paid",
+            new { openid = han.OpenId(Demo.MiniProgram), transaction_id = Str(pay, "transaction_id") }, adminKey, ct).ConfigureAwait(false);
+        teller.WeChat($"wxa/getpaidunionid → unionid {Str(paid, "unionid")}");
+        Expect(paidStatus == HttpStatusCode.OK && Str(paid, "unionid") == han.UnionId && Str(paid, "person_id") == Str(hanMp, "person_id"),
+            "the paid unionid is hanmeimei's and lands on her person");
+        await SandboxAsync("_sandbox/clock", new { advance_seconds = 301 }, ct).ConfigureAwait(false);
+        var (latePaid, lateJson) = await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/paid",
+            new { openid = han.OpenId(Demo.MiniProgram), transaction_id = Str(pay, "transaction_id") }, adminKey, ct).ConfigureAwait(false);
+        teller.WeChat($"5 minutes later WeChat refuses: {Str(lateJson, "detail")}");
+        Expect((int)latePaid is >= 400 and < 500 or 502, "after the 5-minute window the hub answers a problem, not a 500");
+
+        // ---- S2 ----
+        teller.Chapter("S2  Han Meimei (not a follower) opens an OA page that asks for her profile (snsapi_userinfo)");
+        var (s2Status, s2, s2Callback) = await BrowserAuthorizeAsync(Demo.OfficialAccount, "snsapi_userinfo", "hanmeimei", "", ct).ConfigureAwait(false);
+        teller.WeChat($"consent page → code → access_token (openid {Str(s2, "openid")}, unionid {Str(s2, "unionid")}) → sns/userinfo (nickname, avatar)");
+        var hanPerson = await ResolveAsync($"unionid:{Demo.UnionSpace}:{han.UnionId}", ct).ConfigureAwait(false);
+        teller.Graph($"linked: {Describe(hanPerson)}");
+        Expect(s2Status == HttpStatusCode.OK && Str(s2, "person_id") == Str(hanMp, "person_id") && Ids(hanPerson).Contains($"openid:{Demo.OfficialAccount}:{han.OpenId(Demo.OfficialAccount)}"),
+            "her OA openid joins her person through the unionid");
+        using (var replay = Hub())
+        {
+            var again = await replay.GetAsync(new Uri(s2Callback), ct).ConfigureAwait(false);
+            Expect(again.StatusCode == HttpStatusCode.BadRequest, "replaying the callback (same state) is refused: the CSRF state is single-use");
+        }
+        var personsBefore = await PersonsAsync(ct).ConfigureAwait(false);
+        var (_, refused, _) = await BrowserAuthorizeAsync(Demo.OfficialAccount, "snsapi_userinfo", "hanmeimei", "&sandbox_action=deny", ct).ConfigureAwait(false);
+        teller.Did("on another page she taps Deny: WeChat redirects back with the state only");
+        Expect(refused.ValueKind == JsonValueKind.Object && refused.GetProperty("refused").GetBoolean(), "the refusal is reported, nothing is learned");
+        var (_, snap, _) = await BrowserAuthorizeAsync(Demo.OfficialAccount, "snsapi_userinfo", "guest", "&sandbox_snapshot=1", ct).ConfigureAwait(false);
+        teller.Did("a guest opens the page in snapshot mode (朋友圈 preview): WeChat answers is_snapshotuser=1 with virtual ids");
+        Expect(snap.ValueKind == JsonValueKind.Object && snap.GetProperty("snapshot").GetBoolean() && Str(snap, "person_id") is null
+               && await PersonsAsync(ct).ConfigureAwait(false) == personsBefore, "the snapshot user creates no person and merges nothing");
+
+        // ---- S8 ----
+        teller.Chapter("S8  Li Lei scans the website's QR login, then signs in to the mobile app");
+        foreach (var appid in new[] { Demo.Website, Demo.MobileApp })
+        {
+            var webCode = Str(await SandboxAsync("_sandbox/users/lilei/login", new { appid }, ct).ConfigureAwait(false), "code")!;
+            var (webStatus, web) = await HubAsync(HttpMethod.Post, $"v1/web/{appid}/login", new { code = webCode }, null, ct).ConfigureAwait(false);
+            teller.WeChat($"{appid}: sns/oauth2/access_token → openid {Str(web, "openid")}, unionid {Str(web, "unionid")}");
+            Expect(webStatus == HttpStatusCode.OK && Str(web, "person_id") == p1, $"{(appid == Demo.Website ? "website" : "mobile app")} login resolves to lilei's person {p1}");
+        }
+
+        // ---- S7 ----
+        teller.Chapter("S7  A third-party platform runs Acme News (an OA) for Acme");
+        await SandboxAsync($"_sandbox/components/{Demo.Component}/ticket", new { }, ct).ConfigureAwait(false);
+        await SandboxAsync($"_sandbox/components/{Demo.Component}/authorize", new { authorizer_appid = Demo.AuthorizerOfficialAccount }, ct).ConfigureAwait(false);
+        teller.WeChat("component_verify_ticket and 'authorized' pushes arrive at /v1/callbacks/component/{component_appid}; api_query_auth keeps the refresh token");
+        await Task.Delay(500, ct).ConfigureAwait(false);
+        var (s7Status, s7, _) = await BrowserAuthorizeAsync(Demo.AuthorizerOfficialAccount, "snsapi_userinfo", "lilei", "", ct).ConfigureAwait(false);
+        teller.Did("lilei opens an Acme News page; the platform does the web authorization on the OA's behalf");
+        var afterS7 = await ResolveAsync($"openid:{Demo.AuthorizerOfficialAccount}:{lilei.OpenId(Demo.AuthorizerOfficialAccount)}", ct).ConfigureAwait(false);
+        teller.Graph($"linked: {Describe(afterS7)}");
+        Expect(s7Status == HttpStatusCode.OK && Str(afterS7, "id") == p1, "the authorizer OA's openid joins lilei's person");
+
+        // ---- S9 + S10 ----
+        teller.Chapter("S9 + S10  Sales rep zhangsan adds Li Lei on WeCom");
+        await SandboxAsync("_sandbox/users/lilei/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" }, ct).ConfigureAwait(false);
+        teller.Did("WeCom pushes add_external_contact to the self-built CRM (plaintext id) and to the provider's CRM (ciphertext id)");
+        var plain = $"external_userid:{Demo.Corp}:{lilei.External(Demo.Corp)}";
+        var cipher = $"external_userid:{providerKey}:{lilei.External(providerKey)}";
+        var afterS9 = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{lilei.UnionId}", p => Ids(p).Contains(plain) && Ids(p).Contains(cipher), ct).ConfigureAwait(false);
+        teller.WeChat("self-built: externalcontact/get → unionid; provider: external_userid_to_pending_id → the pending_id issued at S4");
+        teller.Graph($"linked: {Describe(afterS9)}");
+        Expect(Ids(afterS9).Contains(plain), "S9: the plaintext external_userid is linked through the unionid");
+        Expect(Ids(afterS9).Contains(cipher), "S10: the provider's ciphertext external_userid is linked through the pending_id");
+
+        teller.Chapter("S10b Wang Fang is a WeCom customer first, and logs in to the Mini Program later");
+        await SandboxAsync("_sandbox/users/wangfang/wecom-add", new { corpid = Demo.Corp, userid = "lisi" }, ct).ConfigureAwait(false);
+        var wangCipher = $"external_userid:{providerKey}:{wang.External(providerKey)}";
+        await WaitForPersonAsync(wangCipher, _ => true, ct).ConfigureAwait(false);
+        var wangCode = Str(await SandboxAsync("_sandbox/users/wangfang/login", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false), "code")!;
+        await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/login", new { code = wangCode }, null, ct).ConfigureAwait(false);
+        teller.WeChat("idconvert/unionid_to_external_userid → she is a customer: the provider's ciphertext external_userid");
+        var wangPerson = await ResolveAsync($"unionid:{Demo.UnionSpace}:{wang.UnionId}", ct).ConfigureAwait(false);
+        teller.Graph($"merged: {Describe(wangPerson)}");
+        Expect(Ids(wangPerson).Contains(wangCipher) && Ids(wangPerson).Contains($"external_userid:{Demo.Corp}:{wang.External(Demo.Corp)}"),
+            "her provider-side customer record, her self-built record and her MP login are one person");
+
+        // ---- S13 ----
+        teller.Chapter("S13 Counting people");
+        var (_, stats) = await HubAsync(HttpMethod.Get, "v1/stats", null, adminKey, ct).ConfigureAwait(false);
+        teller.Graph($"persons {stats.GetProperty("persons")}, observations {stats.GetProperty("observations")}, identifiers {stats.GetProperty("identifiers")}, conflicts {stats.GetProperty("conflicts")}");
+        foreach (var c in stats.GetProperty("unionid_coverage").EnumerateArray())
+        {
+            teller.Graph($"  {c.GetProperty("appid").GetString()}: {c.GetProperty("with_unionid")}/{c.GetProperty("persons")} persons with a unionid");
+        }
+        // hanmeimei's openid in the unbound MP of another subject stays apart: no unionid can ever link it (§4.3).
+        Expect(stats.GetProperty("persons").GetInt64() == 4 && stats.GetProperty("conflicts").GetInt64() == 0,
+            "four persons (lilei, wangfang, hanmeimei, and hanmeimei's unbound-MP openid that nothing can link), no conflicts, no snapshot users");
+
+        return _failures.Count == 0;
+    }
+
+    private async Task<long> PersonsAsync(CancellationToken ct)
+    {
+        var (_, stats) = await HubAsync(HttpMethod.Get, "v1/stats", null, adminKey, ct).ConfigureAwait(false);
+        return stats.GetProperty("persons").GetInt64();
+    }
+}
