@@ -1,0 +1,174 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using OneId.Graph;
+using OneId.Server.Sandbox;
+using OneId.Server.Tenants;
+using OneId.WeChat.Crypto;
+using Xunit;
+using Demo = OneId.Sandbox.World.DemoWorld;
+
+namespace OneId.Server.Tests;
+
+/// <summary>The callback endpoints as WeChat (and an attacker) would call them.</summary>
+public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHubFixture>
+{
+    private const string Ts = "1700000000";
+    private const string Nonce = "n0nce";
+    private static readonly string OaPath = $"v1/callbacks/oa/{Demo.OfficialAccount}";
+    private static readonly string CrmPath = $"v1/callbacks/wecom/{Demo.Corp}/{Demo.SelfBuiltApp}";
+    private static readonly string IsvPath = $"v1/callbacks/wecom/{Demo.Corp}/{Demo.ProviderApp}";
+    private static readonly string SignedQuery = $"signature={WeChatSignature.ComputeCallback(SandboxMode.OaToken, Ts, Nonce)}&timestamp={Ts}&nonce={Nonce}";
+
+    private IGraphStore Graph => f.Running.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Graph;
+
+    private static string Subscribe(string openid, long createTime) =>
+        $"<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>";
+
+    private static StringContent Xml(string body) => new(body, Encoding.UTF8, "text/xml");
+
+    [Fact]
+    public async Task Oa_url_verification_answers_the_echostr_exactly()
+    {
+        using var hub = f.Hub();
+        var r = await hub.GetAsync($"{OaPath}?{SignedQuery}&echostr=12345+abc");
+        r.StatusCode.Should().Be(HttpStatusCode.OK);
+        r.Content.Headers.ContentType!.MediaType.Should().Be("text/plain");
+        (await r.Content.ReadAsByteArrayAsync()).Should().Equal(Encoding.UTF8.GetBytes("12345 abc"));
+
+        (await hub.GetAsync($"{OaPath}?signature=0000&timestamp={Ts}&nonce={Nonce}&echostr=x")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await hub.GetAsync($"{OaPath}?timestamp={Ts}")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await hub.GetAsync($"v1/callbacks/oa/wx9999999999999999?{SignedQuery}&echostr=x")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Oa_push_with_forged_signature_changes_nothing()
+    {
+        var user = await f.NewUserAsync("forge");
+        var openid = (await f.SandboxAsync($"_sandbox/users/{user}")).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()!;
+        using var hub = f.Hub();
+        var r = await hub.PostAsync($"{OaPath}?signature={new string('a', 40)}&timestamp={Ts}&nonce={Nonce}", Xml(Subscribe(openid, 1)));
+        r.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}"), default)).Should().BeNull();
+
+        // Safe mode: a valid plain signature but a forged msg_signature over the ciphertext.
+        var crypto = new WeChatMessageCrypto(SandboxMode.OaToken, SandboxMode.OaAesKey, Demo.OfficialAccount);
+        var sealedMsg = crypto.Encrypt(Subscribe(openid, 2), Ts, Nonce);
+        var safe = await hub.PostAsync($"{OaPath}?{SignedQuery}&encrypt_type=aes&msg_signature={new string('b', 40)}",
+            Xml(WeChatMessageCrypto.BuildEncryptedBody("gh_0123456789ab", sealedMsg.Encrypt)));
+        safe.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}"), default)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Oa_push_is_processed_once_however_often_WeChat_retries_it()
+    {
+        var user = await f.NewUserAsync("retry");
+        var truth = await f.SandboxAsync($"_sandbox/users/{user}");
+        var openid = truth.GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()!;
+        var unionid = Identifier.Parse($"unionid:{Demo.UnionSpace}:{truth.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}");
+        var openidId = Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}");
+        // A real follow (user/info then reports subscribe=1 and the unionid); the sandbox pushes its own event too.
+        await f.SandboxAsync($"_sandbox/users/{user}/follow", new { appid = Demo.OfficialAccount });
+        Person? person = null;
+        for (var i = 0; i < 100 && person?.Identifiers.Contains(unionid) != true; i++)
+        {
+            await Task.Delay(50);
+            person = await Graph.FindAsync(openidId, default);
+        }
+        person!.Identifiers.Should().Contain(unionid);
+        int Subscribes(IReadOnlyList<ObservationRecord> o) => o.Count(x => x.Source.StartsWith("oa.subscribe", StringComparison.Ordinal));
+        var before = Subscribes(await Graph.GetObservationsAsync(person.Id, default));
+
+        var crypto = new WeChatMessageCrypto(SandboxMode.OaToken, SandboxMode.OaAesKey, Demo.OfficialAccount);
+        var sealedMsg = crypto.Encrypt(Subscribe(openid, 1700000123), Ts, Nonce);
+        var body = WeChatMessageCrypto.BuildEncryptedBody("gh_0123456789ab", sealedMsg.Encrypt);
+        using var hub = f.Hub();
+        for (var i = 0; i < 3; i++)
+        {
+            var r = await hub.PostAsync($"{OaPath}?{SignedQuery}&encrypt_type=aes&msg_signature={sealedMsg.MsgSignature}", Xml(body));
+            r.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await r.Content.ReadAsStringAsync()).Should().Be("success");
+        }
+        Subscribes(await Graph.GetObservationsAsync(person.Id, default)).Should().Be(before + 1, "three deliveries of one event are processed once");
+    }
+
+    [Theory]
+    [InlineData("<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><xml><FromUserName>&x;</FromUserName></xml>")]
+    [InlineData("<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]><xml><a>&lol2;</a></xml>")]
+    [InlineData("<xml><FromUserName>unterminated")]
+    public async Task Dtd_entity_and_malformed_payloads_are_refused(string payload)
+    {
+        using var hub = f.Hub();
+        var r = await hub.PostAsync($"{OaPath}?{SignedQuery}", Xml(payload));
+        r.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await r.Content.ReadAsStringAsync()).Should().NotContain("root:");
+    }
+
+    [Fact]
+    public async Task Oversize_bodies_are_refused_without_processing()
+    {
+        using var hub = f.Hub();
+        var huge = "<xml><Junk>" + new string('a', 200_000) + "</Junk></xml>";
+        (await hub.PostAsync($"{OaPath}?{SignedQuery}", Xml(huge))).StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task WeCom_url_verification_decrypts_the_echostr()
+    {
+        var crypto = new WeChatMessageCrypto(SandboxMode.CrmToken, SandboxMode.CrmAesKey, Demo.Corp);
+        var echo = crypto.Encrypt("echo-5931", Ts, Nonce);
+        using var hub = f.Hub();
+        var r = await hub.GetAsync($"{CrmPath}?msg_signature={echo.MsgSignature}&timestamp={Ts}&nonce={Nonce}&echostr={Uri.EscapeDataString(echo.Encrypt)}");
+        r.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await r.Content.ReadAsStringAsync()).Should().Be("echo-5931");
+
+        var forged = await hub.GetAsync($"{CrmPath}?msg_signature={new string('c', 40)}&timestamp={Ts}&nonce={Nonce}&echostr={Uri.EscapeDataString(echo.Encrypt)}");
+        forged.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        // The self-built app's ciphertext is bound to the corpid; the provider app expects its suite_id.
+        var wrongReceiver = await hub.GetAsync($"{IsvPath}?msg_signature={WeChatSignature.ComputeMessage(SandboxMode.IsvToken, Ts, Nonce, new WeChatMessageCrypto(SandboxMode.IsvToken, SandboxMode.IsvAesKey, Demo.Corp).Encrypt("x", Ts, Nonce).Encrypt)}&timestamp={Ts}&nonce={Nonce}&echostr=x");
+        wrongReceiver.StatusCode.Should().NotBe(HttpStatusCode.OK);
+        (await hub.GetAsync($"v1/callbacks/wecom/{Demo.Corp}/nope?msg_signature=a&timestamp=1&nonce=1&echostr=x")).StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task WeCom_push_links_the_contact_once()
+    {
+        var user = await f.NewUserAsync("crm");
+        var truth = await f.SandboxAsync($"_sandbox/users/{user}");
+        // Make the user a customer in the sandbox's ground truth without the sandbox pushing (we push ourselves, twice).
+        var ext = truth.GetProperty("external_userids").GetProperty(Demo.Corp).GetString()!;
+        await f.SandboxAsync($"_sandbox/users/{user}/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        var xml = $"<xml><ToUserName><![CDATA[{Demo.Corp}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1700000999</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID><ExternalUserID><![CDATA[{ext}]]></ExternalUserID></xml>";
+        var crypto = new WeChatMessageCrypto(SandboxMode.CrmToken, SandboxMode.CrmAesKey, Demo.Corp);
+        var sealedMsg = crypto.Encrypt(xml, Ts, Nonce);
+        using var hub = f.Hub();
+        for (var i = 0; i < 2; i++)
+        {
+            var r = await hub.PostAsync($"{CrmPath}?msg_signature={sealedMsg.MsgSignature}&timestamp={Ts}&nonce={Nonce}",
+                Xml(WeChatMessageCrypto.BuildEncryptedBody(Demo.Corp, sealedMsg.Encrypt, "1000002")));
+            (await r.Content.ReadAsStringAsync()).Should().Be("success");
+        }
+        var person = await Graph.FindAsync(Identifier.Parse($"external_userid:{Demo.Corp}:{ext}"), default);
+        person!.Identifiers.Should().Contain(Identifier.Parse($"unionid:{Demo.UnionSpace}:{truth.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}"));
+        (await Graph.GetObservationsAsync(person.Id, default)).Count(o => o.Source.StartsWith("wecom.contact", StringComparison.Ordinal)).Should().BeLessThanOrEqualTo(2,
+            "the sandbox's own push and ours carry different CreateTimes; ours is deduplicated");
+    }
+
+    [Fact]
+    public async Task Component_push_with_forged_signature_is_refused()
+    {
+        using var hub = f.Hub();
+        var crypto = new WeChatMessageCrypto(SandboxMode.ComponentToken, SandboxMode.ComponentAesKey, Demo.Component);
+        var sealedMsg = crypto.Encrypt($"<xml><AppId>{Demo.Component}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><ComponentVerifyTicket>forged</ComponentVerifyTicket></xml>", Ts, Nonce);
+        var r = await hub.PostAsync($"v1/callbacks/component/{Demo.Component}?timestamp={Ts}&nonce={Nonce}&encrypt_type=aes&msg_signature={new string('d', 40)}",
+            Xml(WeChatMessageCrypto.BuildEncryptedBody(Demo.Component, sealedMsg.Encrypt)));
+        r.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        var ok = await hub.PostAsync($"v1/callbacks/component/{Demo.Component}?timestamp={Ts}&nonce={Nonce}&encrypt_type=aes&msg_signature={sealedMsg.MsgSignature}",
+            Xml(WeChatMessageCrypto.BuildEncryptedBody(Demo.Component, sealedMsg.Encrypt)));
+        (await ok.Content.ReadAsStringAsync()).Should().Be("success");
+    }
+}
