@@ -95,7 +95,7 @@ internal static class ComponentEndpoints
         var (state, component, body) = await ComponentCallAsync(http, cancellationToken).ConfigureAwait(false);
         var code = Text(body, "authorization_code");
         var grant = state.Codes.Peek(code ?? "") is { Kind: CodeKind.ComponentAuthorization } peeked && peeked.ComponentAppid == component.ComponentAppid
-            ? state.Codes.Redeem(code, CodeKind.ComponentAuthorization, peeked.Appid, 61009, 61009, 61010)
+            ? state.Codes.Redeem(code, CodeKind.ComponentAuthorization, peeked.Appid, 61009, 61009, 61010, usedErrcode: 61009)
             : throw new WeChatApiException(61009);
         if (!IsAuthorizer(state, component, grant.Appid))
         {

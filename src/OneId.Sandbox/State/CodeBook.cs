@@ -70,7 +70,7 @@ internal sealed class CodeBook(SandboxClock clock)
 
     /// <summary>Redeems a code once; throws the WeChat error otherwise.</summary>
     public CodeGrant Redeem(string? code, CodeKind kind, string appid, int missingErrcode = 41008,
-        int invalidErrcode = 40029, int expiredErrcode = 40029)
+        int invalidErrcode = 40029, int expiredErrcode = 40029, int usedErrcode = 40163)
     {
         if (string.IsNullOrEmpty(code))
         {
@@ -86,6 +86,10 @@ internal sealed class CodeBook(SandboxClock clock)
         }
         if (Interlocked.Exchange(ref grant.Used, 1) == 1)
         {
+            if (usedErrcode != 40163)
+            {
+                throw new WeChatApiException(usedErrcode);
+            }
             // §4.1: "code been used, hints: [ req_id: … ]".
             throw new WeChatApiException(40163, $"code been used, hints: [ req_id: {Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))} ]");
         }
