@@ -101,4 +101,26 @@ public sealed class ComponentTests
         var refreshed = await sandbox.GetAsync($"sns/oauth2/component/refresh_token?appid={DemoWorld.AuthorizerOfficialAccount}&grant_type=refresh_token&component_appid={Component}&access_token={token}&refresh_token={Uri.EscapeDataString(user.Str("refresh_token"))}");
         refreshed.Str("access_token").Should().Be(user.Str("access_token"));
     }
+
+    [Fact]
+    public async Task Component_login_page_spends_the_pre_auth_code_and_redirects_with_auth_code()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true);
+        var token = (await ComponentToken(sandbox, await TicketFromPushAsync(sandbox))).Str("component_access_token");
+        var pre = (await sandbox.PostAsync($"cgi-bin/component/api_create_preauthcode?access_token={token}", new { component_appid = Component })).Str("pre_auth_code");
+        var page = $"mp/cgi-bin/componentloginpage?component_appid={Component}&pre_auth_code={Uri.EscapeDataString(pre)}&redirect_uri=https%3A%2F%2Fisv.example%2Fauth&auth_type=1";
+        (await sandbox.Http.GetStringAsync(new Uri(page, UriKind.Relative))).Should().Contain(DemoWorld.OfficialAccount).And.NotContain(DemoWorld.MiniProgram);
+
+        using var done = await sandbox.Http.GetAsync(new Uri(page + "&sandbox_authorizer=" + DemoWorld.OfficialAccount, UriKind.Relative));
+        done.StatusCode.Should().Be(System.Net.HttpStatusCode.Redirect);
+        var location = done.Headers.Location!.ToString();
+        location.Should().StartWith("https://isv.example/auth?auth_code=queryauthcode%40%40%40").And.EndWith("&expires_in=3600");
+        var authCode = Uri.UnescapeDataString(location.Split("auth_code=")[1].Split('&')[0]);
+        var info = (await sandbox.PostAsync($"cgi-bin/component/api_query_auth?component_access_token={token}", new { component_appid = Component, authorization_code = authCode })).GetProperty("authorization_info");
+        info.Str("authorizer_appid").Should().Be(DemoWorld.OfficialAccount);
+
+        using var again = await sandbox.Http.GetAsync(new Uri(page + "&sandbox_authorizer=" + DemoWorld.OfficialAccount, UriKind.Relative));
+        again.StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+        (await again.Content.ReadAsStringAsync()).Should().Contain("61009");
+    }
 }

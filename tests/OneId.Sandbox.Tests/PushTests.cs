@@ -34,6 +34,19 @@ public sealed class PushTests
     }
 
     [Fact]
+    public async Task Follow_through_a_parametric_qr_code_carries_the_scene()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true, oaEncrypted: false);
+        var openid = (await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount, qr_scene_str = "poster42" })).Str("openid");
+        var push = await sandbox.Receiver!.WaitForAsync(p => p.Path == "oa");
+        CallbackOracle.Between(push.Body, "EventKey").Should().Be("qrscene_poster42");
+        CallbackOracle.Between(push.Body, "Ticket").Should().NotBeEmpty();
+        var info = await sandbox.GetAsync($"cgi-bin/user/info?access_token={await sandbox.AppTokenAsync(DemoWorld.OfficialAccount)}&openid={openid}");
+        info.Str("subscribe_scene").Should().Be("ADD_SCENE_QR_CODE");
+        info.Str("qr_scene_str").Should().Be("poster42");
+    }
+
+    [Fact]
     public async Task Plain_mode_pushes_the_xml_signed_without_encryption()
     {
         await using var sandbox = await TestSandbox.StartAsync(withReceiver: true, oaEncrypted: false);

@@ -89,6 +89,8 @@ public sealed class WeComTests
         defaultLimit.GetProperty("external_contact_list").GetArrayLength().Should().Be(50);
         (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/batch/get_by_user?access_token={token}", new { userid_list = Enumerable.Repeat("zhangsan", 101) })).ShouldBeError(40031);
         (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/batch/get_by_user?access_token={token}", new { userid_list = new[] { "ghost" } })).ShouldBeError(60111);
+        (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/batch/get_by_user?access_token={token}", new { userid_list = new[] { 1, 2 } })).ShouldBeError(47001);
+        (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/batch/get_by_user?access_token={token}", "")).ShouldBeError(44002);
     }
 
     [Fact]

@@ -139,6 +139,19 @@ internal static class ComponentEndpoints
         });
     }
 
+    /// <summary>
+    /// An admin authorizes the platform for an app (the componentloginpage, or the control API): the app becomes an
+    /// authorizer, an authorization_code is issued and the `authorized` INFO event is pushed (§5.3, §7.4).
+    /// </summary>
+    internal static CodeGrant Authorize(SandboxWorldState state, SandboxEvents events, SandboxComponent component, SandboxApp app, string preAuthCode = "")
+    {
+        state.Authorizations[(component.ComponentAppid, app.Appid)] = true;
+        var code = state.Codes.Issue(CodeKind.ComponentAuthorization, app.Appid, AuthorizationCodeLifetime, componentAppid: component.ComponentAppid);
+        events.PushInfo(component, "authorized", ("AuthorizerAppid", app.Appid), ("AuthorizationCode", code.Code),
+            ("AuthorizationCodeExpiredTime", code.ExpiresAt.ToUnixTimeSeconds()), ("PreAuthCode", preAuthCode));
+        return code;
+    }
+
     /// <summary>Deterministic per (component, authorizer): "refreshtoken@@@" + 43 url-safe characters.</summary>
     public static string AuthorizerRefreshToken(string componentAppid, string authorizerAppid) =>
         "refreshtoken@@@" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes("refresh:" + componentAppid + ":" + authorizerAppid)))

@@ -45,6 +45,7 @@ internal sealed class CodeGrant
 internal sealed class CodeBook(SandboxClock clock)
 {
     private readonly ConcurrentDictionary<string, CodeGrant> _codes = new(StringComparer.Ordinal);
+    private long _issued;
 
     public CodeGrant Issue(CodeKind kind, string appid, TimeSpan lifetime, string? user = null, string? scope = null,
         bool snapshot = false, string? componentAppid = null, string? phone = null)
@@ -62,6 +63,18 @@ internal sealed class CodeBook(SandboxClock clock)
             ExpiresAt = clock.GetUtcNow() + lifetime,
         };
         _codes[grant.Code] = grant;
+        if (Interlocked.Increment(ref _issued) % 50_000 == 0)
+        {
+            // Forget codes expired for an hour: they would answer 40029 either way.
+            var cutoff = clock.GetUtcNow() - TimeSpan.FromHours(1);
+            foreach (var (code, old) in _codes)
+            {
+                if (old.ExpiresAt < cutoff)
+                {
+                    _codes.TryRemove(code, out _);
+                }
+            }
+        }
         return grant;
     }
 
