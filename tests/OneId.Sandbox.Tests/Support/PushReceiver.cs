@@ -19,6 +19,7 @@ internal sealed class PushReceiver : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedPush> _received = new();
     private int _failuresLeft;
+    private string _failPath = "";
 
     private PushReceiver(WebApplication app, Uri baseAddress)
     {
@@ -31,8 +32,12 @@ internal sealed class PushReceiver : IAsyncDisposable
     /// <summary>Every request, failed ones included.</summary>
     public IReadOnlyList<ReceivedPush> Received => [.. _received];
 
-    /// <summary>The next N requests answer HTTP 500.</summary>
-    public void FailNext(int count) => Interlocked.Exchange(ref _failuresLeft, count);
+    /// <summary>The next N requests to <paramref name="path"/> answer HTTP 500.</summary>
+    public void FailNext(int count, string path)
+    {
+        _failPath = path;
+        Interlocked.Exchange(ref _failuresLeft, count);
+    }
 
     /// <summary>Requests wait this long before answering.</summary>
     public TimeSpan Stall { get; set; }
@@ -54,7 +59,8 @@ internal sealed class PushReceiver : IAsyncDisposable
             {
                 await Task.Delay(receiver.Stall, http.RequestAborted);
             }
-            return Interlocked.Decrement(ref receiver._failuresLeft) >= 0 ? Results.StatusCode(500) : Results.Text("success");
+            var path = http.Request.Path.Value!.TrimStart('/');
+            return path == receiver._failPath && Interlocked.Decrement(ref receiver._failuresLeft) >= 0 ? Results.StatusCode(500) : Results.Text("success");
         });
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
