@@ -109,4 +109,27 @@ public sealed class MultiHostTokenTests(PostgresFixture postgres) : IAsyncLifeti
         var latest = (await _wx.GetAsync("_sandbox/calls"))["latest"]!.AsArray();
         latest.Should().NotContain(c => c!["errcode"]!.GetValue<int>() == 40001 || c["errcode"]!.GetValue<int>() == 40014 || c["errcode"]!.GetValue<int>() == 42001);
     }
+
+    [Fact]
+    public async Task A_token_killed_under_all_hosts_is_replaced_by_one_fetch_and_no_caller_sees_the_refusal()
+    {
+        var user = await _wx.NewUserAsync();
+        var follower = OpenId.Parse((await _wx.ControlAsync($"_sandbox/users/{user}/follow", new JsonObject { ["appid"] = Oa.Value }))["openid"]!.GetValue<string>());
+        Task RoundAsync() => Task.WhenAll(_hosts.SelectMany(host => Enumerable.Range(0, CallersPerHost).Select(async _ =>
+            (await host.Get<OfficialAccountClient>().GetUserInfoAsync(TokenKey.App(Oa), follower)).Subscribe.Should().BeTrue())));
+        await RoundAsync();
+        var before = await _wx.CallsAsync("/cgi-bin/stable_token");
+
+        // An operator's leak response elsewhere: force_refresh kills the token every host has cached (§1.2).
+        using (var other = _wx.NewHost())
+        {
+            await other.Get<WeChatCredentialClient>().GetStableAccessTokenAsync(Oa, DemoWorld.SecretOf(Oa.Value), forceRefresh: true);
+        }
+        await RoundAsync();
+
+        // One normal stable_token call (by the lease holder) replaced it; 399 other refused callers reused that token.
+        (await _wx.CallsAsync("/cgi-bin/stable_token")).Should().Be(before + 2, "the operator's forced call plus exactly one refresh");
+        (await _wx.CallsAsync("/cgi-bin/user/info")).Should().BeInRange(2 * Hosts * CallersPerHost + 1, 3 * Hosts * CallersPerHost,
+            "each refused call was retried once");
+    }
 }
