@@ -19,6 +19,71 @@ internal static class AuthorizePages
     {
         routes.MapGet("/open/connect/oauth2/authorize", (HttpContext http, SandboxRuntime runtime) => Page(http, runtime, qrConnect: false));
         routes.MapGet("/open/connect/qrconnect", (HttpContext http, SandboxRuntime runtime) => Page(http, runtime, qrConnect: true));
+        routes.MapGet("/mp/cgi-bin/componentloginpage", ComponentLoginPage);
+    }
+
+    /// <summary>
+    /// mp.weixin.qq.com/cgi-bin/componentloginpage (§5.3): an admin picks the app to authorize; the browser returns
+    /// to redirect_uri with auth_code and expires_in, and the `authorized` event is pushed. The pre_auth_code is
+    /// spent. <c>sandbox_authorizer=APPID</c> answers at once.
+    /// </summary>
+    private static IResult ComponentLoginPage(HttpContext http, SandboxRuntime runtime, Pushes.SandboxEvents events)
+    {
+        var state = runtime.State;
+        var q = http.Request.Query;
+        string? P(string name) => string.IsNullOrEmpty(q[name]) ? null : q[name].ToString();
+        if (P("component_appid") is not { } componentAppid || !state.Components.TryGetValue(componentAppid, out var component))
+        {
+            return ErrorPage(61011, "component_appid 无效 (invalid component)");
+        }
+        if (P("redirect_uri") is not { } redirectUri || !Uri.TryCreate(redirectUri, UriKind.Absolute, out _))
+        {
+            return ErrorPage(10011, "redirect_uri 参数错误");
+        }
+        var preAuthCode = P("pre_auth_code");
+        if (preAuthCode is null || state.Codes.Peek(preAuthCode) is not { Kind: CodeKind.PreAuth } pre || pre.Appid != componentAppid || pre.ExpiresAt <= state.Clock.GetUtcNow())
+        {
+            return ErrorPage(61009, "pre_auth_code 无效或已过期 (invalid or expired pre_auth_code)");
+        }
+        // auth_type: 1 OA only, 2 MP only, 3 both (default), §5.3.
+        var types = P("auth_type") switch
+        {
+            "1" => new[] { AppTypes.OfficialAccount },
+            "2" => [AppTypes.MiniProgram, AppTypes.MiniGame],
+            _ => [AppTypes.OfficialAccount, AppTypes.MiniProgram, AppTypes.MiniGame],
+        };
+        var chosen = P("sandbox_authorizer") ?? P("biz_appid");
+        if (chosen is null || P("sandbox_authorizer") is null)
+        {
+            var hidden = new StringBuilder();
+            foreach (var (key, value) in q)
+            {
+                hidden.Append("<input type=hidden name=\"").Append(WebUtility.HtmlEncode(key)).Append("\" value=\"").Append(WebUtility.HtmlEncode(value.ToString())).Append("\">");
+            }
+            var options = new StringBuilder();
+            foreach (var app in state.World.Apps.Where(a => types.Contains(a.Type)))
+            {
+                options.Append("<option value=\"").Append(app.Appid).Append("\"").Append(app.Appid == chosen ? " selected" : "").Append('>')
+                    .Append(WebUtility.HtmlEncode((app.Name ?? app.Type) + " (" + app.Appid + ")")).Append("</option>");
+            }
+            var body = $"<h1>授权给第三方平台</h1><p>{WebUtility.HtmlEncode(componentAppid)} asks an admin to authorize an account.</p>" +
+                $"<form method=get>{hidden}<label>Account <select name=sandbox_authorizer>{options}</select></label><p><button>Authorize 授权</button></p></form>";
+            return Results.Content(Html("授权", body), "text/html; charset=utf-8", Encoding.UTF8);
+        }
+        if (!state.Apps.TryGetValue(chosen, out var authorizer) || !types.Contains(authorizer.Type))
+        {
+            return ErrorPage(61003, $"{chosen} cannot authorize with auth_type {P("auth_type") ?? "3"}");
+        }
+        try
+        {
+            state.Codes.Redeem(preAuthCode, CodeKind.PreAuth, componentAppid, 61009, 61009, 61010, usedErrcode: 61009);
+        }
+        catch (WeChatApiException ex)
+        {
+            return ErrorPage(ex.Errcode, "pre_auth_code 已使用 (pre_auth_code already used)");
+        }
+        var code = ComponentEndpoints.Authorize(state, events, component, authorizer, preAuthCode);
+        return Results.Redirect(WithQuery(redirectUri, ("auth_code", code.Code), ("expires_in", ((int)ComponentEndpoints.AuthorizationCodeLifetime.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture))));
     }
 
     /// <summary>Issues the code a consent gives (shared with <c>POST /_sandbox/users/{user}/authorize</c>).</summary>

@@ -95,7 +95,7 @@ internal static class ComponentEndpoints
         var (state, component, body) = await ComponentCallAsync(http, cancellationToken).ConfigureAwait(false);
         var code = Text(body, "authorization_code");
         var grant = state.Codes.Peek(code ?? "") is { Kind: CodeKind.ComponentAuthorization } peeked && peeked.ComponentAppid == component.ComponentAppid
-            ? state.Codes.Redeem(code, CodeKind.ComponentAuthorization, peeked.Appid, 61009, 61009, 61010)
+            ? state.Codes.Redeem(code, CodeKind.ComponentAuthorization, peeked.Appid, 61009, 61009, 61010, usedErrcode: 61009)
             : throw new WeChatApiException(61009);
         if (!IsAuthorizer(state, component, grant.Appid))
         {
@@ -137,6 +137,19 @@ internal static class ComponentEndpoints
             ["expires_in"] = state.Tokens.SecondsLeft(token),
             ["authorizer_refresh_token"] = refresh,
         });
+    }
+
+    /// <summary>
+    /// An admin authorizes the platform for an app (the componentloginpage, or the control API): the app becomes an
+    /// authorizer, an authorization_code is issued and the `authorized` INFO event is pushed (§5.3, §7.4).
+    /// </summary>
+    internal static CodeGrant Authorize(SandboxWorldState state, SandboxEvents events, SandboxComponent component, SandboxApp app, string preAuthCode = "")
+    {
+        state.Authorizations[(component.ComponentAppid, app.Appid)] = true;
+        var code = state.Codes.Issue(CodeKind.ComponentAuthorization, app.Appid, AuthorizationCodeLifetime, componentAppid: component.ComponentAppid);
+        events.PushInfo(component, "authorized", ("AuthorizerAppid", app.Appid), ("AuthorizationCode", code.Code),
+            ("AuthorizationCodeExpiredTime", code.ExpiresAt.ToUnixTimeSeconds()), ("PreAuthCode", preAuthCode));
+        return code;
     }
 
     /// <summary>Deterministic per (component, authorizer): "refreshtoken@@@" + 43 url-safe characters.</summary>

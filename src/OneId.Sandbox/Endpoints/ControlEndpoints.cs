@@ -264,9 +264,10 @@ internal static class ControlEndpoints
         var body = await BodyAsync(http, ct).ConfigureAwait(false);
         var u = UserOrThrow(state, user);
         var app = AppOrThrow(state, Required(body, "appid"), AppTypes.OfficialAccount);
-        state.Users.SetFollow(u, app.Appid, subscribe, Str(body, "scene") ?? "ADD_SCENE_QR_CODE");
+        var qrScene = Str(body, "qr_scene_str");
+        state.Users.SetFollow(u, app.Appid, subscribe, Str(body, "scene") ?? (qrScene is null ? "ADD_SCENE_SEARCH" : "ADD_SCENE_QR_CODE"), qrScene ?? "");
         var openid = state.OpenIdOf(app.Appid, u.Name);
-        events.FollowChanged(app, openid, subscribe);
+        events.FollowChanged(app, openid, subscribe, subscribe ? qrScene : null);
         return Json(new JsonObject { ["openid"] = openid, ["subscribe"] = subscribe ? 1 : 0 });
     }).ConfigureAwait(false);
 
@@ -466,15 +467,13 @@ internal static class ControlEndpoints
             throw new ControlException(404, $"no component '{componentAppid}' in the world");
         }
         var app = AppOrThrow(state, Required(body, "authorizer_appid"));
-        state.Authorizations[(component.ComponentAppid, app.Appid)] = authorize;
         if (!authorize)
         {
+            state.Authorizations[(component.ComponentAppid, app.Appid)] = false;
             events.PushInfo(component, "unauthorized", ("AuthorizerAppid", app.Appid));
             return Results.NoContent();
         }
-        var code = state.Codes.Issue(CodeKind.ComponentAuthorization, app.Appid, ComponentEndpoints.AuthorizationCodeLifetime, componentAppid: component.ComponentAppid);
-        events.PushInfo(component, "authorized", ("AuthorizerAppid", app.Appid), ("AuthorizationCode", code.Code),
-            ("AuthorizationCodeExpiredTime", code.ExpiresAt.ToUnixTimeSeconds()), ("PreAuthCode", ""));
+        var code = ComponentEndpoints.Authorize(state, events, component, app);
         return Json(new JsonObject { ["authorization_code"] = code.Code, ["expires_in"] = (int)ComponentEndpoints.AuthorizationCodeLifetime.TotalSeconds });
     }).ConfigureAwait(false);
 

@@ -137,7 +137,7 @@ internal static class OfficialAccountEndpoints
         info["tagid_list"] = new JsonArray();
         info["subscribe_scene"] = follow.Scene;
         info["qr_scene"] = 0;
-        info["qr_scene_str"] = "";
+        info["qr_scene_str"] = follow.QrSceneStr;
         return info;
     }
 

@@ -47,5 +47,10 @@ internal sealed class SandboxApiFilter(ApiFlavor flavor) : IEndpointFilter
         {
             return WeChatResult.Error(flavor, ex.Errcode, ex.CustomMessage, callerIp);
         }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or System.Text.Json.JsonException)
+        {
+            // A body of the wrong shape (a number where a string belongs, …): 47001 "data format error" (§0.2).
+            return WeChatResult.Error(flavor, 47001, null, callerIp);
+        }
     }
 }

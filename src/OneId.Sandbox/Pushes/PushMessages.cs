@@ -9,10 +9,22 @@ namespace OneId.Sandbox.Pushes;
 /// </summary>
 internal static class PushMessages
 {
-    /// <summary>OA subscribe / unsubscribe (§7.3): ToUserName is the OA's gh_ id, FromUserName the openid.</summary>
-    public static string OfficialAccountEvent(string originalId, string openid, long createTime, string @event) =>
-        new XmlBuilder().Text("ToUserName", originalId).Text("FromUserName", openid).Number("CreateTime", createTime)
-            .Text("MsgType", "event").Text("Event", @event).Build();
+    /// <summary>
+    /// OA subscribe / unsubscribe (§7.3): ToUserName is the OA's gh_ id, FromUserName the openid; a follow through a
+    /// parametric QR code adds EventKey <c>qrscene_&lt;scene&gt;</c> and Ticket.
+    /// </summary>
+    public static string OfficialAccountEvent(string originalId, string openid, long createTime, string @event, string? qrScene = null)
+    {
+        var xml = new XmlBuilder().Text("ToUserName", originalId).Text("FromUserName", openid).Number("CreateTime", createTime)
+            .Text("MsgType", "event").Text("Event", @event);
+        if (qrScene is not null)
+        {
+            var ticket = "gQ" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("qr:" + originalId + ":" + qrScene)))
+                .Replace('+', '-').Replace('/', '_').TrimEnd('=');
+            xml = xml.Text("EventKey", "qrscene_" + qrScene).Text("Ticket", ticket);
+        }
+        return xml.Build();
+    }
 
     /// <summary>Third-party platform INFO event (§7.4).</summary>
     public static string ComponentInfo(string componentAppid, long createTime, string infoType, params (string Name, object Value)[] fields)

@@ -15,14 +15,14 @@ public sealed class SandboxEvents(SandboxRuntime runtime, PushDispatcher dispatc
     private readonly ConcurrentDictionary<string, DateTimeOffset> _nextTicketAt = new(StringComparer.Ordinal);
 
     /// <summary>OA subscribe / unsubscribe (§7.3) to the OA's callback; receiveid is the appid.</summary>
-    internal void FollowChanged(SandboxApp app, string openid, bool subscribed)
+    internal void FollowChanged(SandboxApp app, string openid, bool subscribed, string? qrScene = null)
     {
         if (app.Callback is not { } callback)
         {
             return;
         }
         var originalId = app.OriginalId ?? IdDeriver.OriginalId(app.Appid);
-        var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), subscribed ? "subscribe" : "unsubscribe");
+        var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), subscribed ? "subscribe" : "unsubscribe", qrScene);
         dispatcher.Enqueue(new PushEnvelope(subscribed ? "subscribe" : "unsubscribe", callback, PushStyle.OfficialAccount, app.Appid, originalId, xml, openid));
     }
 

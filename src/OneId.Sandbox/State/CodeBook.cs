@@ -45,6 +45,7 @@ internal sealed class CodeGrant
 internal sealed class CodeBook(SandboxClock clock)
 {
     private readonly ConcurrentDictionary<string, CodeGrant> _codes = new(StringComparer.Ordinal);
+    private long _issued;
 
     public CodeGrant Issue(CodeKind kind, string appid, TimeSpan lifetime, string? user = null, string? scope = null,
         bool snapshot = false, string? componentAppid = null, string? phone = null)
@@ -62,6 +63,18 @@ internal sealed class CodeBook(SandboxClock clock)
             ExpiresAt = clock.GetUtcNow() + lifetime,
         };
         _codes[grant.Code] = grant;
+        if (Interlocked.Increment(ref _issued) % 50_000 == 0)
+        {
+            // Forget codes expired for an hour: they would answer 40029 either way.
+            var cutoff = clock.GetUtcNow() - TimeSpan.FromHours(1);
+            foreach (var (code, old) in _codes)
+            {
+                if (old.ExpiresAt < cutoff)
+                {
+                    _codes.TryRemove(code, out _);
+                }
+            }
+        }
         return grant;
     }
 
@@ -70,7 +83,7 @@ internal sealed class CodeBook(SandboxClock clock)
 
     /// <summary>Redeems a code once; throws the WeChat error otherwise.</summary>
     public CodeGrant Redeem(string? code, CodeKind kind, string appid, int missingErrcode = 41008,
-        int invalidErrcode = 40029, int expiredErrcode = 40029)
+        int invalidErrcode = 40029, int expiredErrcode = 40029, int usedErrcode = 40163)
     {
         if (string.IsNullOrEmpty(code))
         {
@@ -86,6 +99,10 @@ internal sealed class CodeBook(SandboxClock clock)
         }
         if (Interlocked.Exchange(ref grant.Used, 1) == 1)
         {
+            if (usedErrcode != 40163)
+            {
+                throw new WeChatApiException(usedErrcode);
+            }
             // §4.1: "code been used, hints: [ req_id: … ]".
             throw new WeChatApiException(40163, $"code been used, hints: [ req_id: {Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))} ]");
         }

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 namespace OneId.Sandbox.State;
 
 /// <summary>What a user did in one OA: follows now or not, and since when.</summary>
-internal sealed record FollowState(bool Subscribed, long SubscribeTime, string Scene);
+internal sealed record FollowState(bool Subscribed, long SubscribeTime, string Scene, string QrSceneStr = "");
 
 /// <summary>A payment made in an MP (§4.4).</summary>
 internal sealed record Payment(string Appid, string TransactionId, string MchId, string OutTradeNo, DateTimeOffset PaidAt);
@@ -184,14 +184,16 @@ internal sealed class SandboxUsers(SandboxClock clock)
     }
 
     /// <summary>Records a follow or unfollow.</summary>
-    public void SetFollow(SandboxUser user, string appid, bool subscribed, string scene)
+    public void SetFollow(SandboxUser user, string appid, bool subscribed, string scene, string qrSceneStr = "")
     {
         lock (user.Gate)
         {
             var previous = user.Follows.GetValueOrDefault(appid) ?? FollowOf(user.Name, appid);
             // subscribe_time is the last follow time (§2.1); an unfollow keeps it.
             var time = subscribed ? clock.UnixSeconds() : previous?.SubscribeTime ?? 0;
-            user.Follows[appid] = new FollowState(subscribed, time, subscribed ? scene : previous?.Scene ?? scene);
+            user.Follows[appid] = subscribed
+                ? new FollowState(true, time, scene, qrSceneStr)
+                : new FollowState(false, time, previous?.Scene ?? scene, previous?.QrSceneStr ?? "");
         }
         Interlocked.Increment(ref _followVersion);
     }
