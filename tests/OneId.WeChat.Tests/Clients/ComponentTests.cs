@@ -118,4 +118,28 @@ public sealed class ComponentTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
 
         (await wx.CallsAsync("/cgi-bin/component/api_start_push_ticket")).Should().BeGreaterThanOrEqualTo(1);
     }
+
+    [Fact]
+    public async Task The_authorize_page_url_leads_to_an_auth_code_that_query_auth_redeems()
+    {
+        using var host = wx.NewHost();
+        var client = host.Get<ComponentClient>();
+        await PushAsync(client, "component_verify_ticket", ("ComponentVerifyTicket", await TicketAsync()));
+        var preAuth = await client.CreatePreAuthCodeAsync(Component);
+        var page = client.BuildAuthorizePageUrl(Component, preAuth.Code, new Uri("https://isv.example/authorized"), ComponentAuthType.MiniProgram);
+
+        // The admin picks the mini program on the page (the sandbox's shortcut parameter plays the click).
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var answer = await browser.GetAsync(page + "&sandbox_authorizer=" + Mp.Value);
+        var redirect = answer.Headers.Location!;
+        var authCode = System.Web.HttpUtility.ParseQueryString(redirect.Query)["auth_code"]!;
+        var info = await client.QueryAuthAsync(Component, authCode);
+
+        redirect.GetLeftPart(UriPartial.Path).Should().Be("https://isv.example/authorized");
+        info.AuthorizerAppId.Should().Be(Mp);
+        (await host.Get<ITokenStore>().GetAuthorizerRefreshTokenAsync(Component, Mp, default)).Should().Be(info.AuthorizerRefreshToken);
+        (await host.Tokens.GetTokenAsync(TokenKey.Authorizer(Component, Mp))).Value.Should().NotBeNullOrEmpty();
+        var reuse = () => client.QueryAuthAsync(Component, authCode);
+        (await reuse.Should().ThrowAsync<OneId.WeChat.Http.WeChatApiException>()).Which.IsInvalidCode.Should().BeTrue();
+    }
 }
