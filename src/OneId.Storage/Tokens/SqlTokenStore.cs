@@ -12,20 +12,54 @@ namespace OneId.Storage.Tokens;
 public sealed class SqlTokenStore : ITokenStore
 {
     private readonly StoreDatabase _db;
+    private readonly SemaphoreSlim _migration = new(1, 1);
+    private volatile bool _migrated;
 
-    private SqlTokenStore(StoreDatabase db) => _db = db;
+    /// <summary>A store over <paramref name="db"/>; the token tables are created on first use (DI-friendly).</summary>
+    public SqlTokenStore(StoreDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        _db = db;
+    }
 
     /// <summary>Applies the token migrations (idempotent, safe from several processes) and returns the store.</summary>
     public static async Task<SqlTokenStore> OpenAsync(StoreDatabase db, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        await db.MigrateAsync(TokenSchema.Migrations, cancellationToken).ConfigureAwait(false);
-        return new SqlTokenStore(db);
+        var store = new SqlTokenStore(db);
+        await store.EnsureMigratedAsync(cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    private async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await EnsureMigratedAsync(cancellationToken).ConfigureAwait(false);
+        return await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task EnsureMigratedAsync(CancellationToken cancellationToken)
+    {
+        if (_migrated)
+        {
+            return;
+        }
+        await _migration.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_migrated)
+            {
+                await _db.MigrateAsync(TokenSchema.Migrations, cancellationToken).ConfigureAwait(false);
+                _migrated = true;
+            }
+        }
+        finally
+        {
+            _migration.Release();
+        }
     }
 
     public async Task<StoredToken?> GetTokenAsync(string key, CancellationToken cancellationToken)
     {
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(connection, null,
             "SELECT key, value, issued_at, expires_at, forced_day, forced_count, last_forced_at FROM wechat_tokens WHERE key = @key",
             ("key", key));
@@ -47,7 +81,7 @@ public sealed class SqlTokenStore : ITokenStore
     public async Task<TokenLease?> TryAcquireLeaseAsync(string key, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken)
     {
         var expires = now + duration;
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         // One atomic upsert: take the row when it is free, ours, or expired. RETURNING yields a row only when we got it,
         // so two processes racing for one key cannot both win (the row lock / SQLite's write lock orders them).
         await using var cmd = Command(connection, null, """
@@ -64,7 +98,7 @@ public sealed class SqlTokenStore : ITokenStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(token);
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // Write first, so SQLite takes its write lock at the first statement (no read-then-upgrade SQLITE_BUSY).
         await using (var release = Command(connection, tx, "DELETE FROM wechat_token_leases WHERE key = @key AND owner = @owner",
@@ -105,7 +139,7 @@ public sealed class SqlTokenStore : ITokenStore
 
     public async Task<ComponentVerifyTicket?> GetVerifyTicketAsync(AppId componentAppId, CancellationToken cancellationToken)
     {
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(connection, null, "SELECT ticket, create_time FROM wechat_verify_tickets WHERE component_appid = @c",
             ("c", componentAppId.Value));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -127,7 +161,7 @@ public sealed class SqlTokenStore : ITokenStore
 
     public async Task<string?> GetAuthorizerRefreshTokenAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken)
     {
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(connection, null,
             "SELECT refresh_token FROM wechat_authorizers WHERE component_appid = @c AND authorizer_appid = @a",
             ("c", componentAppId.Value), ("a", authorizerAppId.Value));
@@ -146,7 +180,7 @@ public sealed class SqlTokenStore : ITokenStore
     public async Task DeleteAuthorizerAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken)
     {
         var key = TokenKey.Authorizer(componentAppId, authorizerAppId).StoreKey;
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var (sql, args) in new (string, (string, object?)[])[]
         {
@@ -163,7 +197,7 @@ public sealed class SqlTokenStore : ITokenStore
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
     {
-        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(connection, null, sql, args);
         await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }

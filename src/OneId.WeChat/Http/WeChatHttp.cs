@@ -19,6 +19,12 @@ internal static class WeChatHttp
     private static async Task<T> SendAsync<T>(HttpClient http, ILogger logger, HttpMethod method, string path,
         IEnumerable<KeyValuePair<string, string?>>? query, object? body, TokenBinding? token, CancellationToken cancellationToken)
     {
+        if (token is { Key: null, ExplicitToken: { } explicitToken })
+        {
+            // A caller-held token goes straight into the query: no handler manages it (the credential clients have none).
+            query = (query ?? []).Append(new(token.ParameterName, explicitToken));
+            token = null;
+        }
         using var request = new HttpRequestMessage(method, WeChatUri.Build(path, query));
         request.Options.Set(WeChatRequestOptions.Endpoint, path);
         if (token is not null)

@@ -13,13 +13,9 @@ public sealed class WeChatTokenHandler(IAccessTokenService tokens, ILogger<WeCha
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!request.Options.TryGetValue(WeChatRequestOptions.Token, out var binding))
+        if (!request.Options.TryGetValue(WeChatRequestOptions.Token, out var binding) || binding.Key is null)
         {
-            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        if (binding.Key is null)
-        {
-            request.RequestUri = WeChatUri.WithParameter(request.RequestUri!, binding.ParameterName, binding.ExplicitToken!);
+            // No managed token: explicit tokens are already in the query.
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
