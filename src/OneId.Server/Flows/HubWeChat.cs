@@ -16,8 +16,9 @@ internal static class HubWeChat
 {
     public static IServiceCollection AddHubWeChat(this IServiceCollection services)
     {
-        services.TryAddSingleton<ITokenStore, HubTokenStore>();
         services.AddOneIdWeChat();
+        services.TryAddSingleton<HubTokenDatabase>();
+        services.AddOneIdSqlTokenStore(sp => sp.GetRequiredService<HubTokenDatabase>().Database);
         services.AddOptions<WeChatOptions>().Configure<IOptions<HubOptions>>((w, hub) =>
         {
             var o = hub.Value;
@@ -56,51 +57,20 @@ internal static class HubWeChat
 }
 
 /// <summary>
-/// The shared token store in the hub's database (the default file or schema, beside the tenants'), opened on first use:
-/// every hub instance on one database then fetches each token once per lifetime.
+/// The database of the shared token store: the hub's default file or schema, beside the tenants'. Every hub instance on
+/// one database then fetches each token once per lifetime (the token service's leases live there).
 /// </summary>
-internal sealed class HubTokenStore(IOptions<HubOptions> options) : ITokenStore, IAsyncDisposable
+internal sealed class HubTokenDatabase(IOptions<HubOptions> options) : IAsyncDisposable
 {
-    private readonly Lazy<Task<(StoreDatabase Db, SqlTokenStore Store)>> _store = new(async () =>
-    {
-        var db = StoreDatabase.Open(options.Value.Database, "default");
-        return (db, await SqlTokenStore.OpenAsync(db, CancellationToken.None).ConfigureAwait(false));
-    });
+    private readonly Lazy<StoreDatabase> _db = new(() => StoreDatabase.Open(options.Value.Database, "default"));
 
-    private async Task<SqlTokenStore> Store() => (await _store.Value.ConfigureAwait(false)).Store;
-
-    public async Task<StoredToken?> GetTokenAsync(string key, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).GetTokenAsync(key, cancellationToken).ConfigureAwait(false);
-
-    public async Task<TokenLease?> TryAcquireLeaseAsync(string key, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).TryAcquireLeaseAsync(key, owner, now, duration, cancellationToken).ConfigureAwait(false);
-
-    public async Task<bool> SaveTokenAsync(TokenLease lease, StoredToken token, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).SaveTokenAsync(lease, token, cancellationToken).ConfigureAwait(false);
-
-    public async Task ReleaseLeaseAsync(TokenLease lease, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).ReleaseLeaseAsync(lease, cancellationToken).ConfigureAwait(false);
-
-    public async Task<ComponentVerifyTicket?> GetVerifyTicketAsync(AppId componentAppId, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).GetVerifyTicketAsync(componentAppId, cancellationToken).ConfigureAwait(false);
-
-    public async Task SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).SaveVerifyTicketAsync(ticket, cancellationToken).ConfigureAwait(false);
-
-    public async Task<string?> GetAuthorizerRefreshTokenAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).GetAuthorizerRefreshTokenAsync(componentAppId, authorizerAppId, cancellationToken).ConfigureAwait(false);
-
-    public async Task SaveAuthorizerRefreshTokenAsync(AppId componentAppId, AppId authorizerAppId, string refreshToken, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).SaveAuthorizerRefreshTokenAsync(componentAppId, authorizerAppId, refreshToken, cancellationToken).ConfigureAwait(false);
-
-    public async Task DeleteAuthorizerAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken) =>
-        await (await Store().ConfigureAwait(false)).DeleteAuthorizerAsync(componentAppId, authorizerAppId, cancellationToken).ConfigureAwait(false);
+    public StoreDatabase Database => _db.Value;
 
     public async ValueTask DisposeAsync()
     {
-        if (_store.IsValueCreated && _store.Value.IsCompletedSuccessfully)
+        if (_db.IsValueCreated)
         {
-            await _store.Value.Result.Db.DisposeAsync().ConfigureAwait(false);
+            await _db.Value.DisposeAsync().ConfigureAwait(false);
         }
     }
 }
