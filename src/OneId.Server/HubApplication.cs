@@ -46,6 +46,8 @@ public static class HubApplication
         builder.Logging.SetMinimumLevel(launch.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // Start-up failures are reported by the caller (one line per configuration problem), not as a host stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.AddOneIdHub(launch.Configure);
         launch.ConfigureBuilder?.Invoke(builder);
 

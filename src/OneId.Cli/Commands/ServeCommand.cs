@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OneId.Server;
+using OneId.Server.Configuration;
 using OneId.Server.Sandbox;
 
 namespace OneId.Cli.Commands;
@@ -46,6 +48,8 @@ internal static class ServeCommand
             {
                 try
                 {
+                    // Validate before starting, so that a bad file gives the list of fixes and not a host stack trace.
+                    _ = app.Services.GetRequiredService<IOptions<HubOptions>>().Value;
                     await app.StartAsync(ct);
                 }
                 catch (OptionsValidationException e)

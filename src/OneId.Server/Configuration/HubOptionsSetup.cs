@@ -144,7 +144,7 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                 {
                     errors.Add($"{f}.type: '{a.Type}' is not one of {string.Join(", ", AppTypes.All)}");
                 }
-                if (string.IsNullOrEmpty(a.Secret) && string.IsNullOrEmpty(a.ComponentAppId))
+                if (string.IsNullOrEmpty(a.Secret) && string.IsNullOrEmpty(a.ComponentAppId) && !Unresolved(o, $"{f}.secret"))
                 {
                     errors.Add($"{f}.secret: missing; set the AppSecret (or \"env:NAME\"), or component_appid when a third-party platform acts for the app");
                 }
@@ -199,7 +199,7 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                     {
                         errors.Add($"{af}.suite_id: a provider app's callbacks are encrypted for its suite_id; copy it from the provider console");
                     }
-                    if (string.IsNullOrEmpty(a.Secret))
+                    if (string.IsNullOrEmpty(a.Secret) && !Unresolved(o, $"{af}.secret"))
                     {
                         errors.Add($"{af}.secret: missing; set the app's Secret (or \"env:NAME\")");
                     }
@@ -249,6 +249,9 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    // A secret whose env:NAME was not set is already reported; do not report it missing a second time.
+    private static bool Unresolved(HubOptions o, string field) => o.UnresolvedSecrets.Any(u => u.StartsWith(field + ":", StringComparison.Ordinal));
 
     private static void CheckUrl(List<string> errors, string field, string? value)
     {
