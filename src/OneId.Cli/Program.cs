@@ -11,6 +11,7 @@ root.Subcommands.Add(SandboxCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(KeysCommand.Create());
+root.Subcommands.Add(BackfillCommand.Create());
 root.Subcommands.Add(WxCommand.Create());
 
 var parsed = root.Parse(args);

@@ -7,14 +7,14 @@ namespace OneId.Cli.Commands;
 
 /// <summary>
 /// <c>oneid demo [--keep-running]</c>: starts the hub and the sandbox in this process on loopback with a fresh SQLite
-/// file, plays the seed stories S1–S11 (and S13), and exits 0 when every expectation held.
+/// file, plays the seed stories S1–S13, and exits 0 when every expectation held.
 /// </summary>
 internal static class DemoCommand
 {
     public static Command Create()
     {
         var keep = new Option<bool>("--keep-running") { Description = "Leave the hub and the sandbox running afterwards and print their URLs." };
-        var command = new Command("demo", "Play the WeChat identity stories S1–S11 against an in-process hub and sandbox.") { keep };
+        var command = new Command("demo", "Play the WeChat identity stories S1–S13 against an in-process hub and sandbox.") { keep };
         command.SetAction(async (parse, ct) =>
         {
             var folder = Path.Combine(Path.GetTempPath(), "oneid-demo-" + Guid.NewGuid().ToString("N")[..12]);

@@ -13,6 +13,7 @@ public static class FlowExtensions
         services.AddHubWeChat();
         services.TryAddSingleton<IdentityRecorder>();
         services.TryAddSingleton<LoginSessions>();
+        services.TryAddSingleton<LegacyBackfill>();
         return services;
     }
 
@@ -21,6 +22,7 @@ public static class FlowExtensions
         app.MapMiniProgramApi();
         app.MapWebAuthApi();
         app.MapCallbackApi();
+        app.MapBackfillApi();
         return app;
     }
 }

@@ -18,7 +18,7 @@ public interface IStoryTeller
 }
 
 /// <summary>
-/// The seed stories S1–S11 (and S13) played against a hub and a sandbox over HTTP, as a company's users would live them:
+/// The seed stories S1–S13 played against a hub and a sandbox over HTTP, as a company's users would live them:
 /// each step says what the user did, what WeChat answered, and how the person graph changed, and checks the outcome
 /// against the sandbox's ground truth. Used by <c>oneid demo</c> and by the end-to-end tests on both stores.
 /// </summary>
@@ -291,6 +291,38 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         Expect(Ids(wangPerson).Contains(wangCipher) && Ids(wangPerson).Contains($"external_userid:{Demo.Corp}:{wang.External(Demo.Corp)}"),
             "her provider-side customer record, her self-built record and her MP login are one person");
 
+        // ---- S12 ----
+        teller.Chapter("S12 Legacy backfill: the OA's followers from before OneId, openids only");
+        var generated = await SandboxAsync("_sandbox/generate", new { users = 250, seed = 12, follow = new Dictionary<string, double> { [Demo.OfficialAccount] = 1.0 } }, ct).ConfigureAwait(false);
+        teller.Did("250 people followed the OA years ago; the company's old CRM kept only their openids");
+        var prefix = Str(generated, "prefix")!;
+        for (var i = 0; i < 20; i++)
+        {
+            var c = Str(await SandboxAsync($"_sandbox/users/{prefix}{i}/login", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false), "code")!;
+            await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/login", new { code = c }, null, ct).ConfigureAwait(false);
+        }
+        teller.Did("20 of them already shop in the Mini Program, so the hub knows them by their MP openid and unionid");
+        var personsBeforeBackfill = await PersonsAsync(ct).ConfigureAwait(false);
+        var (backfillStatus, backfill) = await HubAsync(HttpMethod.Post, $"v1/oa/{Demo.OfficialAccount}/backfill", null, adminKey, ct).ConfigureAwait(false);
+        if (!Expect(backfillStatus == HttpStatusCode.OK, backfillStatus == HttpStatusCode.OK ? "the backfill ran" : $"the backfill ran (HTTP {(int)backfillStatus}: {Str(backfill, "detail")})"))
+        {
+            return false;
+        }
+        teller.WeChat($"cgi-bin/user/get → {backfill.GetProperty("followers")} followers; cgi-bin/user/info/batchget by 100 → {backfill.GetProperty("with_unionid")} unionids");
+        teller.Graph($"{backfill.GetProperty("new_persons")} new persons, {backfill.GetProperty("changed")} observations linked or merged, {backfill.GetProperty("conflicts")} conflicts");
+        var sample = new Truth(Str(generated, "last")!, await SandboxAsync($"_sandbox/users/{Str(generated, "last")}", null, ct).ConfigureAwait(false));
+        var sampled = await ResolveAsync($"openid:{Demo.OfficialAccount}:{sample.OpenId(Demo.OfficialAccount)}", ct).ConfigureAwait(false);
+        Expect(backfillStatus == HttpStatusCode.OK && backfill.GetProperty("followers").GetInt32() >= 251
+               && backfill.GetProperty("followers").GetInt32() == backfill.GetProperty("with_unionid").GetInt32(), "every follower came back with a unionid");
+        Expect(Ids(sampled).Contains($"unionid:{Demo.UnionSpace}:{sample.UnionId}"), $"a backfilled follower ({sample.User}) resolves to a person with the right unionid");
+        var newPersons = backfill.GetProperty("new_persons").GetInt64();
+        var shopper = new Truth($"{prefix}0", await SandboxAsync($"_sandbox/users/{prefix}0", null, ct).ConfigureAwait(false));
+        var shopperPerson = await ResolveAsync($"openid:{Demo.MiniProgram}:{shopper.OpenId(Demo.MiniProgram)}", ct).ConfigureAwait(false);
+        Expect(backfill.GetProperty("changed").GetInt32() >= 20 && Ids(shopperPerson).Contains($"openid:{Demo.OfficialAccount}:{shopper.OpenId(Demo.OfficialAccount)}"),
+            "the shoppers' OA openids joined their Mini Program persons through the unionid");
+        Expect(await PersonsAsync(ct).ConfigureAwait(false) == personsBeforeBackfill + newPersons && Str(await ResolveAsync($"openid:{Demo.OfficialAccount}:{lilei.OpenId(Demo.OfficialAccount)}", ct).ConfigureAwait(false), "id") == p1,
+            "followers already known (lilei) were matched, not duplicated");
+
         // ---- S13 ----
         teller.Chapter("S13 Counting people");
         var (_, stats) = await HubAsync(HttpMethod.Get, "v1/stats", null, adminKey, ct).ConfigureAwait(false);
@@ -300,8 +332,8 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
             teller.Graph($"  {c.GetProperty("appid").GetString()}: {c.GetProperty("with_unionid")}/{c.GetProperty("persons")} persons with a unionid");
         }
         // hanmeimei's openid in the unbound MP of another subject stays apart: no unionid can ever link it (§4.3).
-        Expect(stats.GetProperty("persons").GetInt64() == 4 && stats.GetProperty("conflicts").GetInt64() == 0,
-            "four persons (lilei, wangfang, hanmeimei, and hanmeimei's unbound-MP openid that nothing can link), no conflicts, no snapshot users");
+        Expect(stats.GetProperty("persons").GetInt64() == 4 + 20 + newPersons && stats.GetProperty("conflicts").GetInt64() == 0,
+            "the backfilled followers and the 20 shoppers, plus four persons (lilei, wangfang, hanmeimei, and hanmeimei's unbound-MP openid that nothing can link), no conflicts, no snapshot users");
 
         return _failures.Count == 0;
     }

@@ -58,5 +58,16 @@ public static class HubSchema
             PRIMARY KEY (component_appid, name));
         """;
 
-    public static IReadOnlyList<Migration> Migrations { get; } = [new Migration("hub/001-init", Init, Init)];
+    private const string Checkpoints = """
+        CREATE TABLE hub_checkpoints (
+            name TEXT NOT NULL PRIMARY KEY,
+            value TEXT NOT NULL,
+            at BIGINT NOT NULL);
+        """;
+
+    public static IReadOnlyList<Migration> Migrations { get; } =
+    [
+        new Migration("hub/001-init", Init, Init),
+        new Migration("hub/002-checkpoints", Checkpoints, Checkpoints),
+    ];
 }

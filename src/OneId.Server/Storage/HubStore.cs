@@ -155,6 +155,20 @@ public sealed class HubStore
     public Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct) =>
         ExecuteAsync("UPDATE hub_pending_ids SET closed_at = @now WHERE corp_ns = @corpNamespace AND pending_id = @pendingId", new { corpNamespace, pendingId, now = Now }, ct);
 
+    // ---- job checkpoints (backfills resume where they stopped) ----
+
+    public Task<string?> GetCheckpointAsync(string name, CancellationToken ct) => ReadAsync(c =>
+        c.QueryFirstOrDefaultAsync<string?>(new CommandDefinition("SELECT value FROM hub_checkpoints WHERE name = @name", new { name }, cancellationToken: ct)), ct);
+
+    public Task<int> SaveCheckpointAsync(string name, string value, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO hub_checkpoints(name, value, at) VALUES (@name, @value, @at)
+            ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at
+            """, new { name, value, at = Now }, ct);
+
+    public Task<int> DeleteCheckpointAsync(string name, CancellationToken ct) =>
+        ExecuteAsync("DELETE FROM hub_checkpoints WHERE name = @name", new { name }, ct);
+
     // ---- third-party platform state (verify ticket, authorizations) ----
 
     public Task<int> SetComponentStateAsync(string componentAppId, string name, string value, CancellationToken ct) =>
