@@ -16,6 +16,8 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Measure OneId against a baseline on this machine.");
         bench.Subcommands.Add(CreateIngest());
+        bench.Subcommands.Add(BenchLoginCommand.Create());
+        bench.Subcommands.Add(BenchResolveCommand.Create());
         return bench;
     }
 

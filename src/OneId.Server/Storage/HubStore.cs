@@ -42,11 +42,18 @@ public sealed class HubStore
         return await work(connection).ConfigureAwait(false);
     }
 
-    // Single-statement writes do not need the tenant's graph write lock: each statement is atomic on its own.
+    // Single statements are atomic on their own. On SQLite they still queue at the database's in-process write gate:
+    // a writer that meets the file lock outside it waits in SQLite's busy handler, which sleeps in whole milliseconds.
+    // PostgreSQL needs no queue (and must not wait behind the tenant's graph lock).
     private async Task<int> ExecuteAsync(string sql, object args, CancellationToken ct)
     {
-        await using var connection = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
-        return await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            return await _db.WriteAsync((connection, tx) =>
+                connection.ExecuteAsync(new CommandDefinition(sql, args, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+        }
+        await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await c.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     // ---- API keys ----

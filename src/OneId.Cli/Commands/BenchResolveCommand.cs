@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OneId.Cli.Bench;
+using OneId.Graph;
+using OneId.Server;
+using OneId.Server.Configuration;
+using OneId.Server.Tenants;
+
+namespace OneId.Cli.Commands;
+
+/// <summary>
+/// <c>oneid bench resolve [--persons P] [--requests N] [--concurrency C] [--json]</c>: GET /v1/resolve against GET /healthz
+/// (a trivial endpoint) of the same server in the same run.
+/// </summary>
+internal static class BenchResolveCommand
+{
+    private const string AppId = "wx4f4bc4dec97d474b";
+
+    public static Command Create()
+    {
+        var persons = new Option<int>("--persons") { Description = "Persons in the graph (openid + unionid each).", DefaultValueFactory = _ => 100_000 };
+        var requests = new Option<int>("--requests") { Description = "Requests per phase.", DefaultValueFactory = _ => 50_000 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 32 };
+        var db = new Option<string?>("--db") { Description = "The hub's store (default: a new temp SQLite file)." };
+        var json = new Option<bool>("--json") { Description = "End with one JSON line of the figures." };
+        var command = new Command("resolve", "GET /v1/resolve per second vs. a trivial endpoint of the same server.") { persons, requests, concurrency, db, json };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(persons), parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(db), parse.GetValue(json), ct));
+        return command;
+    }
+
+    private static string OpenId(int i) => "oBench" + i.ToString("D22", CultureInfo.InvariantCulture);
+
+    private static async Task<int> RunAsync(int persons, int n, int concurrency, string? db, bool json, CancellationToken ct)
+    {
+        if (persons <= 0 || n <= 0 || concurrency <= 0)
+        {
+            return CliOutput.Fail("--persons, --requests and --concurrency must be positive", CliOutput.Usage);
+        }
+        var folder = Path.Combine(Path.GetTempPath(), "oneid-bench-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(folder);
+        const string key = "bench-admin-key-0123456789";
+        try
+        {
+            await using var app = HubApplication.Build(new HubLaunch
+            {
+                Database = db ?? Path.Combine(folder, "bench.db"),
+                Urls = ["http://127.0.0.1:0"],
+                MinimumLogLevel = LogLevel.Error,
+                Configure = o =>
+                {
+                    o.BootstrapKey = key;
+                    o.Tenants.Clear();
+                    o.Tenants.Add(new TenantOptions
+                    {
+                        Name = "bench", UnionSpaces = ["bench"],
+                        Apps = [new AppOptions { AppId = AppId, Type = AppTypes.OfficialAccount, Secret = "unused", UnionSpace = "bench" }],
+                    });
+                },
+            });
+            await app.StartAsync(ct);
+            var graph = app.Services.GetRequiredService<TenantRegistry>().Get("bench")!.Graph;
+            var now = DateTimeOffset.UtcNow;
+            for (var start = 0; start < persons; start += 5000)
+            {
+                var batch = Enumerable.Range(start, Math.Min(5000, persons - start)).Select(i => new Observation(
+                    [Identifier.Create(IdentifierType.OpenId, AppId, OpenId(i)), Identifier.Create(IdentifierType.UnionId, "bench", "oUnion" + i.ToString("D22", CultureInfo.InvariantCulture))],
+                    "bench", now)).ToArray();
+                await graph.ObserveManyAsync(batch, ct);
+            }
+
+            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = concurrency * 2 };
+            using var client = new HttpClient(handler) { BaseAddress = new Uri(app.Urls.First()) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var random = new Random(7);
+            var targets = Enumerable.Range(0, n).Select(_ => $"v1/resolve?id=openid:{AppId}:{OpenId(random.Next(persons))}").ToArray();
+
+            async Task<bool> Get(string path, CancellationToken c)
+            {
+                using var r = await client.GetAsync(path, c);
+                await r.Content.ReadAsByteArrayAsync(c);
+                return r.IsSuccessStatusCode;
+            }
+
+            await LoadRunner.RunAsync(Math.Min(2000, n), concurrency, (i, c) => Get(targets[i], c), ct); // warm-up
+            await LoadRunner.RunAsync(Math.Min(2000, n), concurrency, (_, c) => Get("healthz", c), ct);
+            var trivial = await LoadRunner.RunAsync(n, concurrency, (_, c) => Get("healthz", c), ct);
+            var resolve = await LoadRunner.RunAsync(n, concurrency, (i, c) => Get(targets[i], c), ct);
+            var ratio = resolve.PerSecond / trivial.PerSecond;
+            Console.WriteLine($"oneid bench resolve: {persons} persons, {n} requests per phase, {concurrency} concurrent clients, store {(db is null ? "SQLite (temp file)" : CliOutput.Redact(db))}");
+            Console.WriteLine($"  GET /healthz      {trivial}");
+            Console.WriteLine($"  GET /v1/resolve   {resolve}");
+            Console.WriteLine($"  ratio {ratio.ToString("F2", CultureInfo.InvariantCulture)} (goal ≥ 0.5)");
+            if (json)
+            {
+                CliOutput.WriteJson(new Dictionary<string, object>
+                {
+                    ["persons"] = persons, ["requests"] = n, ["concurrency"] = concurrency,
+                    ["resolves_per_s"] = Math.Round(resolve.PerSecond, 1), ["p50_ms"] = Math.Round(resolve.P50Ms, 2), ["p99_ms"] = Math.Round(resolve.P99Ms, 2),
+                    ["errors"] = resolve.Errors,
+                    ["trivial_per_s"] = Math.Round(trivial.PerSecond, 1), ["trivial_p99_ms"] = Math.Round(trivial.P99Ms, 2),
+                    ["ratio"] = Math.Round(ratio, 3),
+                });
+            }
+            await app.StopAsync(CancellationToken.None);
+            return resolve.Errors == 0 ? CliOutput.Ok : CliOutput.Failed;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
