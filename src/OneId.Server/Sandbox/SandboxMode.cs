@@ -135,12 +135,16 @@ public sealed class SandboxedHub : IAsyncDisposable
 
     /// <param name="database">The hub's database (a SQLite file or PostgreSQL connection string).</param>
     /// <param name="configure">Further hub options (bootstrap key, webhooks).</param>
-    public static async Task<SandboxedHub> StartAsync(string database, int hubPort, int sandboxPort, Action<HubOptions>? configure, LogLevel logLevel, CancellationToken cancellationToken)
+    /// <param name="adjustWorld">Changes to the sandbox's world (tests play the legacy unionid rule with it).</param>
+    public static async Task<SandboxedHub> StartAsync(string database, int hubPort, int sandboxPort, Action<HubOptions>? configure, LogLevel logLevel,
+        CancellationToken cancellationToken, Func<SandboxWorld, SandboxWorld>? adjustWorld = null)
     {
         var port = hubPort == 0 ? SandboxMode.FreePort() : hubPort;
         var hubAddress = new Uri($"http://127.0.0.1:{port}/");
         var clock = new OneId.Sandbox.SandboxClock();
-        var sandbox = await SandboxHost.StartAsync(SandboxMode.World(hubAddress), new SandboxHostOptions { Port = sandboxPort, Clock = clock }, cancellationToken).ConfigureAwait(false);
+        var world = SandboxMode.World(hubAddress);
+        world = adjustWorld?.Invoke(world) ?? world;
+        var sandbox = await SandboxHost.StartAsync(world, new SandboxHostOptions { Port = sandboxPort, Clock = clock }, cancellationToken).ConfigureAwait(false);
         try
         {
             var hub = HubApplication.Build(new HubLaunch
