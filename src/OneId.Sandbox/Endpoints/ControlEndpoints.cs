@@ -55,6 +55,10 @@ internal static class ControlEndpoints
         });
         control.MapGet("/pushes", (PushDispatcher dispatcher) => Json(JsonSerializer.SerializeToNode(dispatcher.Records, SandboxJson.Options)!));
         control.MapPost("/components/{componentAppid}/ticket", ComponentTicket);
+        control.MapPost("/suites/{suiteId}/ticket", (string suiteId, SandboxRuntime runtime, SandboxEvents events) =>
+            runtime.State.SuiteApps(suiteId).Any()
+                ? Json(new JsonObject { ["suite_ticket"] = events.PushSuiteTicket(suiteId) })
+                : Problem(404, $"no provider app with suite_id '{suiteId}'; GET /_sandbox/world lists them"));
         control.MapPost("/components/{componentAppid}/authorize", (HttpContext http, string componentAppid, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => ComponentAuthorizeAsync(http, componentAppid, runtime, events, true, ct));
         control.MapPost("/components/{componentAppid}/unauthorize", (HttpContext http, string componentAppid, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => ComponentAuthorizeAsync(http, componentAppid, runtime, events, false, ct));
     }
