@@ -267,6 +267,21 @@ public sealed class WeChatMessageCryptoTests
         Crypto.DecryptCallback(encrypted.MsgSignature, "9", "8", body).Message["Event"].Should().Be("subscribe");
     }
 
+    [Fact]
+    public void ReadPush_handles_safe_and_plain_mode_and_checks_the_signature_first()
+    {
+        const string xml = "<xml><FromUserName><![CDATA[o1]]></FromUserName><Event><![CDATA[subscribe]]></Event></xml>";
+        var safe = Crypto.Encrypt(xml, "10", "20");
+        var plainSignature = WeChatSignature.ComputeCallback(Token, "10", "20");
+
+        Crypto.ReadPush(plainSignature, safe.MsgSignature, "10", "20", "aes", MessageBody(safe)).Message["Event"].Should().Be("subscribe");
+        Crypto.ReadPush(plainSignature, null, "10", "20", null, xml).Message["FromUserName"].Should().Be("o1");
+        Expect(WeChatCryptoError.InvalidSignature, () => Crypto.ReadPush("0000", null, "10", "20", null, xml));
+        Expect(WeChatCryptoError.InvalidSignature, () => Crypto.ReadPush(plainSignature, null, "10", "20", "aes", MessageBody(safe)));
+        Expect(WeChatCryptoError.InvalidSignature, () => Crypto.ReadPush(null, null, "10", "20", null, "<!DOCTYPE x><xml/>"));
+        Expect(WeChatCryptoError.DtdProhibited, () => Crypto.ReadPush(plainSignature, null, "10", "20", null, "<!DOCTYPE x><xml/>"));
+    }
+
     private static string MessageBody(EncryptedMessage encrypted) => WeChatMessageCrypto.BuildEncryptedBody("gh_x", encrypted.Encrypt);
 
     private static byte[] Layout(string message, string receiveId)
