@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using FluentAssertions;
 using OneId.Sandbox.World;
@@ -18,30 +17,9 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
     private const string AesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
     private const string CorpId = "wx5823bf96d3bd56c7";
 
-    private sealed record Result(int Exit, string Out, string Err);
+    private static Task<OneIdCli.Result> OneIdAsync(string? stdin, params string[] args) => OneIdCli.RunAsync(stdin, args);
 
-    private static async Task<Result> OneIdAsync(string? stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "oneid.dll"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(psi)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, await output, await error);
-    }
-
-    private static void OneLineFailure(Result result, string expected)
+    private static void OneLineFailure(OneIdCli.Result result, string expected)
     {
         result.Exit.Should().Be(1);
         result.Out.Should().BeEmpty();
