@@ -42,14 +42,61 @@ public static class GraphRules
     {
         ArgumentNullException.ThrowIfNull(observation);
         ArgumentNullException.ThrowIfNull(holders);
-        var incoming = observation.Exclusive.ToArray();
-        if (incoming.Length == 0)
+        var incoming = observation.Exclusive;
+        if (incoming.Count == 0)
         {
             return new ObservationDecision.LinksNothing();
         }
+        if (HasConflict(incoming, holders))
+        {
+            return new ObservationDecision.Rejected(DescribeConflicts(incoming, holders));
+        }
+        if (holders.Count == 0)
+        {
+            return new ObservationDecision.Accepted(null, [], incoming);
+        }
+        // Stable ids: the person created first survives. Ids come from a sequence, so the lowest is the oldest.
+        var survivor = holders.Min(h => h.Id);
+        var held = new HashSet<Identifier>();
+        foreach (var h in holders)
+        {
+            held.UnionWith(h.Identifiers);
+        }
+        var absorbed = holders.Count == 1 ? [] : holders.Select(h => h.Id).Where(id => id != survivor).Distinct().Order().ToArray();
+        return new ObservationDecision.Accepted(survivor, absorbed, incoming.Where(i => !held.Contains(i)).ToArray());
+    }
 
-        // The person the observation would produce holds the union of all holders' identifiers and its own.
-        var conflicts = holders.SelectMany(h => h.Identifiers.Select(i => (Id: i, Person: (PersonId?)h.Id)))
+    /// <summary>
+    /// The person the observation would produce holds the union of all holders' identifiers and its own; a conflict
+    /// is two values in one exclusive (type, namespace). This runs for every observation of an import, so no LINQ.
+    /// </summary>
+    private static bool HasConflict(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders)
+    {
+        var values = new Dictionary<(IdentifierType, string), string>();
+        foreach (var id in incoming)
+        {
+            if (values.TryGetValue((id.Type, id.Namespace), out var v) && !string.Equals(v, id.Value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+            values[(id.Type, id.Namespace)] = id.Value;
+        }
+        foreach (var h in holders)
+        {
+            foreach (var id in h.Identifiers)
+            {
+                if (values.TryGetValue((id.Type, id.Namespace), out var v) && !string.Equals(v, id.Value, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+                values[(id.Type, id.Namespace)] = id.Value;
+            }
+        }
+        return false;
+    }
+
+    private static Conflict[] DescribeConflicts(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders) =>
+        holders.SelectMany(h => h.Identifiers.Select(i => (Id: i, Person: (PersonId?)h.Id)))
             .Concat(incoming.Select(i => (Id: i, Person: (PersonId?)null)))
             .Where(x => x.Id.IsExclusive)
             .GroupBy(x => (x.Id.Type, x.Id.Namespace))
@@ -60,23 +107,6 @@ public static class GraphRules
                 g.Select(x => x.Id.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
                 g.Where(x => x.Person is not null).Select(x => x.Person!.Value).Distinct().Order().ToArray()))
             .ToArray();
-        if (conflicts.Length > 0)
-        {
-            return new ObservationDecision.Rejected(conflicts);
-        }
-
-        if (holders.Count == 0)
-        {
-            return new ObservationDecision.Accepted(null, [], incoming);
-        }
-        // Stable ids: the person created first survives. Ids come from a sequence, so the lowest is the oldest.
-        var survivor = holders.Min(h => h.Id);
-        var held = holders.SelectMany(h => h.Identifiers).ToHashSet();
-        return new ObservationDecision.Accepted(
-            survivor,
-            holders.Select(h => h.Id).Where(id => id != survivor).Distinct().Order().ToArray(),
-            incoming.Where(i => !held.Contains(i)).ToArray());
-    }
 
     /// <summary>
     /// The persons that a set of accepted observations forms: connected components over shared exclusive identifiers.

@@ -31,6 +31,18 @@ public readonly partial record struct Identifier
     public static Identifier Parse(string text) =>
         TryParse(text, out var id, out var error) ? id : throw new FormatException(error);
 
+    /// <summary>
+    /// Rebuilds an identifier a store wrote earlier, without the shape checks: it was validated on the way in, and
+    /// re-validating millions of stored ids would dominate bulk reads.
+    /// </summary>
+    public static Identifier FromStored(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var first = text.IndexOf(':', StringComparison.Ordinal);
+        var second = text.IndexOf(':', first + 1);
+        return new Identifier(IdentifierType.FromName(text[..first]), text[(first + 1)..second], text[(second + 1)..]);
+    }
+
     public static Identifier Create(IdentifierType type, string ns, string value) =>
         TryCreate(type, ns, value, out var id, out var error) ? id : throw new FormatException(error);
 

@@ -31,7 +31,9 @@ public sealed record Observation
         }
         Source = source;
         At = at;
-        Profile = ProfilePolicy.KeepReal(profile ?? []);
+        Profile = profile is null ? [] : ProfilePolicy.KeepReal(profile);
+        Exclusive = Identifiers.Where(i => i.IsExclusive).ToArray();
+        Weak = Identifiers.Count == Exclusive.Count ? [] : Identifiers.Where(i => !i.IsExclusive).ToArray();
     }
 
     public IReadOnlyList<Identifier> Identifiers { get; }
@@ -39,8 +41,11 @@ public sealed record Observation
     public DateTimeOffset At { get; }
     public IReadOnlyList<ProfileAttribute> Profile { get; }
 
-    public IEnumerable<Identifier> Exclusive => Identifiers.Where(i => i.IsExclusive);
-    public IEnumerable<Identifier> Weak => Identifiers.Where(i => !i.IsExclusive);
+    /// <summary>The identifiers that link and merge persons.</summary>
+    public IReadOnlyList<Identifier> Exclusive { get; }
+
+    /// <summary>The identifiers that only attach (phones).</summary>
+    public IReadOnlyList<Identifier> Weak { get; }
 }
 
 /// <summary>What the graph keeps of an observation once stored.</summary>

@@ -200,9 +200,9 @@ public sealed class SqliteDatabase : StoreDatabase
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
-        var pragmas = Interlocked.Exchange(ref _walChecked, 1) == 0
-            ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;"
-            : "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;";
+        // A 64 MiB page cache (the default is 2 MiB) keeps the identifier indexes' hot pages in memory during imports.
+        const string perConnection = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
+        var pragmas = Interlocked.Exchange(ref _walChecked, 1) == 0 ? "PRAGMA journal_mode=WAL; " + perConnection : perConnection;
         await ExecuteAsync(connection, null, pragmas, cancellationToken).ConfigureAwait(false);
         return connection;
     }

@@ -41,7 +41,12 @@ internal static class StatsCommand
 
     private static void Print(GraphStats stats)
     {
-        var console = AnsiConsole.Console;
+        // Plain text when piped: colour codes in a file or a log help nobody.
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
         var totals = new Table().Title("OneId graph").AddColumn("what").AddColumn(new TableColumn("count").RightAligned());
         totals.AddRow("persons", N(stats.Persons));
         totals.AddRow("observations", N(stats.Observations));

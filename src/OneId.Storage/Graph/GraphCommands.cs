@@ -64,18 +64,6 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return list;
     }
 
-    public async Task<IReadOnlyCollection<Identifier>> ExclusiveIdentifiersOfAsync(PersonId person, CancellationToken ct)
-    {
-        var cmd = Bind(Command("SELECT key FROM identifiers WHERE person_id = @p", "p"), person.Value);
-        var list = new List<Identifier>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            list.Add(Identifier.Parse(reader.GetString(0)));
-        }
-        return list;
-    }
-
     public async Task<IReadOnlyList<Identifier>> AllIdentifiersOfAsync(PersonId person, CancellationToken ct)
     {
         var cmd = Bind(Command("SELECT key FROM identifiers WHERE person_id = @p UNION ALL SELECT key FROM weak_identifiers WHERE person_id = @p", "p"), person.Value);
@@ -83,64 +71,227 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            list.Add(Identifier.Parse(reader.GetString(0)));
+            list.Add(Identifier.FromStored(reader.GetString(0)));
         }
         list.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
         return list;
     }
 
-    public async Task<PersonId> InsertPersonAsync(DateTimeOffset at, CancellationToken ct)
+    // ---- ids: allocated under the tenant's write lock, so max + 1 is safe and ids grow in commit order, which
+    // ---- makes the event sequence a gap-free outbox cursor.
+    private long _nextPerson;
+    private long _nextObservation;
+    private long _nextEvent;
+
+    public async Task EnsureIdsLoadedAsync(CancellationToken ct)
     {
-        var cmd = Bind(Command("INSERT INTO persons (created_at) VALUES (@at) RETURNING id", "at"), at.ToUnixTimeMilliseconds());
-        return new PersonId(Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture));
+        if (_nextPerson > 0)
+        {
+            return;
+        }
+        await using var cmd = AdHoc("""
+            SELECT (SELECT COALESCE(MAX(id), 0) FROM persons), (SELECT COALESCE(MAX(id), 0) FROM observations), (SELECT COALESCE(MAX(seq), 0) FROM events)
+            """);
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        _nextPerson = reader.GetInt64(0) + 1;
+        _nextObservation = reader.GetInt64(1) + 1;
+        _nextEvent = reader.GetInt64(2) + 1;
     }
 
-    public Task InsertExclusiveAsync(Identifier id, PersonId person, CancellationToken ct) =>
-        Bind(Command("INSERT INTO identifiers (key, type, ns, person_id) VALUES (@key, @type, @ns, @p)", "key", "type", "ns", "p"),
-            id.ToString(), id.Type.Name, id.Namespace, person.Value).ExecuteNonQueryAsync(ct);
+    public long NextPersonId() => _nextPerson > 0 ? _nextPerson++ : throw new InvalidOperationException("ids not loaded");
+    public long NextObservationId() => _nextObservation > 0 ? _nextObservation++ : throw new InvalidOperationException("ids not loaded");
+    public long NextEventSequence() => _nextEvent > 0 ? _nextEvent++ : throw new InvalidOperationException("ids not loaded");
 
-    /// <returns>True when the person did not hold it yet.</returns>
-    public async Task<bool> InsertWeakAsync(Identifier id, PersonId person, CancellationToken ct) =>
-        await Bind(Command("INSERT INTO weak_identifiers (key, type, person_id) VALUES (@key, @type, @p) ON CONFLICT DO NOTHING", "key", "type", "p"),
-            id.ToString(), id.Type.Name, person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    // ---- bulk reads
 
-    /// <summary>Moves everything of <paramref name="absorbed"/> to <paramref name="survivor"/>; the absorbed id becomes an alias.</summary>
-    public async Task MergeAsync(PersonId absorbed, PersonId survivor, CancellationToken ct)
+    public async Task<Dictionary<string, long>> OwnersOfKeysAsync(IReadOnlyList<string> keys, CancellationToken ct)
     {
-        await Bind(Command("UPDATE identifiers SET person_id = @s WHERE person_id = @a", "s", "a"), survivor.Value, absorbed.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        // A weak identifier both persons hold stays once.
-        await Bind(Command("""
-            INSERT INTO weak_identifiers (key, type, person_id)
-            SELECT key, type, @s FROM weak_identifiers WHERE person_id = @a
-            ON CONFLICT DO NOTHING
-            """, "s", "a"), survivor.Value, absorbed.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        await Bind(Command("DELETE FROM weak_identifiers WHERE person_id = @a", "a"), absorbed.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        await Bind(Command("UPDATE observations SET person_id = @s WHERE person_id = @a", "s", "a"), survivor.Value, absorbed.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        // Aliases stay one hop from the person they name, so resolving an alias is one lookup.
-        await Bind(Command("UPDATE persons SET merged_into = @s WHERE id = @a OR merged_into = @a", "s", "a"), survivor.Value, absorbed.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        var owners = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (Direct is { } direct)
+        {
+            foreach (var key in keys)
+            {
+                direct.Query("SELECT person_id FROM identifiers WHERE key = ?", key, row => owners[key] = SQLitePCL.raw.sqlite3_column_int64(row, 0));
+            }
+            return owners;
+        }
+        foreach (var chunk in keys.Chunk(RowsPerInsert))
+        {
+            var cmd = InList("SELECT key, person_id FROM identifiers WHERE key IN ({0})", chunk.Length);
+            Bind(cmd, chunk);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                owners[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+        return owners;
     }
 
-    public async Task<ObservationId> InsertObservationAsync(Observation o, int status, PersonId? person, string? conflict, CancellationToken ct)
+    public Task<List<(string Key, long Person)>> ExclusiveKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
+        KeysOfPersonsAsync("SELECT key, person_id FROM identifiers WHERE person_id IN ({0})", persons, ct);
+
+    public Task<List<(string Key, long Person)>> WeakKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
+        KeysOfPersonsAsync("SELECT key, person_id FROM weak_identifiers WHERE person_id IN ({0})", persons, ct);
+
+    private async Task<List<(string, long)>> KeysOfPersonsAsync(string sql, IReadOnlyList<long> persons, CancellationToken ct)
     {
-        var cmd = Bind(Command("""
-            INSERT INTO observations (status, person_id, source, at, ids, profile, conflict)
-            VALUES (@status, @p, @source, @at, @ids, @profile, @conflict) RETURNING id
-            """, "status", "p", "source", "at", "ids", "profile", "conflict"),
-            status, person?.Value, o.Source, o.At.ToUnixTimeMilliseconds(), SqlGraphStore.JoinIds(o.Identifiers), SqlGraphStore.ProfileJson(o.Profile), conflict);
-        return new ObservationId(Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture));
+        var list = new List<(string, long)>();
+        if (Direct is { } direct)
+        {
+            var single = sql.Replace("IN ({0})", "= ?", StringComparison.Ordinal);
+            foreach (var person in persons)
+            {
+                direct.Query(single, person, row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person)));
+            }
+            return list;
+        }
+        foreach (var chunk in persons.Chunk(RowsPerInsert))
+        {
+            var cmd = InList(sql, chunk.Length);
+            Bind(cmd, chunk.Cast<object?>().ToArray());
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                list.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+        return list;
     }
+
+    private DbCommand InList(string template, int count)
+    {
+        var names = Enumerable.Range(0, count).Select(i => "@p" + i).ToArray();
+        return Command(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, string.Join(',', names)), names);
+    }
+
+    // ---- bulk writes: multi-row INSERTs
+
+    public Task InsertPersonsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("persons", ["id", "created_at", "merged_into"], rows, "", ct);
+
+    public Task InsertExclusiveAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], rows, "", ct);
+
+    /// <summary>Weak rows a person already holds are skipped.</summary>
+    public Task InsertWeakAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], rows, " ON CONFLICT DO NOTHING", ct);
+
+    public Task InsertObservationsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict"], rows, "", ct);
+
+    public Task InsertEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], rows, "", ct);
+
+    public static object?[] EventRow(GraphEvent e) =>
+    [
+        e.Sequence, e.Kind.ToString().ToLowerInvariant(), e.Person?.Value,
+        e.Others.Count == 0 ? null : string.Join(',', e.Others.Select(o => SqlGraphStore.Invariant(o.Value))),
+        e.Observation?.Value, e.Identifiers.Count == 0 ? null : SqlGraphStore.JoinIds(e.Identifiers), e.Detail, e.At.ToUnixTimeMilliseconds(),
+    ];
 
     public async Task<GraphEvent> InsertEventAsync(GraphEventKind kind, PersonId? person, IReadOnlyList<PersonId> others, ObservationId? observation,
         IReadOnlyList<Identifier> ids, string? detail, DateTimeOffset at, CancellationToken ct)
     {
-        var cmd = Bind(Command("""
-            INSERT INTO events (kind, person_id, others, observation_id, ids, detail, at)
-            VALUES (@kind, @p, @others, @o, @ids, @detail, @at) RETURNING seq
-            """, "kind", "p", "others", "o", "ids", "detail", "at"),
-            kind.ToString().ToLowerInvariant(), person?.Value, others.Count == 0 ? null : string.Join(',', others.Select(o => SqlGraphStore.Invariant(o.Value))),
-            observation?.Value, ids.Count == 0 ? null : SqlGraphStore.JoinIds(ids), detail, at.ToUnixTimeMilliseconds());
-        var seq = Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-        return new GraphEvent(seq, kind, person, others, observation, ids, detail, DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()));
+        await EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+        var e = new GraphEvent(NextEventSequence(), kind, person, others, observation, ids, detail, DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()));
+        await InsertEventsAsync([EventRow(e)], ct).ConfigureAwait(false);
+        return e;
+    }
+
+    public async Task<PersonId> InsertPersonAsync(DateTimeOffset at, CancellationToken ct)
+    {
+        await EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+        var id = NextPersonId();
+        await InsertPersonsAsync([[id, at.ToUnixTimeMilliseconds(), null]], ct).ConfigureAwait(false);
+        return new PersonId(id);
+    }
+
+    // SQLite finds a named parameter by a linear search over the statement's parameters, so binding cost grows with
+    // the square of the parameters per statement; 64 rows a statement keeps it small and still saves most round trips.
+    private const int RowsPerInsert = 64;
+
+    private SqliteDirect? _sqliteRows;
+
+    /// <summary>The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL.</summary>
+    private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? _sqliteRows ??= new SqliteDirect(sqlite) : null;
+
+    private async Task InsertRowsAsync(string table, string[] columns, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        if (Direct is { } direct)
+        {
+            // Row at a time through the C API: no round trip to save in an embedded database, only binding cost.
+            direct.Insert($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES ({string.Join(',', columns.Select(_ => "?"))}){suffix}", rows);
+            return;
+        }
+        foreach (var chunk in rows.Chunk(RowsPerInsert))
+        {
+            var names = new string[chunk.Length * columns.Length];
+            var values = new System.Text.StringBuilder();
+            for (var r = 0; r < chunk.Length; r++)
+            {
+                values.Append(r == 0 ? "(" : ",(");
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    var name = "@p" + (r * columns.Length + c);
+                    names[r * columns.Length + c] = name;
+                    values.Append(c == 0 ? "" : ",").Append(name);
+                }
+                values.Append(')');
+            }
+            var cmd = Command($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES {values}{suffix}", names);
+            var k = 0;
+            foreach (var row in chunk)
+            {
+                foreach (var value in row)
+                {
+                    cmd.Parameters[k++].Value = value ?? DBNull.Value;
+                }
+            }
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Moves everything of each absorbed person to its survivor: identifiers, weak identifiers (a phone both held
+    /// stays once), observations, and the alias pointers, which stay one hop from the person they name.
+    /// </summary>
+    public async Task RepointMergedAsync(IReadOnlyList<(long Old, long Root)> merges, CancellationToken ct)
+    {
+        if (merges.Count == 0)
+        {
+            return;
+        }
+        await using (var create = AdHoc(connection is Microsoft.Data.Sqlite.SqliteConnection
+            ? "CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL); DELETE FROM merge_map;"
+            : "CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM merge_map;"))
+        {
+            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await InsertRowsAsync("merge_map", ["old", "root"], merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
+        // IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
+        await using var repoint = AdHoc("""
+            UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.merged_into)
+                WHERE merged_into IN (SELECT old FROM merge_map);
+            UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.id)
+                WHERE id IN (SELECT old FROM merge_map);
+            UPDATE identifiers SET person_id = (SELECT root FROM merge_map WHERE old = identifiers.person_id)
+                WHERE person_id IN (SELECT old FROM merge_map);
+            INSERT INTO weak_identifiers (key, type, person_id)
+                SELECT w.key, w.type, (SELECT root FROM merge_map WHERE old = w.person_id) FROM weak_identifiers w
+                WHERE w.person_id IN (SELECT old FROM merge_map)
+                ON CONFLICT DO NOTHING;
+            DELETE FROM weak_identifiers WHERE person_id IN (SELECT old FROM merge_map);
+            UPDATE observations SET person_id = (SELECT root FROM merge_map WHERE old = observations.person_id)
+                WHERE person_id IN (SELECT old FROM merge_map);
+            DELETE FROM merge_map;
+            """);
+        await repoint.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<(int Status, PersonId? Person)?> ObservationStatusAsync(ObservationId id, CancellationToken ct)
@@ -336,6 +487,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async ValueTask DisposeAsync()
     {
+        _sqliteRows?.Dispose();
         foreach (var cmd in _cache.Values)
         {
             await cmd.DisposeAsync().ConfigureAwait(false);

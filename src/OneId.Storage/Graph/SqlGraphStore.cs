@@ -16,6 +16,7 @@ public sealed class SqlGraphStore : IGraphStore
     private const int StatusRejected = 1;
     private const int StatusRetracted = 2;
 
+
     private readonly StoreDatabase _db;
     private readonly bool _ownsDatabase;
     private readonly TimeProvider _time;
@@ -50,90 +51,8 @@ public sealed class SqlGraphStore : IGraphStore
         return _db.WriteAsync<IReadOnlyList<ObserveResult>>(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
-            var results = new ObserveResult[observations.Count];
-            for (var i = 0; i < observations.Count; i++)
-            {
-                results[i] = await ApplyAsync(sql, observations[i], cancellationToken).ConfigureAwait(false);
-            }
-            return results;
+            return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
-    }
-
-    private async Task<ObserveResult> ApplyAsync(GraphCommands sql, Observation observation, CancellationToken ct)
-    {
-        var now = _time.GetUtcNow();
-        var holderIds = new SortedSet<PersonId>();
-        foreach (var id in observation.Exclusive)
-        {
-            var holder = await sql.FindExclusiveAsync(id.ToString(), ct).ConfigureAwait(false);
-            if (holder is { } h)
-            {
-                holderIds.Add(h);
-            }
-        }
-
-        var holders = new List<PersonState>(holderIds.Count);
-        foreach (var p in holderIds)
-        {
-            holders.Add(new PersonState(p, await sql.ExclusiveIdentifiersOfAsync(p, ct).ConfigureAwait(false)));
-        }
-
-        var events = new List<GraphEvent>();
-        switch (GraphRules.Decide(observation, holders))
-        {
-            case ObservationDecision.LinksNothing:
-            {
-                var obsId = await sql.InsertObservationAsync(observation, StatusAccepted, null, null, ct).ConfigureAwait(false);
-                return new ObserveResult(obsId, ObserveOutcome.LinkedNothing, null, false, [], events);
-            }
-            case ObservationDecision.Rejected rejected:
-            {
-                var detail = string.Join("; ", rejected.Conflicts);
-                var obsId = await sql.InsertObservationAsync(observation, StatusRejected, null, detail, ct).ConfigureAwait(false);
-                var persons = rejected.Conflicts.SelectMany(c => c.Persons).Distinct().Order().ToArray();
-                events.Add(await sql.InsertEventAsync(GraphEventKind.Conflict, persons.Length > 0 ? persons[0] : null, persons.Skip(1).ToArray(),
-                    obsId, observation.Identifiers, detail, now, ct).ConfigureAwait(false));
-                return new ObserveResult(obsId, ObserveOutcome.Rejected, null, false, rejected.Conflicts, events);
-            }
-            case ObservationDecision.Accepted accepted:
-            {
-                var isNew = accepted.Survivor is null;
-                var person = accepted.Survivor ?? await sql.InsertPersonAsync(now, ct).ConfigureAwait(false);
-                foreach (var absorbed in accepted.Absorbed)
-                {
-                    await sql.MergeAsync(absorbed, person, ct).ConfigureAwait(false);
-                }
-                var obsId = await sql.InsertObservationAsync(observation, StatusAccepted, person, null, ct).ConfigureAwait(false);
-                if (accepted.Absorbed.Count > 0)
-                {
-                    events.Add(await sql.InsertEventAsync(GraphEventKind.Merged, person, accepted.Absorbed, obsId, [], null, now, ct).ConfigureAwait(false));
-                }
-
-                var added = new List<Identifier>(accepted.NewIdentifiers);
-                foreach (var id in accepted.NewIdentifiers)
-                {
-                    await sql.InsertExclusiveAsync(id, person, ct).ConfigureAwait(false);
-                }
-                foreach (var weak in observation.Weak)
-                {
-                    if (await sql.InsertWeakAsync(weak, person, ct).ConfigureAwait(false))
-                    {
-                        added.Add(weak);
-                    }
-                }
-                if (isNew)
-                {
-                    events.Insert(0, await sql.InsertEventAsync(GraphEventKind.Created, person, [], obsId, added, null, now, ct).ConfigureAwait(false));
-                }
-                else if (added.Count > 0)
-                {
-                    events.Add(await sql.InsertEventAsync(GraphEventKind.Linked, person, [], obsId, added, null, now, ct).ConfigureAwait(false));
-                }
-                return new ObserveResult(obsId, ObserveOutcome.Accepted, person, isNew, [], events);
-            }
-            default:
-                throw new InvalidOperationException("unknown decision");
-        }
     }
 
     public Task<RetractResult> RetractAsync(ObservationId observation, CancellationToken cancellationToken) =>
@@ -167,17 +86,10 @@ public sealed class SqlGraphStore : IGraphStore
                 // The part holding the oldest remaining observation keeps the id; the others are new persons.
                 var owner = index == 0 ? person : await sql.InsertPersonAsync(now, cancellationToken).ConfigureAwait(false);
                 persons.Add(owner);
-                foreach (var id in component.Identifiers)
-                {
-                    if (id.IsExclusive)
-                    {
-                        await sql.InsertExclusiveAsync(id, owner, cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await sql.InsertWeakAsync(id, owner, cancellationToken).ConfigureAwait(false);
-                    }
-                }
+                await sql.InsertExclusiveAsync(component.Identifiers.Where(i => i.IsExclusive)
+                    .Select(i => new object?[] { i.ToString(), i.Type.Name, i.Namespace, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
+                await sql.InsertWeakAsync(component.Identifiers.Where(i => !i.IsExclusive)
+                    .Select(i => new object?[] { i.ToString(), i.Type.Name, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
                 if (index > 0)
                 {
                     await sql.MoveObservationsAsync(component.Observations, owner, cancellationToken).ConfigureAwait(false);
@@ -295,7 +207,7 @@ public sealed class SqlGraphStore : IGraphStore
     internal static string JoinIds(IEnumerable<Identifier> ids) => string.Join('\n', ids.Select(i => i.ToString()));
 
     internal static IReadOnlyList<Identifier> SplitIds(string? text) =>
-        string.IsNullOrEmpty(text) ? [] : text.Split('\n').Select(Identifier.Parse).ToArray();
+        string.IsNullOrEmpty(text) ? [] : text.Split('\n').Select(Identifier.FromStored).ToArray();
 
     internal static string? ProfileJson(IReadOnlyList<ProfileAttribute> profile) =>
         profile.Count == 0 ? null : JsonSerializer.Serialize(profile.Select(a => new StoredAttribute(a.Name, a.Value, (int)a.Tier)), StoreJson.Default.IEnumerableStoredAttribute);
