@@ -147,4 +147,34 @@ public sealed class WeComTests
         var otherCorpToken = await sandbox.WeComTokenAsync("secret-other-isv", TestWorlds.OtherCorp);
         (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/unionid_to_external_userid?access_token={otherCorpToken}", body)).ShouldBeError(845003);
     }
+
+    [Fact]
+    public async Task Id_conversions_between_app_kinds_openids_and_open_userids()
+    {
+        await using var sandbox = await TestSandbox.StartAsync();
+        await sandbox.ControlAsync("users/alice/wecom-add", new { corpid = Corp, userid = "zhangsan" });
+        var truth = await sandbox.TruthAsync("alice");
+        var plain = truth.GetProperty("external_userids").Str(Corp);
+        var cipher = truth.GetProperty("external_userids").Str(Corp + "/isv1");
+        var self = await sandbox.WeComTokenAsync("secret-crm");
+        var isv = await sandbox.WeComTokenAsync("secret-isv-crm");
+
+        (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/from_service_external_userid?access_token={self}", new { external_userid = cipher, source_agentid = 1000003 }))
+            .Str("external_userid").Should().Be(plain);
+        (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/convert_to_openid?access_token={self}", new { external_userid = plain }))
+            .Str("openid").Should().Be(truth.GetProperty("openids").Str(DemoWorld.OfficialAccount));
+        (await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/convert_to_openid?access_token={isv}", new { external_userid = cipher })).ShouldBeError(48002);
+
+        var fresh = await sandbox.PostAsync($"qyapi/cgi-bin/externalcontact/get_new_external_userid?access_token={isv}", new { external_userid_list = new[] { cipher, "wmnope" } });
+        var item = fresh.GetProperty("items").EnumerateArray().Should().ContainSingle().Subject;
+        item.Str("new_external_userid").Should().Be(cipher);
+
+        var open = await sandbox.PostAsync($"qyapi/cgi-bin/batch/userid_to_openuserid?access_token={isv}", new { userid_list = new[] { "zhangsan", "ghost" } });
+        var mapped = open.GetProperty("open_userid_list").EnumerateArray().Should().ContainSingle().Subject;
+        mapped.Str("userid").Should().Be("zhangsan");
+        mapped.Str("open_userid").Should().StartWith("wo").And.HaveLength(32);
+        open.GetProperty("invalid_userid_list")[0].GetString().Should().Be("ghost");
+        var otherProvider = await sandbox.PostAsync($"qyapi/cgi-bin/batch/userid_to_openuserid?access_token={await sandbox.WeComTokenAsync("secret-isv2-crm")}", new { userid_list = new[] { "zhangsan" } });
+        otherProvider.GetProperty("open_userid_list")[0].Str("open_userid").Should().NotBe(mapped.Str("open_userid"), "open_userid is provider-level");
+    }
 }

@@ -29,6 +29,97 @@ internal static class WeComEndpoints
         qy.MapPost("/cgi-bin/idconvert/unionid_to_external_userid", UnionIdToExternalUserIdAsync);
         qy.MapPost("/cgi-bin/idconvert/batch/external_userid_to_pending_id", ExternalUserIdToPendingIdAsync);
         qy.MapPost("/cgi-bin/externalcontact/unionid_to_external_userid", LegacyUnionIdToExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/get_new_external_userid", GetNewExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/from_service_external_userid", FromServiceExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/convert_to_openid", ConvertToOpenIdAsync);
+        qy.MapPost("/cgi-bin/batch/userid_to_openuserid", UserIdToOpenUserIdAsync);
+    }
+
+    private static List<string> StringList(JsonObject body, string name) =>
+        (body[name] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
+
+    /// <summary>
+    /// get_new_external_userid (§6.9). The sandbox's provider ids are already the upgraded ones (corps authorized after
+    /// 2022-03-01), so each known id maps to itself; unknown ids are left out.
+    /// </summary>
+    private static async Task<IResult> GetNewExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = ProviderAppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var ids = StringList(body, "external_userid_list");
+        if (ids.Count is 0 or > 1000)
+        {
+            throw new WeChatApiException(40058);
+        }
+        var items = new JsonArray();
+        foreach (var id in ids.Where(id => state.UserByExternalUserId(app, id) is not null))
+        {
+            items.Add(new JsonObject { ["external_userid"] = id, ["new_external_userid"] = id });
+        }
+        return WeChatResult.Ok(new JsonObject { ["items"] = items });
+    }
+
+    /// <summary>from_service_external_userid (§6.13): a provider app's id (named by its agentid) → the self-built plaintext id.</summary>
+    private static async Task<IResult> FromServiceExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        if (app.IsProvider)
+        {
+            throw new WeChatApiException(48002);
+        }
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var agentId = body["source_agentid"] is JsonValue v && v.TryGetValue<int>(out var a) ? a : throw new WeChatApiException(40058);
+        var source = app.Corp.Apps.Find(x => x.Kind == CorpAppKinds.Provider && x.AgentId == agentId) ?? throw new WeChatApiException(40058);
+        var user = state.UserByExternalUserId(new CorpAppRef(app.Corp, source), Text(body, "external_userid") ?? "") ?? throw new WeChatApiException(40096);
+        return WeChatResult.Ok(new JsonObject { ["external_userid"] = state.PlainExternalUserId(app.Corp, user) });
+    }
+
+    /// <summary>
+    /// convert_to_openid (§6.13): a self-built app turns a WeChat customer's external_userid into an openid. We answer
+    /// with the openid in the corp's developer appid (the doc does not name the app; this is the one bound to the corp).
+    /// </summary>
+    private static async Task<IResult> ConvertToOpenIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        if (app.IsProvider)
+        {
+            throw new WeChatApiException(48002);
+        }
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var user = state.UserByExternalUserId(app, Text(body, "external_userid") ?? "") ?? throw new WeChatApiException(40096);
+        var developer = app.Corp.DeveloperAppid ?? throw new WeChatApiException(48002);
+        return WeChatResult.Ok(new JsonObject { ["openid"] = state.OpenIdOf(developer, user) });
+    }
+
+    /// <summary>batch/userid_to_openuserid (§6.12): member userids → open_userid of the app's provider; unknown ones listed apart.</summary>
+    private static async Task<IResult> UserIdToOpenUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var userids = StringList(body, "userid_list");
+        if (userids.Count is 0 or > 1000)
+        {
+            throw new WeChatApiException(40031);
+        }
+        var provider = app.App.Provider ?? "corp:" + app.Corp.Corpid.ToUpperInvariant();
+        var mapped = new JsonArray();
+        var invalid = new JsonArray();
+        foreach (var userid in userids)
+        {
+            if (app.Corp.Members.Contains(userid))
+            {
+                mapped.Add(new JsonObject { ["userid"] = userid, ["open_userid"] = IdDeriver.OpenUserId(app.Corp.Corpid, provider, userid) });
+            }
+            else
+            {
+                invalid.Add(userid);
+            }
+        }
+        return WeChatResult.Ok(new JsonObject { ["open_userid_list"] = mapped, ["invalid_userid_list"] = invalid });
     }
 
     /// <summary>gettoken (§6.1): one token per app, the same while it lives; 40013 corp, 40001 secret, 40091 another corp's secret.</summary>
