@@ -63,7 +63,7 @@ public sealed class WeComProviderEndpointTests
         (await client.CorpIdToOpenCorpIdAsync("PROVIDER-TOKEN", Corp)).OpenCorpId.Value.Should().StartWith("wp");
         var openUserIds = await client.UserIdToOpenUserIdAsync(corpToken, ["zhangsan", "ghost"]);
         (await client.ToServiceExternalUserIdAsync(corpToken, Old)).ExternalUserId.Should().Be(New);
-        (await client.FromServiceExternalUserIdAsync(corpToken, New, "1000003")).ExternalUserId.Should().Be(Old);
+        (await client.FromServiceExternalUserIdAsync(corpToken, New, 1000003)).ExternalUserId.Should().Be(Old);
         (await client.ConvertToOpenIdAsync(corpToken, Old)).OpenId.Should().Be(Open);
         (await client.CorpGroupExternalUserIdToPendingIdAsync(corpToken, [Old])).Result.Should().ContainSingle(r => r.PendingId!.Value.Value == "p123");
 
@@ -79,7 +79,7 @@ public sealed class WeComProviderEndpointTests
         (thirdParty.GetProperty("unionid").GetString(), thirdParty.GetProperty("openid").GetString(), thirdParty.GetProperty("corpid").GetString())
             .Should().Be((Union.Value, Open.Value, Corp.Value));
         Body(server, "cgi-bin/service/finish_openid_migration").GetProperty("openid_type").EnumerateArray().Select(e => e.GetInt32()).Should().Equal(1, 3);
-        Body(server, "cgi-bin/externalcontact/from_service_external_userid").GetProperty("source_agentid").GetString().Should().Be("1000003");
+        Body(server, "cgi-bin/externalcontact/from_service_external_userid").GetProperty("source_agentid").GetInt32().Should().Be(1000003);
         Body(server, "cgi-bin/corpgroup/batch/external_userid_to_pending_id").TryGetProperty("chat_id", out _).Should().BeFalse("a null chat_id is left out");
         server.CountOf("cgi-bin/gettoken").Should().Be(1);
     }

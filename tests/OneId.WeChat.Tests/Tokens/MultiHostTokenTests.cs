@@ -116,11 +116,11 @@ public sealed class MultiHostTokenTests(PostgresFixture postgres) : IAsyncLifeti
         var connectionString = await postgres.Cluster.CreateDatabaseAsync();
         var appid = DemoWorld.MiniGame;
 
-        var runs = await Task.WhenAll(Enumerable.Range(0, Hosts).Select(_ => OneIdCli.RunAsync(null,
+        var runs = await Task.WhenAll(Enumerable.Range(0, Hosts).Select(_ => OneIdCli.RunAsync(
             "wx", "token", "--appid", appid, "--secret", DemoWorld.SecretOf(appid), "--base-url", _wx.Sandbox.BaseAddress.ToString(), "--db", connectionString)));
 
-        runs.Should().OnlyContain(r => r.Exit == 0, string.Join(" | ", runs.Select(r => r.Err)));
-        runs.Select(r => r.Out.Trim()).Distinct().Should().ContainSingle();
+        runs.Should().OnlyContain(r => r.ExitCode == 0, string.Join(" | ", runs.Select(r => r.StdErr)));
+        runs.Select(r => r.StdOut.Trim()).Distinct().Should().ContainSingle();
         (await _wx.CallsAsync("/cgi-bin/stable_token")).Should().Be(1, "four processes, one lease, one fetch");
     }
 
