@@ -232,6 +232,21 @@ public sealed class WeChatMessageCryptoTests
         Expect(WeChatCryptoError.DtdProhibited, () => Crypto.DecryptCallback("x", "1", "2", body));
     }
 
+    [Fact]
+    public void A_user_message_that_mentions_a_doctype_in_cdata_is_fine()
+    {
+        const string xml = "<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[<!DOCTYPE html><!ENTITY x \"y\">]]></Content></xml>";
+        var encrypted = Crypto.Encrypt(xml, "1", "2");
+
+        Crypto.DecryptCallback(encrypted.MsgSignature, "1", "2", MessageBody(encrypted)).Message["Content"].Should().Be("<!DOCTYPE html><!ENTITY x \"y\">");
+    }
+
+    [Fact]
+    public void An_undeclared_entity_is_malformed_xml_and_never_resolved()
+    {
+        Expect(WeChatCryptoError.InvalidXml, () => WeChatXml.Parse("<xml><Content>&xxe;</Content></xml>"));
+    }
+
     [Theory]
     [InlineData("<xml><Encrypt>abc</xml>")]
     [InlineData("not xml at all")]
