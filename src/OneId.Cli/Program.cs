@@ -2,8 +2,13 @@ using System.CommandLine;
 using OneId.Cli.Commands;
 
 var root = new RootCommand("OneId: one person behind every WeChat openid, unionid and external_userid.");
+root.Subcommands.Add(ImportCommand.Create());
+root.Subcommands.Add(ResolveCommand.Create());
+root.Subcommands.Add(StatsCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());
 root.Subcommands.Add(SandboxCommand.Create());
+root.Subcommands.Add(WxCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))

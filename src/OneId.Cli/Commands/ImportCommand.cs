@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using OneId.Graph;
+using Spectre.Console;
+
+namespace OneId.Cli.Commands;
+
+/// <summary>
+/// <c>oneid import --db DB FILE</c>: applies a JSON Lines file of observations in file order, streamed and batched in
+/// transactions, so memory stays flat however long the file is.
+/// </summary>
+internal static class ImportCommand
+{
+    private const int BatchSize = 5_000;
+
+    public static Command Create()
+    {
+        var db = new Option<string>("--db") { Description = "SQLite file path or PostgreSQL connection string (Host=…)", Required = true };
+        var file = new Argument<string>("FILE") { Description = "JSON Lines, one observation a line; - reads stdin" };
+        var command = new Command("import", "Import observations from a JSON Lines file.") { db, file };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(db)!, parse.GetValue(file)!, ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string db, string file, CancellationToken ct)
+    {
+        Stream input;
+        try
+        {
+            input = file == "-" ? Console.OpenStandardInput() : File.OpenRead(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return CliOutput.Fail($"cannot read '{file}': {e.Message}", CliOutput.Usage);
+        }
+
+        await using (input)
+        {
+            var (store, exit) = await CliOutput.OpenStoreAsync(db, ct).ConfigureAwait(false);
+            if (store is null)
+            {
+                return exit;
+            }
+            await using (store)
+            {
+                var summary = new ImportSummary();
+                var clock = Stopwatch.StartNew();
+                var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+                var length = input.CanSeek ? input.Length : 0;
+                if (interactive && length > 0)
+                {
+                    await AnsiConsole.Progress()
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                        .StartAsync(async progress =>
+                        {
+                            var task = progress.AddTask("importing", maxValue: length);
+                            await ImportAsync(store, input, summary, () => task.Value = input.Position, ct).ConfigureAwait(false);
+                            task.Value = length;
+                        }).ConfigureAwait(false);
+                }
+                else
+                {
+                    await ImportAsync(store, input, summary, () => { }, ct).ConfigureAwait(false);
+                }
+
+                Console.Out.WriteLine(
+                    $"lines read: {summary.Lines}, accepted: {summary.Accepted}, rejected as conflicts: {summary.Rejected}, " +
+                    $"linked nothing: {summary.LinkedNothing}, invalid: {summary.Invalid} ({clock.Elapsed.TotalSeconds:F1} s)");
+                return summary.Invalid == 0 ? CliOutput.Ok : CliOutput.Failed;
+            }
+        }
+    }
+
+    private static async Task ImportAsync(OneId.Storage.Graph.SqlGraphStore store, Stream input, ImportSummary summary, Action reportProgress, CancellationToken ct)
+    {
+        using var reader = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        var batch = new List<Observation>(BatchSize);
+        var now = DateTimeOffset.UtcNow;
+        long lineNumber = 0;
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue; // blank lines (a trailing newline, say) are not observations
+            }
+            summary.Lines++;
+            if (ObservationLine.TryParse(Encoding.UTF8.GetBytes(line), now, out var observation, out var error))
+            {
+                batch.Add(observation);
+            }
+            else
+            {
+                summary.Invalid++;
+                // Streamed as they are found, so that a file of ten million bad lines needs no memory to report them.
+                Console.Error.WriteLine($"line {lineNumber}: {error}");
+            }
+            if (batch.Count == BatchSize)
+            {
+                await ApplyAsync(store, batch, summary, ct).ConfigureAwait(false);
+                reportProgress();
+            }
+        }
+        await ApplyAsync(store, batch, summary, ct).ConfigureAwait(false);
+        reportProgress();
+    }
+
+    private static async Task ApplyAsync(OneId.Storage.Graph.SqlGraphStore store, List<Observation> batch, ImportSummary summary, CancellationToken ct)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+        foreach (var result in await store.ObserveManyAsync(batch, ct).ConfigureAwait(false))
+        {
+            switch (result.Outcome)
+            {
+                case ObserveOutcome.Accepted: summary.Accepted++; break;
+                case ObserveOutcome.Rejected: summary.Rejected++; break;
+                default: summary.LinkedNothing++; break;
+            }
+        }
+        batch.Clear();
+    }
+
+    private sealed class ImportSummary
+    {
+        public long Lines { get; set; }
+        public long Accepted { get; set; }
+        public long Rejected { get; set; }
+        public long LinkedNothing { get; set; }
+        public long Invalid { get; set; }
+    }
+}

@@ -1,0 +1,167 @@
+namespace OneId.Graph;
+
+/// <summary>The exclusive identifiers a person holds now, as the rules need to see it.</summary>
+public sealed record PersonState(PersonId Id, IReadOnlyCollection<Identifier> Identifiers);
+
+/// <summary>Two or more values in one exclusive (type, namespace), and the persons that would have been joined.</summary>
+public sealed record Conflict(string Type, string Namespace, IReadOnlyList<string> Values, IReadOnlyList<PersonId> Persons)
+{
+    public override string ToString() =>
+        $"{Type}:{Namespace} would hold {string.Join(" and ", Values)}" +
+        (Persons.Count > 0 ? $" (persons {string.Join(", ", Persons)})" : "");
+}
+
+/// <summary>What applying one observation does to the graph.</summary>
+public abstract record ObservationDecision
+{
+    private ObservationDecision() { }
+
+    /// <summary>Only weak identifiers: stored, links nothing.</summary>
+    public sealed record LinksNothing : ObservationDecision;
+
+    /// <summary>Would give a person two values in one exclusive namespace: rejected whole, recorded as a conflict.</summary>
+    public sealed record Rejected(IReadOnlyList<Conflict> Conflicts) : ObservationDecision;
+
+    /// <summary>
+    /// Accepted. <paramref name="Survivor"/> is null when no person holds any of its identifiers yet (a new person);
+    /// <paramref name="Absorbed"/> are the persons merged into the survivor; <paramref name="NewIdentifiers"/> are the
+    /// exclusive identifiers the survivor did not hold before.
+    /// </summary>
+    public sealed record Accepted(PersonId? Survivor, IReadOnlyList<PersonId> Absorbed, IReadOnlyList<Identifier> NewIdentifiers) : ObservationDecision;
+}
+
+/// <summary>
+/// The linking rules (DESIGN.md §3), as pure functions. Stores load the state the rules need, ask, and write the answer
+/// inside one transaction; nothing here does I/O.
+/// </summary>
+public static class GraphRules
+{
+    /// <param name="observation">The observation to apply.</param>
+    /// <param name="holders">Every person that holds one of the observation's exclusive identifiers, with all their exclusive identifiers.</param>
+    public static ObservationDecision Decide(Observation observation, IReadOnlyCollection<PersonState> holders)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        ArgumentNullException.ThrowIfNull(holders);
+        var incoming = observation.Exclusive;
+        if (incoming.Count == 0)
+        {
+            return new ObservationDecision.LinksNothing();
+        }
+        if (HasConflict(incoming, holders))
+        {
+            return new ObservationDecision.Rejected(DescribeConflicts(incoming, holders));
+        }
+        if (holders.Count == 0)
+        {
+            return new ObservationDecision.Accepted(null, [], incoming);
+        }
+        // Stable ids: the person created first survives. Ids come from a sequence, so the lowest is the oldest.
+        var survivor = holders.Min(h => h.Id);
+        var held = new HashSet<Identifier>();
+        foreach (var h in holders)
+        {
+            held.UnionWith(h.Identifiers);
+        }
+        var absorbed = holders.Count == 1 ? [] : holders.Select(h => h.Id).Where(id => id != survivor).Distinct().Order().ToArray();
+        return new ObservationDecision.Accepted(survivor, absorbed, incoming.Where(i => !held.Contains(i)).ToArray());
+    }
+
+    /// <summary>
+    /// The person the observation would produce holds the union of all holders' identifiers and its own; a conflict
+    /// is two values in one exclusive (type, namespace). This runs for every observation of an import, so no LINQ.
+    /// </summary>
+    private static bool HasConflict(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders)
+    {
+        var values = new Dictionary<(IdentifierType, string), string>();
+        foreach (var id in incoming)
+        {
+            if (values.TryGetValue((id.Type, id.Namespace), out var v) && !string.Equals(v, id.Value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+            values[(id.Type, id.Namespace)] = id.Value;
+        }
+        foreach (var h in holders)
+        {
+            foreach (var id in h.Identifiers)
+            {
+                if (values.TryGetValue((id.Type, id.Namespace), out var v) && !string.Equals(v, id.Value, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+                values[(id.Type, id.Namespace)] = id.Value;
+            }
+        }
+        return false;
+    }
+
+    private static Conflict[] DescribeConflicts(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders) =>
+        holders.SelectMany(h => h.Identifiers.Select(i => (Id: i, Person: (PersonId?)h.Id)))
+            .Concat(incoming.Select(i => (Id: i, Person: (PersonId?)null)))
+            .Where(x => x.Id.IsExclusive)
+            .GroupBy(x => (x.Id.Type, x.Id.Namespace))
+            .Where(g => g.Select(x => x.Id.Value).Distinct(StringComparer.Ordinal).Count() > 1)
+            .Select(g => new Conflict(
+                g.Key.Type.Name,
+                g.Key.Namespace,
+                g.Select(x => x.Id.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray(),
+                g.Where(x => x.Person is not null).Select(x => x.Person!.Value).Distinct().Order().ToArray()))
+            .ToArray();
+
+    /// <summary>
+    /// The persons that a set of accepted observations forms: connected components over shared exclusive identifiers.
+    /// Components come back ordered by their oldest observation, so after a retraction the first keeps the person's id.
+    /// Weak identifiers go with the component of the observation that carried them; weak-only observations join none.
+    /// </summary>
+    public static IReadOnlyList<Component> Components(IEnumerable<ObservationRecord> acceptedObservations)
+    {
+        var observations = acceptedObservations.Where(o => o.Identifiers.Any(i => i.IsExclusive)).OrderBy(o => o.Id).ToArray();
+        var parent = new Dictionary<Identifier, Identifier>();
+
+        Identifier Find(Identifier x)
+        {
+            while (true)
+            {
+                var p = parent[x];
+                if (p.Equals(x))
+                {
+                    return x;
+                }
+                var gp = parent[p];
+                parent[x] = gp; // path halving
+                x = gp;
+            }
+        }
+
+        foreach (var o in observations)
+        {
+            Identifier? first = null;
+            foreach (var id in o.Identifiers.Where(i => i.IsExclusive))
+            {
+                parent.TryAdd(id, id);
+                if (first is null)
+                {
+                    first = id;
+                    continue;
+                }
+                var a = Find(first.Value);
+                var b = Find(id);
+                if (!a.Equals(b))
+                {
+                    parent[b] = a;
+                }
+            }
+        }
+
+        return observations
+            .GroupBy(o => Find(o.Identifiers.First(i => i.IsExclusive)))
+            .Select(g => new Component(
+                g.Select(o => o.Id).Order().ToArray(),
+                g.SelectMany(o => o.Identifiers).Distinct().OrderBy(i => i.ToString(), StringComparer.Ordinal).ToArray()))
+            .OrderBy(c => c.Observations[0])
+            .ToArray();
+    }
+}
+
+/// <summary>One person as recomputed from its observations.</summary>
+public sealed record Component(IReadOnlyList<ObservationId> Observations, IReadOnlyList<Identifier> Identifiers);

@@ -1,0 +1,121 @@
+namespace OneId.Graph;
+
+/// <summary>Who may see a piece of data (seed 000): every API key is granted a set of tiers.</summary>
+public enum DataTier
+{
+    /// <summary>appid, corpid, app names.</summary>
+    Public = 0,
+    /// <summary>openid, unionid, external_userid, pending_id, person ids.</summary>
+    Internal = 1,
+    /// <summary>nickname, avatar, phone, gender, region, language.</summary>
+    Private = 2,
+}
+
+/// <summary>A profile attribute as seen by one observation.</summary>
+public sealed record ProfileAttribute(string Name, string Value, DataTier Tier);
+
+/// <summary>
+/// "These identifiers were seen together for one person, by this source, at this time." Every flow produces
+/// observations and nothing else writes the graph.
+/// </summary>
+public sealed record Observation
+{
+    public Observation(IEnumerable<Identifier> identifiers, string source, DateTimeOffset at, IEnumerable<ProfileAttribute>? profile = null)
+    {
+        ArgumentNullException.ThrowIfNull(identifiers);
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        Identifiers = identifiers.Distinct().ToArray();
+        if (Identifiers.Count == 0)
+        {
+            throw new ArgumentException("an observation needs at least one identifier", nameof(identifiers));
+        }
+        Source = source;
+        At = at;
+        Profile = profile is null ? [] : ProfilePolicy.KeepReal(profile);
+        Exclusive = Identifiers.Where(i => i.IsExclusive).ToArray();
+        Weak = Identifiers.Count == Exclusive.Count ? [] : Identifiers.Where(i => !i.IsExclusive).ToArray();
+    }
+
+    public IReadOnlyList<Identifier> Identifiers { get; }
+    public string Source { get; }
+    public DateTimeOffset At { get; }
+    public IReadOnlyList<ProfileAttribute> Profile { get; }
+
+    /// <summary>The identifiers that link and merge persons.</summary>
+    public IReadOnlyList<Identifier> Exclusive { get; }
+
+    /// <summary>The identifiers that only attach (phones).</summary>
+    public IReadOnlyList<Identifier> Weak { get; }
+}
+
+/// <summary>What the graph keeps of an observation once stored.</summary>
+public sealed record ObservationRecord(
+    ObservationId Id,
+    IReadOnlyList<Identifier> Identifiers,
+    string Source,
+    DateTimeOffset At,
+    IReadOnlyList<ProfileAttribute> Profile,
+    ObservationStatus Status);
+
+public enum ObservationStatus
+{
+    Accepted,
+    Rejected,
+    Retracted,
+}
+
+/// <summary>Which attributes are private and which values are WeChat placeholders rather than data.</summary>
+public static class ProfilePolicy
+{
+    /// <summary>
+    /// Placeholders WeChat hands out in place of real data: since 2022-10-25 getUserProfile returns the nickname
+    /// "微信用户" and a default grey avatar (wechat-api.md §4.5); since 2021-12 OA user/info blanks nickname, sex,
+    /// city, province, country and headimgurl (§2.1). Storing them would overwrite real data with nothing.
+    /// </summary>
+    private static readonly HashSet<string> PlaceholderNicknames = new(StringComparer.Ordinal) { "微信用户", "WeChat User" };
+
+    // The default grey avatar is served from these paths (captured URLs end in this file name pattern).
+    private static readonly string[] DefaultAvatarMarkers =
+    [
+        "thirdwx.qlogo.cn/mmopen/vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132",
+        "/sandbox/default-avatar",
+    ];
+
+    private static readonly HashSet<string> PrivateAttributes = new(StringComparer.Ordinal)
+    {
+        "nickname", "avatar", "headimgurl", "phone", "gender", "sex", "country", "province", "city", "region", "language",
+    };
+
+    private static readonly HashSet<string> PublicAttributes = new(StringComparer.Ordinal) { "appid", "corpid", "app_name" };
+
+    /// <summary>The tier of an attribute by name: unknown attributes are treated as private, the safe default.</summary>
+    public static DataTier TierOf(string name) =>
+        PublicAttributes.Contains(name) ? DataTier.Public
+        : PrivateAttributes.Contains(name) ? DataTier.Private
+        : name is "remark" or "subscribe_scene" ? DataTier.Internal
+        : DataTier.Private;
+
+    public static bool IsPlaceholder(string name, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return true;
+        }
+        return name switch
+        {
+            "nickname" => PlaceholderNicknames.Contains(value.Trim()),
+            "avatar" or "headimgurl" => DefaultAvatarMarkers.Any(m => value.Contains(m, StringComparison.Ordinal)),
+            // sex/gender 0 means "unknown" and is what blanked OA answers carry.
+            "sex" or "gender" => value == "0",
+            _ => false,
+        };
+    }
+
+    public static IReadOnlyList<ProfileAttribute> KeepReal(IEnumerable<ProfileAttribute> attributes) =>
+        attributes.Where(a => !IsPlaceholder(a.Name, a.Value))
+                  .GroupBy(a => a.Name, StringComparer.Ordinal)
+                  .Select(g => g.Last())
+                  .ToArray();
+
+    public static ProfileAttribute Attribute(string name, string value) => new(name, value, TierOf(name));
+}

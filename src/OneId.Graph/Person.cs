@@ -1,0 +1,22 @@
+namespace OneId.Graph;
+
+/// <summary>A person: one connected component of the accepted observations.</summary>
+public sealed record Person(
+    PersonId Id,
+    IReadOnlyList<PersonId> Aliases,
+    IReadOnlyList<Identifier> Identifiers,
+    IReadOnlyList<ProfileAttribute> Profile,
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// The profile a person shows is the newest real value of each attribute over its accepted observations.
+    /// It is derived, never stored on the person, so merges, splits and erasure need no profile bookkeeping.
+    /// </summary>
+    public static IReadOnlyList<ProfileAttribute> DeriveProfile(IEnumerable<ObservationRecord> observations) =>
+        observations.OrderBy(o => o.At).ThenBy(o => o.Id)
+                    .SelectMany(o => o.Profile)
+                    .GroupBy(a => a.Name, StringComparer.Ordinal)
+                    .Select(g => g.Last())
+                    .OrderBy(a => a.Name, StringComparer.Ordinal)
+                    .ToArray();
+}

@@ -1,0 +1,197 @@
+using OneId.Graph;
+
+namespace OneId.Storage.Graph;
+
+/// <summary>
+/// Applies a batch of observations in one write transaction: it loads, in bulk, every person the batch touches,
+/// applies <see cref="GraphRules"/> to each observation in order against that in-memory picture, and then writes
+/// the outcome with multi-row inserts and one set-based re-point for merges. Correct because the tenant's write
+/// lock is held throughout: nobody else can change the persons in between. Per-statement overhead, not SQL work,
+/// is what limits a row-at-a-time writer, so this is what makes imports run near the speed of a plain upsert.
+/// </summary>
+internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
+{
+    private const int StatusAccepted = 0;
+    private const int StatusRejected = 1;
+
+    private readonly Dictionary<string, long> _ownerOfKey = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, PersonWork> _persons = [];
+    private readonly Dictionary<long, long> _absorbedInto = [];
+    private readonly List<long> _newPersons = [];
+    private readonly List<(string Key, string Type, string Ns, long Person)> _newExclusive = [];
+    private readonly List<(string Key, string Type, long Person)> _newWeak = [];
+    private readonly List<(long Id, int Status, long? Person, Observation Observation, string? Conflict)> _observations = [];
+    private readonly List<object?[]> _events = [];
+
+    private sealed class PersonWork(bool isNew)
+    {
+        public bool IsNew { get; } = isNew;
+        public HashSet<Identifier> Exclusive { get; } = [];
+        public HashSet<string> WeakKeys { get; } = new(StringComparer.Ordinal);
+    }
+
+    public async Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
+    {
+        await LoadAsync(observations, ct).ConfigureAwait(false);
+        var results = new ObserveResult[observations.Count];
+        for (var i = 0; i < observations.Count; i++)
+        {
+            results[i] = Apply(observations[i]);
+        }
+        await FlushAsync(ct).ConfigureAwait(false);
+        return results;
+    }
+
+    private async Task LoadAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
+    {
+        var keys = observations.SelectMany(o => o.Exclusive).Select(i => i.ToString()).Distinct(StringComparer.Ordinal).ToArray();
+        var owners = await sql.OwnersOfKeysAsync(keys, ct).ConfigureAwait(false);
+        var persons = owners.Values.Distinct().ToArray();
+        foreach (var p in persons)
+        {
+            _persons[p] = new PersonWork(isNew: false);
+        }
+        foreach (var (key, person) in await sql.ExclusiveKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
+        {
+            _persons[person].Exclusive.Add(Identifier.FromStored(key));
+            _ownerOfKey[key] = person;
+        }
+        foreach (var (key, person) in await sql.WeakKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
+        {
+            _persons[person].WeakKeys.Add(key);
+        }
+        await sql.EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+    }
+
+    private long Root(long person)
+    {
+        while (_absorbedInto.TryGetValue(person, out var next))
+        {
+            person = next;
+        }
+        return person;
+    }
+
+    private ObserveResult Apply(Observation observation)
+    {
+        var holderIds = new SortedSet<long>();
+        foreach (var id in observation.Exclusive)
+        {
+            if (_ownerOfKey.TryGetValue(id.ToString(), out var p))
+            {
+                holderIds.Add(Root(p));
+            }
+        }
+        var holders = holderIds.Select(p => new PersonState(new PersonId(p), _persons[p].Exclusive)).ToArray();
+        var events = new List<GraphEvent>();
+        var obsId = new ObservationId(sql.NextObservationId());
+
+        switch (GraphRules.Decide(observation, holders))
+        {
+            case ObservationDecision.LinksNothing:
+                _observations.Add((obsId.Value, StatusAccepted, null, observation, null));
+                return new ObserveResult(obsId, ObserveOutcome.LinkedNothing, null, false, [], events);
+
+            case ObservationDecision.Rejected rejected:
+            {
+                var detail = string.Join("; ", rejected.Conflicts);
+                _observations.Add((obsId.Value, StatusRejected, null, observation, detail));
+                var persons = rejected.Conflicts.SelectMany(c => c.Persons).Distinct().Order().ToArray();
+                events.Add(Event(GraphEventKind.Conflict, persons.Length > 0 ? persons[0] : null, persons.Skip(1).ToArray(), obsId, observation.Identifiers, detail));
+                return new ObserveResult(obsId, ObserveOutcome.Rejected, null, false, rejected.Conflicts, events);
+            }
+
+            case ObservationDecision.Accepted accepted:
+            {
+                var isNew = accepted.Survivor is null;
+                long person;
+                if (accepted.Survivor is { } survivor)
+                {
+                    person = survivor.Value;
+                }
+                else
+                {
+                    person = sql.NextPersonId();
+                    _persons[person] = new PersonWork(isNew: true);
+                    _newPersons.Add(person);
+                }
+                var work = _persons[person];
+                foreach (var absorbed in accepted.Absorbed)
+                {
+                    var gone = _persons[absorbed.Value];
+                    foreach (var id in gone.Exclusive)
+                    {
+                        work.Exclusive.Add(id);
+                        _ownerOfKey[id.ToString()] = person;
+                    }
+                    work.WeakKeys.UnionWith(gone.WeakKeys);
+                    _absorbedInto[absorbed.Value] = person;
+                    _persons.Remove(absorbed.Value);
+                }
+                _observations.Add((obsId.Value, StatusAccepted, person, observation, null));
+                if (accepted.Absorbed.Count > 0)
+                {
+                    events.Add(Event(GraphEventKind.Merged, new PersonId(person), accepted.Absorbed, obsId, [], null));
+                }
+
+                var added = new List<Identifier>(accepted.NewIdentifiers);
+                foreach (var id in accepted.NewIdentifiers)
+                {
+                    var key = id.ToString();
+                    work.Exclusive.Add(id);
+                    _ownerOfKey[key] = person;
+                    _newExclusive.Add((key, id.Type.Name, id.Namespace, person));
+                }
+                foreach (var weak in observation.Weak)
+                {
+                    var key = weak.ToString();
+                    if (work.WeakKeys.Add(key))
+                    {
+                        _newWeak.Add((key, weak.Type.Name, person));
+                        added.Add(weak);
+                    }
+                }
+                if (isNew)
+                {
+                    events.Insert(0, Event(GraphEventKind.Created, new PersonId(person), [], obsId, added, null));
+                }
+                else if (added.Count > 0)
+                {
+                    events.Add(Event(GraphEventKind.Linked, new PersonId(person), [], obsId, added, null));
+                }
+                return new ObserveResult(obsId, ObserveOutcome.Accepted, new PersonId(person), isNew, [], events);
+            }
+
+            default:
+                throw new InvalidOperationException("unknown decision");
+        }
+    }
+
+    private GraphEvent Event(GraphEventKind kind, PersonId? person, IReadOnlyList<PersonId> others, ObservationId observation, IReadOnlyList<Identifier> ids, string? detail)
+    {
+        var e = new GraphEvent(sql.NextEventSequence(), kind, person, others, observation, ids, detail, DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds()));
+        _events.Add(GraphCommands.EventRow(e));
+        return e;
+    }
+
+    private async Task FlushAsync(CancellationToken ct)
+    {
+        // New persons that were absorbed later in the same batch are born as aliases.
+        await sql.InsertPersonsAsync(_newPersons.Select(id => (Id: id, Root: Root(id)))
+            .Select(r => new object?[] { r.Id, now.ToUnixTimeMilliseconds(), r.Root != r.Id ? r.Root : null }).ToArray(), ct).ConfigureAwait(false);
+
+        // Persons that existed before the batch and were absorbed: their rows move to the survivor, set-wise.
+        var born = _newPersons.ToHashSet();
+        var merges = _absorbedInto.Keys.Where(p => !born.Contains(p)).Select(p => (Old: p, Root: Root(p))).ToArray();
+        await sql.RepointMergedAsync(merges, ct).ConfigureAwait(false);
+
+        await sql.InsertExclusiveAsync(_newExclusive.Select(r => new object?[] { r.Key, r.Type, r.Ns, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
+        await sql.InsertWeakAsync(_newWeak.Select(r => new object?[] { r.Key, r.Type, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
+        await sql.InsertObservationsAsync(_observations.Select(o => new object?[]
+        {
+            o.Id, o.Status, o.Person is { } p ? Root(p) : null, o.Observation.Source, o.Observation.At.ToUnixTimeMilliseconds(),
+            SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict,
+        }).ToArray(), ct).ConfigureAwait(false);
+        await sql.InsertEventsAsync(_events, ct).ConfigureAwait(false);
+    }
+}

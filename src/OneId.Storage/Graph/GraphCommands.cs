@@ -1,0 +1,496 @@
+using System.Data.Common;
+using OneId.Graph;
+using static OneId.Storage.StoreDatabase;
+
+namespace OneId.Storage.Graph;
+
+/// <summary>
+/// The graph's SQL, written once for SQLite and PostgreSQL (both take @name parameters, RETURNING and ON CONFLICT).
+/// Hot statements are created once per transaction and reused, which matters for imports of millions of lines.
+/// </summary>
+internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) : IAsyncDisposable
+{
+    private readonly Dictionary<string, DbCommand> _cache = new(StringComparer.Ordinal);
+
+    private DbCommand Command(string sql, params string[] parameters)
+    {
+        if (!_cache.TryGetValue(sql, out var cmd))
+        {
+            cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = sql;
+            foreach (var name in parameters)
+            {
+                AddParameter(cmd, name, null);
+            }
+            _cache[sql] = cmd;
+        }
+        return cmd;
+    }
+
+    private static DbCommand Bind(DbCommand cmd, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+        return cmd;
+    }
+
+    private DbCommand AdHoc(string sql)
+    {
+        var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        return cmd;
+    }
+
+    public async Task<PersonId?> FindExclusiveAsync(string key, CancellationToken ct)
+    {
+        var cmd = Bind(Command("SELECT person_id FROM identifiers WHERE key = @key", "key"), key);
+        var result = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        return result is null or DBNull ? null : new PersonId(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public async Task<IReadOnlyList<PersonId>> FindWeakAsync(string key, CancellationToken ct)
+    {
+        var cmd = Bind(Command("SELECT person_id FROM weak_identifiers WHERE key = @key ORDER BY person_id", "key"), key);
+        var list = new List<PersonId>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new PersonId(reader.GetInt64(0)));
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<Identifier>> AllIdentifiersOfAsync(PersonId person, CancellationToken ct)
+    {
+        var cmd = Bind(Command("SELECT key FROM identifiers WHERE person_id = @p UNION ALL SELECT key FROM weak_identifiers WHERE person_id = @p", "p"), person.Value);
+        var list = new List<Identifier>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(Identifier.FromStored(reader.GetString(0)));
+        }
+        list.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        return list;
+    }
+
+    // ---- ids: allocated under the tenant's write lock, so max + 1 is safe and ids grow in commit order, which
+    // ---- makes the event sequence a gap-free outbox cursor.
+    private long _nextPerson;
+    private long _nextObservation;
+    private long _nextEvent;
+
+    public async Task EnsureIdsLoadedAsync(CancellationToken ct)
+    {
+        if (_nextPerson > 0)
+        {
+            return;
+        }
+        await using var cmd = AdHoc("""
+            SELECT (SELECT COALESCE(MAX(id), 0) FROM persons), (SELECT COALESCE(MAX(id), 0) FROM observations), (SELECT COALESCE(MAX(seq), 0) FROM events)
+            """);
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        _nextPerson = reader.GetInt64(0) + 1;
+        _nextObservation = reader.GetInt64(1) + 1;
+        _nextEvent = reader.GetInt64(2) + 1;
+    }
+
+    public long NextPersonId() => _nextPerson > 0 ? _nextPerson++ : throw new InvalidOperationException("ids not loaded");
+    public long NextObservationId() => _nextObservation > 0 ? _nextObservation++ : throw new InvalidOperationException("ids not loaded");
+    public long NextEventSequence() => _nextEvent > 0 ? _nextEvent++ : throw new InvalidOperationException("ids not loaded");
+
+    // ---- bulk reads
+
+    public async Task<Dictionary<string, long>> OwnersOfKeysAsync(IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        var owners = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (Direct is { } direct)
+        {
+            foreach (var key in keys)
+            {
+                direct.Query("SELECT person_id FROM identifiers WHERE key = ?", key, row => owners[key] = SQLitePCL.raw.sqlite3_column_int64(row, 0));
+            }
+            return owners;
+        }
+        foreach (var chunk in keys.Chunk(RowsPerInsert))
+        {
+            var cmd = InList("SELECT key, person_id FROM identifiers WHERE key IN ({0})", chunk.Length);
+            Bind(cmd, chunk);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                owners[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+        return owners;
+    }
+
+    public Task<List<(string Key, long Person)>> ExclusiveKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
+        KeysOfPersonsAsync("SELECT key, person_id FROM identifiers WHERE person_id IN ({0})", persons, ct);
+
+    public Task<List<(string Key, long Person)>> WeakKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
+        KeysOfPersonsAsync("SELECT key, person_id FROM weak_identifiers WHERE person_id IN ({0})", persons, ct);
+
+    private async Task<List<(string, long)>> KeysOfPersonsAsync(string sql, IReadOnlyList<long> persons, CancellationToken ct)
+    {
+        var list = new List<(string, long)>();
+        if (Direct is { } direct)
+        {
+            var single = sql.Replace("IN ({0})", "= ?", StringComparison.Ordinal);
+            foreach (var person in persons)
+            {
+                direct.Query(single, person, row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person)));
+            }
+            return list;
+        }
+        foreach (var chunk in persons.Chunk(RowsPerInsert))
+        {
+            var cmd = InList(sql, chunk.Length);
+            Bind(cmd, chunk.Cast<object?>().ToArray());
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                list.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+        return list;
+    }
+
+    private DbCommand InList(string template, int count)
+    {
+        var names = Enumerable.Range(0, count).Select(i => "@p" + i).ToArray();
+        return Command(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, string.Join(',', names)), names);
+    }
+
+    // ---- bulk writes: multi-row INSERTs
+
+    public Task InsertPersonsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("persons", ["id", "created_at", "merged_into"], rows, "", ct);
+
+    public Task InsertExclusiveAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], rows, "", ct);
+
+    /// <summary>Weak rows a person already holds are skipped.</summary>
+    public Task InsertWeakAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], rows, " ON CONFLICT DO NOTHING", ct);
+
+    public Task InsertObservationsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict"], rows, "", ct);
+
+    public Task InsertEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], rows, "", ct);
+
+    public static object?[] EventRow(GraphEvent e) =>
+    [
+        e.Sequence, e.Kind.ToString().ToLowerInvariant(), e.Person?.Value,
+        e.Others.Count == 0 ? null : string.Join(',', e.Others.Select(o => SqlGraphStore.Invariant(o.Value))),
+        e.Observation?.Value, e.Identifiers.Count == 0 ? null : SqlGraphStore.JoinIds(e.Identifiers), e.Detail, e.At.ToUnixTimeMilliseconds(),
+    ];
+
+    public async Task<GraphEvent> InsertEventAsync(GraphEventKind kind, PersonId? person, IReadOnlyList<PersonId> others, ObservationId? observation,
+        IReadOnlyList<Identifier> ids, string? detail, DateTimeOffset at, CancellationToken ct)
+    {
+        await EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+        var e = new GraphEvent(NextEventSequence(), kind, person, others, observation, ids, detail, DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()));
+        await InsertEventsAsync([EventRow(e)], ct).ConfigureAwait(false);
+        return e;
+    }
+
+    public async Task<PersonId> InsertPersonAsync(DateTimeOffset at, CancellationToken ct)
+    {
+        await EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+        var id = NextPersonId();
+        await InsertPersonsAsync([[id, at.ToUnixTimeMilliseconds(), null]], ct).ConfigureAwait(false);
+        return new PersonId(id);
+    }
+
+    // SQLite finds a named parameter by a linear search over the statement's parameters, so binding cost grows with
+    // the square of the parameters per statement; 64 rows a statement keeps it small and still saves most round trips.
+    private const int RowsPerInsert = 64;
+
+    private SqliteDirect? _sqliteRows;
+
+    /// <summary>The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL.</summary>
+    private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? _sqliteRows ??= new SqliteDirect(sqlite) : null;
+
+    private async Task InsertRowsAsync(string table, string[] columns, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        if (Direct is { } direct)
+        {
+            // Row at a time through the C API: no round trip to save in an embedded database, only binding cost.
+            direct.Insert($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES ({string.Join(',', columns.Select(_ => "?"))}){suffix}", rows);
+            return;
+        }
+        foreach (var chunk in rows.Chunk(RowsPerInsert))
+        {
+            var names = new string[chunk.Length * columns.Length];
+            var values = new System.Text.StringBuilder();
+            for (var r = 0; r < chunk.Length; r++)
+            {
+                values.Append(r == 0 ? "(" : ",(");
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    var name = "@p" + (r * columns.Length + c);
+                    names[r * columns.Length + c] = name;
+                    values.Append(c == 0 ? "" : ",").Append(name);
+                }
+                values.Append(')');
+            }
+            var cmd = Command($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES {values}{suffix}", names);
+            var k = 0;
+            foreach (var row in chunk)
+            {
+                foreach (var value in row)
+                {
+                    cmd.Parameters[k++].Value = value ?? DBNull.Value;
+                }
+            }
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Moves everything of each absorbed person to its survivor: identifiers, weak identifiers (a phone both held
+    /// stays once), observations, and the alias pointers, which stay one hop from the person they name.
+    /// </summary>
+    public async Task RepointMergedAsync(IReadOnlyList<(long Old, long Root)> merges, CancellationToken ct)
+    {
+        if (merges.Count == 0)
+        {
+            return;
+        }
+        await using (var create = AdHoc(connection is Microsoft.Data.Sqlite.SqliteConnection
+            ? "CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL); DELETE FROM merge_map;"
+            : "CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM merge_map;"))
+        {
+            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await InsertRowsAsync("merge_map", ["old", "root"], merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
+        // IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
+        await using var repoint = AdHoc("""
+            UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.merged_into)
+                WHERE merged_into IN (SELECT old FROM merge_map);
+            UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.id)
+                WHERE id IN (SELECT old FROM merge_map);
+            UPDATE identifiers SET person_id = (SELECT root FROM merge_map WHERE old = identifiers.person_id)
+                WHERE person_id IN (SELECT old FROM merge_map);
+            INSERT INTO weak_identifiers (key, type, person_id)
+                SELECT w.key, w.type, (SELECT root FROM merge_map WHERE old = w.person_id) FROM weak_identifiers w
+                WHERE w.person_id IN (SELECT old FROM merge_map)
+                ON CONFLICT DO NOTHING;
+            DELETE FROM weak_identifiers WHERE person_id IN (SELECT old FROM merge_map);
+            UPDATE observations SET person_id = (SELECT root FROM merge_map WHERE old = observations.person_id)
+                WHERE person_id IN (SELECT old FROM merge_map);
+            DELETE FROM merge_map;
+            """);
+        await repoint.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<(int Status, PersonId? Person)?> ObservationStatusAsync(ObservationId id, CancellationToken ct)
+    {
+        var cmd = Bind(Command("SELECT status, person_id FROM observations WHERE id = @id", "id"), id.Value);
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            return null;
+        }
+        return (Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture),
+            reader.IsDBNull(1) ? null : new PersonId(reader.GetInt64(1)));
+    }
+
+    public Task SetObservationStatusAsync(ObservationId id, int status, CancellationToken ct) =>
+        Bind(Command("UPDATE observations SET status = @s WHERE id = @id", "s", "id"), status, id.Value).ExecuteNonQueryAsync(ct);
+
+    public async Task<IReadOnlyList<ObservationRecord>> ObservationsOfAsync(PersonId person, bool onlyAccepted, CancellationToken ct)
+    {
+        var cmd = Bind(Command(onlyAccepted
+            ? "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p AND status = 0 ORDER BY id"
+            : "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p ORDER BY id", "p"), person.Value);
+        var list = new List<ObservationRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new ObservationRecord(
+                new ObservationId(reader.GetInt64(0)),
+                SqlGraphStore.SplitIds(reader.GetString(1)),
+                reader.GetString(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                SqlGraphStore.ParseProfile(reader.IsDBNull(4) ? null : reader.GetString(4)),
+                (ObservationStatus)Convert.ToInt32(reader.GetValue(5), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return list;
+    }
+
+    public async Task DeleteIdentifiersOfAsync(PersonId person, CancellationToken ct)
+    {
+        await Bind(Command("DELETE FROM identifiers WHERE person_id = @p", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await Bind(Command("DELETE FROM weak_identifiers WHERE person_id = @p", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task MoveObservationsAsync(IReadOnlyList<ObservationId> observations, PersonId owner, CancellationToken ct)
+    {
+        foreach (var o in observations)
+        {
+            await Bind(Command("UPDATE observations SET person_id = @p WHERE id = @id", "p", "id"), owner.Value, o.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    public Task MarkGoneAsync(PersonId person, CancellationToken ct) =>
+        Bind(Command("UPDATE persons SET gone = 1 WHERE id = @p", "p"), person.Value).ExecuteNonQueryAsync(ct);
+
+    /// <summary>The person an id or alias names now, or null when unknown or gone.</summary>
+    public async Task<PersonId?> CurrentIdAsync(PersonId id, CancellationToken ct)
+    {
+        var cmd = Bind(Command("""
+            SELECT p.id FROM persons a JOIN persons p ON p.id = COALESCE(a.merged_into, a.id)
+            WHERE a.id = @id AND p.gone = 0
+            """, "id"), id.Value);
+        var result = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        return result is null or DBNull ? null : new PersonId(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public async Task<IReadOnlyList<PersonId>> AliasesOfAsync(PersonId person, CancellationToken ct)
+    {
+        var cmd = Bind(Command("SELECT id FROM persons WHERE merged_into = @p ORDER BY id", "p"), person.Value);
+        var list = new List<PersonId>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new PersonId(reader.GetInt64(0)));
+        }
+        return list;
+    }
+
+    public async Task<DateTimeOffset> CreatedAtAsync(PersonId person, CancellationToken ct)
+    {
+        var result = await Bind(Command("SELECT created_at FROM persons WHERE id = @p", "p"), person.Value).ExecuteScalarAsync(ct).ConfigureAwait(false);
+        return DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public async Task<IReadOnlyList<GraphEvent>> EventsOfAsync(IReadOnlyList<PersonId> persons, CancellationToken ct)
+    {
+        await using var cmd = AdHoc($"SELECT {EventColumns} FROM events WHERE person_id IN ({string.Join(',', persons.Select((_, i) => "@p" + i))}) ORDER BY seq");
+        for (var i = 0; i < persons.Count; i++)
+        {
+            AddParameter(cmd, "p" + i, persons[i].Value);
+        }
+        return await ReadEventsAsync(cmd, ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<GraphEvent>> EventsAfterAsync(long after, int max, CancellationToken ct)
+    {
+        var cmd = Bind(Command($"SELECT {EventColumns} FROM events WHERE seq > @after ORDER BY seq LIMIT @max", "after", "max"), after, max);
+        return await ReadEventsAsync(cmd, ct).ConfigureAwait(false);
+    }
+
+    private const string EventColumns = "seq, kind, person_id, others, observation_id, ids, detail, at";
+
+    private static async Task<IReadOnlyList<GraphEvent>> ReadEventsAsync(DbCommand cmd, CancellationToken ct)
+    {
+        var list = new List<GraphEvent>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new GraphEvent(
+                reader.GetInt64(0),
+                Enum.Parse<GraphEventKind>(reader.GetString(1), ignoreCase: true),
+                reader.IsDBNull(2) ? null : new PersonId(reader.GetInt64(2)),
+                reader.IsDBNull(3) ? [] : reader.GetString(3).Split(',').Select(s => new PersonId(long.Parse(s, System.Globalization.CultureInfo.InvariantCulture))).ToArray(),
+                reader.IsDBNull(4) ? null : new ObservationId(reader.GetInt64(4)),
+                SqlGraphStore.SplitIds(reader.IsDBNull(5) ? null : reader.GetString(5)),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7))));
+        }
+        return list;
+    }
+
+    public async Task EraseAsync(PersonId person, CancellationToken ct)
+    {
+        var observations = await ObservationsOfAsync(person, onlyAccepted: false, ct).ConfigureAwait(false);
+        foreach (var o in observations)
+        {
+            var kept = o.Identifiers.Where(i => i.Type != IdentifierType.Phone).ToArray();
+            await Bind(Command("UPDATE observations SET profile = NULL, ids = @ids WHERE id = @id", "ids", "id"),
+                SqlGraphStore.JoinIds(kept), o.Id.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await Bind(Command("DELETE FROM weak_identifiers WHERE person_id = @p AND type = 'phone'", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        // Audit events name the identifiers they linked; phone numbers there are private data too.
+        var history = await EventsOfAsync([.. await AliasesOfAsync(person, ct).ConfigureAwait(false), person], ct).ConfigureAwait(false);
+        foreach (var e in history.Where(e => e.Identifiers.Any(i => i.Type == IdentifierType.Phone)))
+        {
+            var kept = e.Identifiers.Where(i => i.Type != IdentifierType.Phone).ToArray();
+            await Bind(Command("UPDATE events SET ids = @ids WHERE seq = @seq", "ids", "seq"), kept.Length == 0 ? null : SqlGraphStore.JoinIds(kept), e.Sequence)
+                .ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<GraphStats> StatsAsync(CancellationToken ct)
+    {
+        async Task<long> Scalar(string sql)
+        {
+            await using var cmd = AdHoc(sql);
+            return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var persons = await Scalar("SELECT COUNT(*) FROM persons WHERE merged_into IS NULL AND gone = 0").ConfigureAwait(false);
+        var observations = await Scalar("SELECT COUNT(*) FROM observations").ConfigureAwait(false);
+        var conflicts = await Scalar("SELECT COUNT(*) FROM observations WHERE status = 1").ConfigureAwait(false);
+
+        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        await using (var cmd = AdHoc("SELECT type, COUNT(*) FROM identifiers GROUP BY type UNION ALL SELECT type, COUNT(*) FROM weak_identifiers GROUP BY type"))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                byType[reader.GetString(0)] = byType.GetValueOrDefault(reader.GetString(0)) + reader.GetInt64(1);
+            }
+        }
+
+        var coverage = new List<AppCoverage>();
+        await using (var cmd = AdHoc("""
+            SELECT o.ns, COUNT(DISTINCT o.person_id),
+                   COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers u WHERE u.person_id = o.person_id AND u.type = 'unionid') THEN o.person_id END)
+            FROM identifiers o WHERE o.type = 'openid' GROUP BY o.ns ORDER BY o.ns
+            """))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                coverage.Add(new AppCoverage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+
+        var overlap = new List<AppOverlap>();
+        await using (var cmd = AdHoc("""
+            SELECT a.ns, b.ns, COUNT(*) FROM identifiers a
+            JOIN identifiers b ON b.person_id = a.person_id AND b.type = 'openid' AND a.ns < b.ns
+            WHERE a.type = 'openid' GROUP BY a.ns, b.ns ORDER BY a.ns, b.ns
+            """))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                overlap.Add(new AppOverlap(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+            }
+        }
+
+        return new GraphStats(persons, observations, byType.Values.Sum(), conflicts, byType, coverage, overlap);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _sqliteRows?.Dispose();
+        foreach (var cmd in _cache.Values)
+        {
+            await cmd.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using System.Text.Json;
+using FluentAssertions;
+using OneId.Testing;
+using Xunit;
+
+namespace OneId.Cli.Tests;
+
+/// <summary>import, resolve and stats through the real CLI, on SQLite and PostgreSQL.</summary>
+public abstract class GraphCommandsContract : IDisposable
+{
+    private const string Oa = "wx00000000000000b2";
+    private const string Mp = "wx00000000000000a1";
+    protected readonly TempFolder Folder = new();
+
+    protected abstract Task<string> NewDatabaseAsync();
+
+    private static string Line(params string[] ids) => JsonSerializer.Serialize(new { ids, source = "crm", at = "2024-05-01T10:00:00Z" });
+
+    [Fact]
+    public async Task Import_applies_the_valid_lines_reports_each_invalid_one_and_exits_1()
+    {
+        var db = await NewDatabaseAsync();
+        var file = Folder.File("in.jsonl");
+        await File.WriteAllLinesAsync(file,
+        [
+            Line($"openid:{Oa}:oAliceOaAliceOaAliceOaAlice1"),
+            "{not json",
+            Line($"openid:{Oa}:oAliceOaAliceOaAliceOaAlice1", "unionid:acme:oAliceUnionAliceUnionAlice01"),
+            Line($"openid:{Mp}:undefined"),
+            "",
+            Line($"openid:{Mp}:oAliceMpAliceMpAliceMpAlice1", "unionid:acme:oAliceUnionAliceUnionAlice01"),
+            Line($"openid:{Mp}:oMalloryMalloryMalloryMallo1", "unionid:acme:oAliceUnionAliceUnionAlice01"),
+            """{"ids":["email:x:a@b.c"]}""",
+        ]);
+
+        var result = await OneIdCli.RunAsync("import", "--db", db, file);
+
+        result.ExitCode.Should().Be(1);
+        result.StdOut.Should().Contain("lines read: 7, accepted: 3, rejected as conflicts: 1, linked nothing: 0, invalid: 3");
+        result.StdErr.Should().Contain("line 2: not valid JSON").And.Contain("line 4: openid value 'undefined' is blocked").And.Contain("line 8: unknown identifier type 'email'");
+        var resolved = await OneIdCli.RunAsync("resolve", "--db", db, $"openid:{Mp}:oAliceMpAliceMpAliceMpAlice1");
+        resolved.ExitCode.Should().Be(0);
+        using var person = JsonDocument.Parse(resolved.StdOut);
+        person.RootElement.GetProperty("identifiers").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo(
+            $"openid:{Oa}:oAliceOaAliceOaAliceOaAlice1", $"openid:{Mp}:oAliceMpAliceMpAliceMpAlice1", "unionid:acme:oAliceUnionAliceUnionAlice01");
+    }
+
+    [Fact]
+    public async Task Import_reads_stdin_exits_0_when_every_line_is_valid_and_resolve_follows_aliases()
+    {
+        var db = await NewDatabaseAsync();
+        var input = string.Join('\n',
+            Line($"openid:{Oa}:oBobOaBobOaBobOaBobOaBobOa1"),
+            Line($"openid:{Mp}:oBobMpBobMpBobMpBobMpBobMp1", "unionid:acme:oBobUnionBobUnionBobUnion01"),
+            Line($"openid:{Oa}:oBobOaBobOaBobOaBobOaBobOa1", "unionid:acme:oBobUnionBobUnionBobUnion01"));
+
+        var import = await OneIdCli.RunWithInputAsync(input, "import", "--db", db, "-");
+        import.ExitCode.Should().Be(0, import.StdErr);
+
+        var byAlias = await OneIdCli.RunAsync("resolve", "--db", db, "p_2");
+        byAlias.ExitCode.Should().Be(0);
+        using var doc = JsonDocument.Parse(byAlias.StdOut);
+        doc.RootElement.GetProperty("id").GetString().Should().Be("p_1", "the person created first survives the merge");
+        doc.RootElement.GetProperty("aliases").EnumerateArray().Select(e => e.GetString()).Should().Equal("p_2");
+
+        var stats = await OneIdCli.RunAsync("stats", "--db", db, "--json");
+        stats.ExitCode.Should().Be(0);
+        using var s = JsonDocument.Parse(stats.StdOut);
+        s.RootElement.GetProperty("persons").GetInt64().Should().Be(1);
+        s.RootElement.GetProperty("observations").GetInt64().Should().Be(3);
+        s.RootElement.GetProperty("identifiers").GetInt64().Should().Be(3);
+        s.RootElement.GetProperty("conflicts").GetInt64().Should().Be(0);
+        s.RootElement.GetProperty("overlap")[0].GetProperty("persons").GetInt64().Should().Be(1);
+
+        var table = await OneIdCli.RunAsync("stats", "--db", db);
+        table.ExitCode.Should().Be(0);
+        table.StdOut.Should().Contain("persons").And.Contain("unionid coverage");
+    }
+
+    [Fact]
+    public async Task Resolve_exits_3_for_unknown_and_2_for_malformed_ids()
+    {
+        var db = await NewDatabaseAsync();
+        (await OneIdCli.RunWithInputAsync("", "import", "--db", db, "-")).ExitCode.Should().Be(0);
+
+        var unknown = await OneIdCli.RunAsync("resolve", "--db", db, $"openid:{Oa}:oNobodyNobodyNobodyNobody001");
+        unknown.ExitCode.Should().Be(3);
+        unknown.StdErr.Should().Contain("unknown");
+
+        var malformed = await OneIdCli.RunAsync("resolve", "--db", db, "openid:nope");
+        malformed.ExitCode.Should().Be(2);
+        malformed.StdErr.Trim().Split('\n').Should().ContainSingle("errors are one line, no stack trace");
+    }
+
+    public void Dispose() => Folder.Dispose();
+}
+
+public sealed class SqliteGraphCommandsTests : GraphCommandsContract
+{
+    protected override Task<string> NewDatabaseAsync() => Task.FromResult(Folder.File($"{Guid.NewGuid():N}.db"));
+}
+
+[CollectionDefinition(Name)]
+public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>
+{
+    public const string Name = "postgres";
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresGraphCommandsTests(PostgresFixture postgres) : GraphCommandsContract
+{
+    protected override Task<string> NewDatabaseAsync() => postgres.Cluster.CreateDatabaseAsync();
+}
+
+public sealed class UsageTests
+{
+    [Theory]
+    [InlineData("import")]
+    [InlineData("import", "--db", "x.db")]
+    [InlineData("resolve", "--db", "x.db")]
+    [InlineData("stats")]
+    [InlineData("no-such-command")]
+    public async Task Usage_errors_exit_2_with_one_line(params string[] args)
+    {
+        var result = await OneIdCli.RunAsync(args);
+
+        result.ExitCode.Should().Be(2);
+        result.StdErr.Trim().Split('\n').Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Import_of_a_missing_file_exits_2_and_creates_nothing()
+    {
+        using var folder = new TempFolder();
+        var result = await OneIdCli.RunAsync("import", "--db", folder.File("new.db"), folder.File("missing.jsonl"));
+
+        result.ExitCode.Should().Be(2);
+        result.StdErr.Should().StartWith("oneid: cannot read");
+    }
+
+    [Fact]
+    public async Task Bench_ingest_prints_its_figures_as_the_last_json_line()
+    {
+        var result = await OneIdCli.RunAsync("bench", "ingest", "--events", "3000", "--json");
+
+        result.ExitCode.Should().Be(0, result.StdErr);
+        using var doc = JsonDocument.Parse(result.Lines[^1]);
+        var root = doc.RootElement;
+        root.GetProperty("events").GetInt64().Should().Be(3000);
+        root.GetProperty("seconds").GetDouble().Should().BePositive();
+        var ratio = root.GetProperty("events_per_s").GetDouble() / root.GetProperty("baseline_rows_per_s").GetDouble();
+        root.GetProperty("ratio").GetDouble().Should().BeApproximately(ratio, 0.002);
+        result.StdOut.Should().Contain("1,000 merges", "a third of the generated stream merges persons");
+    }
+}

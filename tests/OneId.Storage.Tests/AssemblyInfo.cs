@@ -1,1 +1,0 @@
-namespace OneId.Storage.Tests;

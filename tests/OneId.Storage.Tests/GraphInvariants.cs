@@ -1,0 +1,60 @@
+using FluentAssertions;
+using OneId.Graph;
+using OneId.Storage.Graph;
+
+namespace OneId.Storage.Tests;
+
+/// <summary>Checks a store against the definition: persons are the components of the accepted observations.</summary>
+public static class GraphInvariants
+{
+    public static async Task AssertMatchesReplayAsync(SqlGraphStore store)
+    {
+        var (observations, persons) = await ReadAllAsync(store);
+
+        var expected = GraphRules.Components(observations.Where(o => o.Status == ObservationStatus.Accepted))
+            .Select(c => string.Join(" ", c.Identifiers.Select(i => i.ToString()).Order(StringComparer.Ordinal)))
+            .Order(StringComparer.Ordinal).ToArray();
+        var actual = persons.Values
+            .Select(ids => string.Join(" ", ids.Select(i => i.ToString()).Order(StringComparer.Ordinal)))
+            .Order(StringComparer.Ordinal).ToArray();
+        actual.Should().Equal(expected, "the persons must equal what replaying the accepted observations from scratch gives");
+
+        foreach (var (person, ids) in persons)
+        {
+            ids.Where(i => i.IsExclusive).GroupBy(i => (i.Type, i.Namespace)).Should()
+                .OnlyContain(g => g.Count() == 1, $"person {person} may hold one value per exclusive namespace");
+        }
+    }
+
+    public static async Task<(IReadOnlyList<ObservationRecord> Observations, IReadOnlyDictionary<long, List<Identifier>> Persons)> ReadAllAsync(SqlGraphStore store)
+    {
+        await using var connection = await store.Database.OpenConnectionAsync(CancellationToken.None);
+        var observations = new List<ObservationRecord>();
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT id, ids, status FROM observations ORDER BY id";
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var ids = reader.GetString(1).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Identifier.Parse).ToArray();
+                observations.Add(new ObservationRecord(new ObservationId(reader.GetInt64(0)), ids, "", default, [], (ObservationStatus)Convert.ToInt32(reader.GetValue(2))));
+            }
+        }
+        var persons = new Dictionary<long, List<Identifier>>();
+        await using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT key, person_id FROM identifiers UNION ALL SELECT key, person_id FROM weak_identifiers";
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var person = reader.GetInt64(1);
+                if (!persons.TryGetValue(person, out var list))
+                {
+                    persons[person] = list = [];
+                }
+                list.Add(Identifier.Parse(reader.GetString(0)));
+            }
+        }
+        return (observations, persons);
+    }
+}
