@@ -99,11 +99,14 @@ public sealed class WeChatTokenOptions
     /// </summary>
     public TimeSpan RefreshBeforeExpiry { get; set; } = TimeSpan.FromMinutes(4);
 
-    /// <summary>How long a fetching process holds the lease; others take over when it expires (a crashed holder).</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a fetching process holds the lease; others take over when it expires (a crashed holder). Longer than a
+    /// fetch with all its retries (4 attempts of at most 10 s by default), so that a slow fetch is not duplicated.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long a process waits for another process's fetch before giving up with a transient error.</summary>
-    public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(45);
+    public TimeSpan LeaseWaitTimeout { get; set; } = TimeSpan.FromSeconds(75);
 
     /// <summary>How often a waiting process reads the store.</summary>
     public TimeSpan StorePollInterval { get; set; } = TimeSpan.FromMilliseconds(100);

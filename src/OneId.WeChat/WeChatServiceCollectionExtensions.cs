@@ -38,10 +38,10 @@ public static class WeChatServiceCollectionExtensions
         services.TryAddTransient<WeChatResilienceHandler>();
 
         // Token endpoints: no token handler (they issue tokens), but the same retries.
-        services.AddHttpClient<WeChatCredentialClient>((sp, http) => http.BaseAddress = Api(sp))
+        services.AddHttpClient<WeChatCredentialClient>((sp, http) => Configure(http, Api(sp)))
             .AddHttpMessageHandler<WeChatResilienceHandler>()
             .RemoveAllLoggers();
-        services.AddHttpClient<WeComCredentialClient>((sp, http) => http.BaseAddress = WeCom(sp))
+        services.AddHttpClient<WeComCredentialClient>((sp, http) => Configure(http, WeCom(sp)))
             .AddHttpMessageHandler<WeChatResilienceHandler>()
             .RemoveAllLoggers();
 
@@ -54,13 +54,21 @@ public static class WeChatServiceCollectionExtensions
     }
 
     private static void AddApiClient<TClient>(IServiceCollection services, Func<IServiceProvider, Uri> baseAddress) where TClient : class =>
-        services.AddHttpClient<TClient>((sp, http) => http.BaseAddress = baseAddress(sp))
+        services.AddHttpClient<TClient>((sp, http) => Configure(http, baseAddress(sp)))
             // Outer: attach the token, refresh once on 40001/40014/42001. Inner: retry -1 / HTTP failures.
             .AddHttpMessageHandler<WeChatTokenHandler>()
             .AddHttpMessageHandler<WeChatResilienceHandler>()
             // The default HttpClient logging writes request URIs, and WeChat puts secrets, codes and tokens in query
             // strings. Our own [LoggerMessage] lines log endpoints without queries.
             .RemoveAllLoggers();
+
+    private static void Configure(HttpClient http, Uri baseAddress)
+    {
+        http.BaseAddress = baseAddress;
+        // Time limits come from the resilience pipeline (per attempt) and the token lease wait; HttpClient's own 100 s
+        // limit would cut a call that waited for another process's token fetch and then retried.
+        http.Timeout = Timeout.InfiniteTimeSpan;
+    }
 
     private static Uri Api(IServiceProvider sp) => WithSlash(sp.GetRequiredService<IOptions<WeChatOptions>>().Value.ApiBaseAddress);
 

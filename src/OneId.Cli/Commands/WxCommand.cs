@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OneId.Storage;
+using OneId.Storage.Tokens;
 using OneId.WeChat;
 using OneId.WeChat.Crypto;
 using OneId.WeChat.Http;
@@ -128,7 +130,11 @@ internal static class WxCommand
         var appId = Required("--appid", "The OA / MP appid.");
         var secret = Required("--secret", "Its AppSecret.");
         var baseUrl = new Option<string?>("--base-url") { Description = "API base address (default https://api.weixin.qq.com/; a sandbox URL for offline use)." };
-        var command = new Command("token", "Fetch an access token through the token service (stable_token) and print it.") { appId, secret, baseUrl };
+        var db = new Option<string?>("--db")
+        {
+            Description = "Share the token store of the OneId database (SQLite file or PostgreSQL connection string), so that running hubs and this command fetch the token once between them.",
+        };
+        var command = new Command("token", "Fetch an access token through the token service (stable_token) and print it.") { appId, secret, baseUrl, db };
         command.SetAction(async (parse, cancellationToken) => await RunAsync("token", async () =>
         {
             var app = AppId.Parse(parse.GetValue(appId)!);
@@ -137,7 +143,23 @@ internal static class WxCommand
             {
                 throw new ArgumentException($"--base-url '{url}' is not an absolute URL");
             }
-            var services = new ServiceCollection()
+            var services = new ServiceCollection();
+            StoreDatabase? database = null;
+            if (parse.GetValue(db) is { Length: > 0 } dbValue)
+            {
+                try
+                {
+                    database = StoreDatabase.Open(dbValue);
+                    await SqlTokenStore.OpenAsync(database, cancellationToken);
+                }
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException or DirectoryNotFoundException)
+                {
+                    throw new InvalidOperationException($"cannot open the store '{CliOutput.Redact(dbValue)}': {e.Message}", e);
+                }
+                services.AddOneIdSqlTokenStore(_ => database);
+            }
+            await using var ownedDatabase = database;
+            services
                 .AddLogging(b => b.ClearProviders())
                 .AddOneIdWeChat(o =>
                 {

@@ -29,6 +29,171 @@ internal static class WeComEndpoints
         qy.MapPost("/cgi-bin/idconvert/unionid_to_external_userid", UnionIdToExternalUserIdAsync);
         qy.MapPost("/cgi-bin/idconvert/batch/external_userid_to_pending_id", ExternalUserIdToPendingIdAsync);
         qy.MapPost("/cgi-bin/externalcontact/unionid_to_external_userid", LegacyUnionIdToExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/get_new_external_userid", GetNewExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/from_service_external_userid", FromServiceExternalUserIdAsync);
+        qy.MapPost("/cgi-bin/externalcontact/convert_to_openid", ConvertToOpenIdAsync);
+        qy.MapPost("/cgi-bin/batch/userid_to_openuserid", UserIdToOpenUserIdAsync);
+        qy.MapPost("/cgi-bin/service/get_suite_token", GetSuiteTokenAsync);
+        qy.MapPost("/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd", UnionIdToExternalUserIdThirdPartyAsync);
+    }
+
+    /// <summary>The suite_ticket lives 30 minutes (WeCom pushes a new one every 10).</summary>
+    public static readonly TimeSpan SuiteTicketLifetime = TimeSpan.FromMinutes(30);
+
+    /// <summary>service/get_suite_token: suite_id + suite_secret + a suite_ticket we pushed in the last 30 minutes.</summary>
+    private static async Task<IResult> GetSuiteTokenAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var suiteId = Text(body, "suite_id") ?? throw new WeChatApiException(40083);
+        var app = state.SuiteApps(suiteId).FirstOrDefault() ?? throw new WeChatApiException(40083);
+        if (Text(body, "suite_secret") != (app.App.SuiteSecret ?? app.App.Secret))
+        {
+            throw new WeChatApiException(40091);
+        }
+        if (Text(body, "suite_ticket") is not { } ticket || !state.SuiteTickets.TryGetValue(ticket, out var issued) || issued.SuiteId != suiteId
+            || state.Clock.GetUtcNow() - issued.IssuedAt > SuiteTicketLifetime)
+        {
+            throw new WeChatApiException(40085);
+        }
+        var grant = state.Tokens.IssueSuiteToken(suiteId);
+        return WeChatResult.Ok(new JsonObject { ["suite_access_token"] = grant.Token, ["expires_in"] = state.Tokens.SecondsLeft(grant) });
+    }
+
+    /// <summary>
+    /// unionid_to_external_userid_3rd (§6.8): the unionid (and openid) must have the provider's subject (845003);
+    /// answers the provider's external_userid in every corp (or the given one) that installed the suite and where the
+    /// person is a customer. corpid is returned plain (the real API may return the provider-level open corpid).
+    /// </summary>
+    private static async Task<IResult> UnionIdToExternalUserIdThirdPartyAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        TokenGrant grant;
+        try
+        {
+            grant = state.Tokens.Require(Query(http, "suite_access_token"));
+        }
+        catch (WeChatApiException ex) when (ex.Errcode is 40001 or 42001)
+        {
+            throw new WeChatApiException(ex.Errcode == 42001 ? 42009 : 40082);
+        }
+        if (grant.Kind != TokenKind.Suite)
+        {
+            throw new WeChatApiException(40082);
+        }
+        var apps = state.SuiteApps(grant.Owner).ToList();
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var (user, space) = UserByUnionId(state, Text(body, "unionid"));
+        var openidApp = CheckOpenId(state, Text(body, "openid"), user, space);
+        var providerSubject = apps[0].App.ProviderSubject;
+        if (space.Subject != providerSubject || (openidApp is not null && openidApp.Subject != providerSubject))
+        {
+            throw new WeChatApiException(845003);
+        }
+        var quotaKey = "idconvert-3rd:" + apps[0].App.Provider;
+        if (!state.Quotas.TryHit(quotaKey, state.Limits.ThirdPartyIdConvertPerHour, QuotaWindow.Hour)
+            || !state.Quotas.TryHit(quotaKey, state.Limits.ThirdPartyIdConvertPerDay, QuotaWindow.Day))
+        {
+            throw new WeChatApiException(45009);
+        }
+        var corpid = Text(body, "corpid");
+        var sandboxUser = UserOf(state, user);
+        var info = new JsonArray();
+        foreach (var app in apps.Where(a => corpid is null || string.Equals(a.Corp.Corpid, corpid, StringComparison.OrdinalIgnoreCase)))
+        {
+            if (SandboxWorldState.IsCustomer(sandboxUser, app.Corp))
+            {
+                info.Add(new JsonObject { ["corpid"] = app.Corp.Corpid, ["external_userid"] = state.ExternalUserIdOf(app, user) });
+            }
+        }
+        return WeChatResult.Ok(new JsonObject { ["external_userid_info"] = info });
+    }
+
+    private static List<string> StringList(JsonObject body, string name) =>
+        (body[name] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
+
+    /// <summary>
+    /// get_new_external_userid (§6.9). The sandbox's provider ids are already the upgraded ones (corps authorized after
+    /// 2022-03-01), so each known id maps to itself; unknown ids are left out.
+    /// </summary>
+    private static async Task<IResult> GetNewExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = ProviderAppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var ids = StringList(body, "external_userid_list");
+        if (ids.Count is 0 or > 1000)
+        {
+            throw new WeChatApiException(40058);
+        }
+        var items = new JsonArray();
+        foreach (var id in ids.Where(id => state.UserByExternalUserId(app, id) is not null))
+        {
+            items.Add(new JsonObject { ["external_userid"] = id, ["new_external_userid"] = id });
+        }
+        return WeChatResult.Ok(new JsonObject { ["items"] = items });
+    }
+
+    /// <summary>from_service_external_userid (§6.13): a provider app's id (named by its agentid) → the self-built plaintext id.</summary>
+    private static async Task<IResult> FromServiceExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        if (app.IsProvider)
+        {
+            throw new WeChatApiException(48002);
+        }
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var agentId = body["source_agentid"] is JsonValue v && v.TryGetValue<int>(out var a) ? a : throw new WeChatApiException(40058);
+        var source = app.Corp.Apps.Find(x => x.Kind == CorpAppKinds.Provider && x.AgentId == agentId) ?? throw new WeChatApiException(40058);
+        var user = state.UserByExternalUserId(new CorpAppRef(app.Corp, source), Text(body, "external_userid") ?? "") ?? throw new WeChatApiException(40096);
+        return WeChatResult.Ok(new JsonObject { ["external_userid"] = state.PlainExternalUserId(app.Corp, user) });
+    }
+
+    /// <summary>
+    /// convert_to_openid (§6.13): a self-built app turns a WeChat customer's external_userid into an openid. We answer
+    /// with the openid in the corp's developer appid (the doc does not name the app; this is the one bound to the corp).
+    /// </summary>
+    private static async Task<IResult> ConvertToOpenIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        if (app.IsProvider)
+        {
+            throw new WeChatApiException(48002);
+        }
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var user = state.UserByExternalUserId(app, Text(body, "external_userid") ?? "") ?? throw new WeChatApiException(40096);
+        var developer = app.Corp.DeveloperAppid ?? throw new WeChatApiException(48002);
+        return WeChatResult.Ok(new JsonObject { ["openid"] = state.OpenIdOf(developer, user) });
+    }
+
+    /// <summary>batch/userid_to_openuserid (§6.12): member userids → open_userid of the app's provider; unknown ones listed apart.</summary>
+    private static async Task<IResult> UserIdToOpenUserIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var userids = StringList(body, "userid_list");
+        if (userids.Count is 0 or > 1000)
+        {
+            throw new WeChatApiException(40031);
+        }
+        var provider = app.App.Provider ?? "corp:" + app.Corp.Corpid.ToUpperInvariant();
+        var mapped = new JsonArray();
+        var invalid = new JsonArray();
+        foreach (var userid in userids)
+        {
+            if (app.Corp.Members.Contains(userid))
+            {
+                mapped.Add(new JsonObject { ["userid"] = userid, ["open_userid"] = IdDeriver.OpenUserId(app.Corp.Corpid, provider, userid) });
+            }
+            else
+            {
+                invalid.Add(userid);
+            }
+        }
+        return WeChatResult.Ok(new JsonObject { ["open_userid_list"] = mapped, ["invalid_userid_list"] = invalid });
     }
 
     /// <summary>gettoken (§6.1): one token per app, the same while it lives; 40013 corp, 40001 secret, 40091 another corp's secret.</summary>

@@ -33,6 +33,9 @@ internal static class IdDeriver
     /// <summary>pending_id; its real format is unconfirmed (§8); we chose "p" + 31 url-safe characters.</summary>
     public static string PendingId(string corpid, string appKey, string user) => "p" + Chars(UrlAlphabet, 31, "pending", corpid.ToUpperInvariant(), appKey, user);
 
+    /// <summary>open_userid of a member as a provider sees it (provider-level, §6.12); the shape is ours (unconfirmed).</summary>
+    public static string OpenUserId(string corpid, string provider, string userid) => "wo" + Chars(UrlAlphabet, 30, "open-userid", corpid.ToUpperInvariant(), provider, userid);
+
     /// <summary>Original id of an OA (<c>gh_</c> + 12 hex).</summary>
     public static string OriginalId(string appid) => "gh_" + Convert.ToHexStringLower(Hash("gh", appid))[..12];
 

@@ -37,6 +37,13 @@ public sealed class OfficialAccountClient(HttpClient http, ILogger<OfficialAccou
             [new("next_openid", nextOpenId ?? "")], token, cancellationToken);
 
     /// <summary>
+    /// POST cgi-bin/clear_quota: resets the app's daily API quotas after 45009 (§0.2). WeChat allows it only a few times a
+    /// month, so it is an operator's action, never an automatic retry.
+    /// </summary>
+    public Task ClearQuotaAsync(TokenBinding token, AppId appId, CancellationToken cancellationToken = default) =>
+        WeChatHttp.PostAsync<WeChatStatusResponse>(http, logger, "cgi-bin/clear_quota", null, new { appid = appId.Value }, token, cancellationToken);
+
+    /// <summary>
     /// Every follower openid, page by page. Stops on an empty page or an empty / repeated next_openid (the doc does not pin
     /// what follows the last page, §2.3; both forms end the loop).
     /// </summary>

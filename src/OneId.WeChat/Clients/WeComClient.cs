@@ -128,8 +128,9 @@ public sealed class WeComClient(HttpClient http, ILogger<WeComClient> logger)
         WeChatHttp.PostAsync<ExternalUserIdResponse>(http, logger, "cgi-bin/externalcontact/to_service_external_userid", null,
             new { external_userid = externalUserId.Value }, token, cancellationToken);
 
-    /// <summary>POST cgi-bin/externalcontact/from_service_external_userid (§6.13): → the self-built app's id; needs a self-built token.</summary>
-    public Task<ExternalUserIdResponse> FromServiceExternalUserIdAsync(TokenBinding token, ExternalUserId externalUserId, string sourceAgentId, CancellationToken cancellationToken = default) =>
+    /// <summary>POST cgi-bin/externalcontact/from_service_external_userid (§6.13): → the self-built app's id; needs a self-built token.
+    /// <paramref name="sourceAgentId"/> is the agentid of the 代开发 / third-party app the id came from (an integer, as WeCom's agentids are).</summary>
+    public Task<ExternalUserIdResponse> FromServiceExternalUserIdAsync(TokenBinding token, ExternalUserId externalUserId, int sourceAgentId, CancellationToken cancellationToken = default) =>
         WeChatHttp.PostAsync<ExternalUserIdResponse>(http, logger, "cgi-bin/externalcontact/from_service_external_userid", null,
             new { external_userid = externalUserId.Value, source_agentid = sourceAgentId }, token, cancellationToken);
 

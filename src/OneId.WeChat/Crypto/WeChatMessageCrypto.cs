@@ -133,6 +133,24 @@ public sealed class WeChatMessageCrypto
     }
 
     /// <summary>
+    /// Reads an OA / MP / component push in either mode from its query parameters and body (§7.1, §7.2): safe mode
+    /// (<c>encrypt_type=aes</c> or a <c>msg_signature</c>) is verified and decrypted; plain mode is verified with
+    /// <c>signature</c> and parsed. Either way the signature is checked before the body is parsed further, and the XML is
+    /// parsed with DTDs off and the size limit. WeCom pushes are always safe mode.
+    /// </summary>
+    public DecryptedCallback ReadPush(string? signature, string? msgSignature, string timestamp, string nonce, string? encryptType, string body,
+        int maxBytes = WeChatXml.DefaultMaxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (string.Equals(encryptType, "aes", StringComparison.OrdinalIgnoreCase) || msgSignature is not null)
+        {
+            return DecryptCallback(msgSignature, timestamp, nonce, body, maxBytes);
+        }
+        VerifySignature(signature, timestamp, nonce);
+        return new DecryptedCallback(body, WeChatXml.Parse(body, maxBytes));
+    }
+
+    /// <summary>
     /// WeCom URL verification (§7.5): verify msg_signature over [token, timestamp, nonce, echostr], decrypt echostr, check
     /// the receiveid (corpid or suite_id) and return the plaintext to answer with exactly (no quotes, BOM or newline).
     /// Pass the parameters already URL-decoded (ASP.NET's query binding does that; '+' in echostr must survive as '+').

@@ -47,6 +47,12 @@ internal static partial class WeChatLog
     [LoggerMessage(4017, LogLevel.Warning, "Lost the token lease for {Key} while fetching; using the fetched token in this process only")]
     public static partial void LeaseLost(ILogger logger, string key);
 
+    [LoggerMessage(4018, LogLevel.Warning, "Token {Key} #{Fingerprint} was refused but WeChat just returned it again; not fetching again for 30 s")]
+    public static partial void TokenReconfirmed(ILogger logger, string key, string fingerprint);
+
+    [LoggerMessage(4019, LogLevel.Warning, "Could not release the token lease for {Key} ({ReleaseError}) after a failed fetch ({FetchError}); it will expire")]
+    public static partial void LeaseReleaseFailed(ILogger logger, string key, string releaseError, string fetchError);
+
     [LoggerMessage(4020, LogLevel.Information, "Stored component_verify_ticket #{Fingerprint} for {ComponentAppId} ({CreateTime:O})")]
     public static partial void VerifyTicketStored(ILogger logger, string componentAppId, string fingerprint, DateTimeOffset createTime);
 

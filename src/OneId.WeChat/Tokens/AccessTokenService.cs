@@ -73,11 +73,22 @@ public sealed class AccessTokenService : IAccessTokenService
         {
             // Without a named token, the one this process holds is the one being refused.
             rejectedToken ??= _cache.TryGetValue(key.StoreKey, out var held) ? held.Token.Value : string.Empty;
-            // Callers that were refused together queue here; all but the first find the replacement already cached.
-            if (_cache.TryGetValue(key.StoreKey, out var entry) && entry.Token.Value != rejectedToken && _time.GetUtcNow() < entry.Token.ExpiresAt)
+            var now = _time.GetUtcNow();
+            if (_cache.TryGetValue(key.StoreKey, out var entry) && now < entry.Token.ExpiresAt)
             {
-                WeChatLog.TokenAlreadyReplaced(_logger, key.StoreKey, SecretFingerprint.Of(rejectedToken), entry.Token.Fingerprint);
-                return entry.Token;
+                // Callers that were refused together queue here; all but the first find the replacement already cached.
+                if (entry.Token.Value != rejectedToken)
+                {
+                    WeChatLog.TokenAlreadyReplaced(_logger, key.StoreKey, SecretFingerprint.Of(rejectedToken), entry.Token.Fingerprint);
+                    return entry.Token;
+                }
+                // WeChat handed this very token back moments ago after a refusal (and no force_refresh was allowed): asking
+                // again for every queued caller would be the storm this service exists to prevent. They retry once and fail.
+                if (entry.ReconfirmedAt is { } at && now - at < _options.MinForcedRefreshInterval)
+                {
+                    WeChatLog.TokenReconfirmed(_logger, key.StoreKey, entry.Token.Fingerprint);
+                    return entry.Token;
+                }
             }
             return await ObtainAsync(key, rejectedToken, cancellationToken).ConfigureAwait(false);
         }
@@ -156,11 +167,20 @@ public sealed class AccessTokenService : IAccessTokenService
             {
                 WeChatLog.LeaseLost(_logger, key.StoreKey);
             }
-            return Remember(key, fetched, _time.GetUtcNow());
+            now = _time.GetUtcNow();
+            return Remember(key, fetched, now, reconfirmedAt: rejected is not null && fetched.Value == rejected ? now : null);
         }
-        catch
+        catch (Exception ex)
         {
-            await _store.ReleaseLeaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await _store.ReleaseLeaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception releaseError) when (releaseError is not OperationCanceledException)
+            {
+                // The fetch error is the one to report; the lease expires by itself.
+                WeChatLog.LeaseReleaseFailed(_logger, key.StoreKey, releaseError.Message, ex.Message);
+            }
             throw;
         }
     }
@@ -170,10 +190,10 @@ public sealed class AccessTokenService : IAccessTokenService
             ? now < RefreshAt(stored.ToAccessToken())
             : stored.Value != rejected && now < stored.ExpiresAt);
 
-    private AccessToken Remember(TokenKey key, StoredToken stored, DateTimeOffset now)
+    private AccessToken Remember(TokenKey key, StoredToken stored, DateTimeOffset now, DateTimeOffset? reconfirmedAt = null)
     {
         var token = stored.ToAccessToken();
-        _cache[key.StoreKey] = new CacheEntry(token, now);
+        _cache[key.StoreKey] = new CacheEntry(token, now, reconfirmedAt);
         return token;
     }
 
@@ -306,5 +326,6 @@ public sealed class AccessTokenService : IAccessTokenService
 
     private SemaphoreSlim Gate(TokenKey key) => _gates.GetOrAdd(key.StoreKey, static _ => new SemaphoreSlim(1, 1));
 
-    private sealed record CacheEntry(AccessToken Token, DateTimeOffset CheckedAt);
+    /// <param name="ReconfirmedAt">When a refresh after a refusal got this same token back from WeChat.</param>
+    private sealed record CacheEntry(AccessToken Token, DateTimeOffset CheckedAt, DateTimeOffset? ReconfirmedAt = null);
 }

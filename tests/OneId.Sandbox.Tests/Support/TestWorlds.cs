@@ -40,7 +40,7 @@ internal static class TestWorlds
                         new SandboxCorpApp
                         {
                             Name = "isv-crm", Kind = CorpAppKinds.Provider, Provider = "isv1", ProviderSubject = "ISV Ltd",
-                            Secret = "secret-isv-crm", Callback = Callback("wecom/isv", SuiteAesKey),
+                            Secret = "secret-isv-crm", AgentId = 1000003, Callback = Callback("wecom/isv", SuiteAesKey),
                         },
                         new SandboxCorpApp { Name = "isv2-crm", Kind = CorpAppKinds.Provider, Provider = "isv2", ProviderSubject = DemoWorld.Subject, Secret = "secret-isv2-crm" },
                     ],

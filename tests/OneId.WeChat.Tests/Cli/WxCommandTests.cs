@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using FluentAssertions;
 using OneId.Sandbox.World;
@@ -18,34 +17,13 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
     private const string AesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
     private const string CorpId = "wx5823bf96d3bd56c7";
 
-    private sealed record Result(int Exit, string Out, string Err);
+    private static Task<OneIdCli.Result> OneIdAsync(string? stdin, params string[] args) => OneIdCli.RunWithInputAsync(stdin, args);
 
-    private static async Task<Result> OneIdAsync(string? stdin, params string[] args)
+    private static void OneLineFailure(OneIdCli.Result result, string expected)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "oneid.dll"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(psi)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Result(process.ExitCode, await output, await error);
-    }
-
-    private static void OneLineFailure(Result result, string expected)
-    {
-        result.Exit.Should().Be(1);
-        result.Out.Should().BeEmpty();
-        result.Err.TrimEnd('\n').Should().NotContain("\n", "failures are one line").And.Contain(expected).And.NotContain("   at ");
+        result.ExitCode.Should().Be(1);
+        result.StdOut.Should().BeEmpty();
+        result.StdErr.TrimEnd('\n').Should().NotContain("\n", "failures are one line").And.Contain(expected).And.NotContain("   at ");
     }
 
     [Fact]
@@ -53,8 +31,8 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
     {
         var result = await OneIdAsync(null, "wx", "sign", "--session-key", "c", "--raw-data", "ab");
 
-        result.Exit.Should().Be(0);
-        result.Out.Should().Be("a9993e364706816aba3e25717850c26c9cd0d89d\n");
+        result.ExitCode.Should().Be(0);
+        result.StdOut.Should().Be("a9993e364706816aba3e25717850c26c9cd0d89d\n");
     }
 
     [Fact]
@@ -66,11 +44,11 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
         var other = await OneIdAsync(null, "wx", "decrypt", "--session-key", SessionKey, "--iv", Iv, "--data", data, "--appid", "wx0000000000000000");
         var stale = await OneIdAsync(null, "wx", "decrypt", "--session-key", MiniProgramOpenData.NewSessionKey(), "--iv", Iv, "--data", data);
 
-        ok.Exit.Should().Be(0);
-        ok.Out.Should().Be(Json + "\n");
+        ok.ExitCode.Should().Be(0);
+        ok.StdOut.Should().Be(Json + "\n");
         OneLineFailure(other, "watermark");
-        stale.Exit.Should().Be(1);
-        stale.Err.Should().Contain("session_key");
+        stale.ExitCode.Should().Be(1);
+        stale.StdErr.Should().Contain("session_key");
     }
 
     [Fact]
@@ -88,9 +66,9 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
         var otherCorp = await OneIdAsync(null, ["wx", "callback-verify", "--token", "QDG6eK", "--aes-key", AesKey, "--receive-id", "wwOTHER",
             "--msg-signature", echo.MsgSignature, "--timestamp", "1409659589", "--nonce", "263014780", "--echostr", echo.Encrypt]);
 
-        plain.Exit.Should().Be(0);
-        plain.Out.Should().Be("1616140317555161061\n");
-        encoded.Out.Should().Be("1616140317555161061\n");
+        plain.ExitCode.Should().Be(0);
+        plain.StdOut.Should().Be("1616140317555161061\n");
+        encoded.StdOut.Should().Be("1616140317555161061\n");
         OneLineFailure(forged, "msg_signature");
         OneLineFailure(otherCorp, "another receiver");
     }
@@ -114,9 +92,9 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
         var evil = await OneIdAsync(null, Args(folder.File("evil.xml")));
         var missing = await OneIdAsync(null, Args(folder.File("nope.xml")));
 
-        fromFile.Exit.Should().Be(0);
-        fromFile.Out.Should().Be(inner + "\n");
-        fromStdin.Out.Should().Be(inner + "\n");
+        fromFile.ExitCode.Should().Be(0);
+        fromFile.StdOut.Should().Be(inner + "\n");
+        fromStdin.StdOut.Should().Be(inner + "\n");
         OneLineFailure(evil, "DOCTYPE");
         OneLineFailure(missing, "nope.xml");
     }
@@ -130,12 +108,12 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
         var wrong = await OneIdAsync(null, "wx", "token", "--appid", appid, "--secret", "wrong-secret", "--base-url", wx.Sandbox.BaseAddress.ToString());
         var badAppId = await OneIdAsync(null, "wx", "token", "--appid", "not-an-appid", "--secret", "x");
 
-        ok.Exit.Should().Be(0);
-        ok.Out.Trim().Should().NotBeEmpty().And.NotContain(" ");
-        ok.Err.Should().Contain("expires at");
+        ok.ExitCode.Should().Be(0);
+        ok.StdOut.Trim().Should().NotBeEmpty().And.NotContain(" ");
+        ok.StdErr.Should().Contain("expires at");
         (await wx.CallsAsync("/cgi-bin/stable_token")).Should().BeGreaterThanOrEqualTo(1);
         OneLineFailure(wrong, "errcode");
-        wrong.Err.Should().NotContain("wrong-secret");
+        wrong.StdErr.Should().NotContain("wrong-secret");
         OneLineFailure(badAppId, "appid");
     }
 
@@ -144,7 +122,7 @@ public sealed class WxCommandTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
     {
         var result = await OneIdAsync(null, "wx", "sign", "--raw-data", "x");
 
-        result.Exit.Should().Be(2);
-        result.Err.Should().Contain("--session-key");
+        result.ExitCode.Should().Be(2);
+        result.StdErr.Should().Contain("--session-key");
     }
 }

@@ -83,6 +83,32 @@ public sealed class MiniProgramTests(SandboxWeChat wx) : IClassFixture<SandboxWe
     }
 
     [Fact]
+    public async Task Paid_unionid_is_refused_after_the_five_minute_window()
+    {
+        // Its own sandbox: the clock moves.
+        var own = new SandboxWeChat();
+        await own.InitializeAsync();
+        try
+        {
+            using var host = own.NewHost();
+            var user = await own.NewUserAsync();
+            var openId = OpenId.Parse((await own.TruthAsync(user))["openids"]![Mp.Value]!.GetValue<string>());
+            var payment = await own.ControlAsync($"_sandbox/users/{user}/pay", new JsonObject { ["appid"] = Mp.Value });
+            own.Sandbox.Clock.Advance(TimeSpan.FromMinutes(6));
+
+            var act = () => host.Get<MiniProgramClient>().GetPaidUnionIdAsync(TokenKey.App(Mp), openId, payment["transaction_id"]!.GetValue<string>());
+
+            var error = (await act.Should().ThrowAsync<WeChatApiException>()).Which;
+            error.ErrCode.Should().Be(89300);
+            error.IsTransient.Should().BeFalse();
+        }
+        finally
+        {
+            await own.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Paid_unionid_for_an_unknown_trade_is_refused()
     {
         using var host = wx.NewHost();

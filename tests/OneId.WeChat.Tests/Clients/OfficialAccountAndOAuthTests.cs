@@ -144,6 +144,26 @@ public sealed class OfficialAccountAndOAuthTests(SandboxWeChat wx) : IClassFixtu
     }
 
     [Fact]
+    public async Task An_unknown_refresh_token_is_40030()
+    {
+        using var host = wx.NewHost();
+
+        var act = () => host.Get<WeChatOAuthClient>().RefreshAsync(Oa, "no-such-refresh-token");
+
+        (await act.Should().ThrowAsync<WeChatApiException>()).Which.ErrCode.Should().Be(40030);
+    }
+
+    [Fact]
+    public async Task Clear_quota_is_accepted_for_the_app_itself()
+    {
+        using var host = wx.NewHost();
+
+        await host.Get<OfficialAccountClient>().ClearQuotaAsync(TokenKey.App(Oa), Oa);
+
+        (await wx.CallsAsync("/cgi-bin/clear_quota")).Should().BeGreaterThanOrEqualTo(1);
+    }
+
+    [Fact]
     public async Task An_unknown_code_is_40029()
     {
         using var host = wx.NewHost();

@@ -85,6 +85,29 @@ public sealed class WeComTests(SandboxWeChat wx) : IClassFixture<SandboxWeChat>
     }
 
     [Fact]
+    public async Task Id_migration_and_conversion_calls()
+    {
+        using var host = wx.NewHost();
+        var client = host.Get<WeComClient>();
+        var (_, truth) = await CustomerAsync();
+        var plain = ExternalUserId.Parse(truth["external_userids"]![Corp.Value]!.GetValue<string>());
+        var provider = ExternalUserId.Parse(truth["external_userids"]![$"{Corp.Value}/isv1"]!.GetValue<string>());
+
+        var upgraded = await client.GetNewExternalUserIdAsync(Provider, [provider]);
+        var fromService = await client.FromServiceExternalUserIdAsync(SelfBuilt, provider, 1000003);
+        var openId = await client.ConvertToOpenIdAsync(SelfBuilt, plain);
+        var openUserIds = await client.UserIdToOpenUserIdAsync(Provider, ["zhangsan", "ghost"]);
+
+        upgraded.Items.Should().ContainSingle(i => i.ExternalUserId == provider).Which.NewExternalUserId.Should().Be(provider, "the sandbox's provider ids are already upgraded");
+        fromService.ExternalUserId.Should().Be(plain);
+        openId.OpenId.Value.Should().Be(truth["openids"]![DemoWorld.OfficialAccount]!.GetValue<string>());
+        openUserIds.Items.Should().ContainSingle(i => i.UserId == "zhangsan").Which.OpenUserId.Should().NotBe("zhangsan");
+        openUserIds.InvalidUserIds.Should().Equal("ghost");
+        var providerCannot = () => client.ConvertToOpenIdAsync(Provider, provider);
+        (await providerCannot.Should().ThrowAsync<WeChatApiException>()).Which.ErrCode.Should().Be(48002);
+    }
+
+    [Fact]
     public async Task Error_paths_carry_wecom_errcodes()
     {
         using var host = wx.NewHost();

@@ -232,6 +232,21 @@ public sealed class WeChatMessageCryptoTests
         Expect(WeChatCryptoError.DtdProhibited, () => Crypto.DecryptCallback("x", "1", "2", body));
     }
 
+    [Fact]
+    public void A_user_message_that_mentions_a_doctype_in_cdata_is_fine()
+    {
+        const string xml = "<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[<!DOCTYPE html><!ENTITY x \"y\">]]></Content></xml>";
+        var encrypted = Crypto.Encrypt(xml, "1", "2");
+
+        Crypto.DecryptCallback(encrypted.MsgSignature, "1", "2", MessageBody(encrypted)).Message["Content"].Should().Be("<!DOCTYPE html><!ENTITY x \"y\">");
+    }
+
+    [Fact]
+    public void An_undeclared_entity_is_malformed_xml_and_never_resolved()
+    {
+        Expect(WeChatCryptoError.InvalidXml, () => WeChatXml.Parse("<xml><Content>&xxe;</Content></xml>"));
+    }
+
     [Theory]
     [InlineData("<xml><Encrypt>abc</xml>")]
     [InlineData("not xml at all")]
@@ -265,6 +280,21 @@ public sealed class WeChatMessageCryptoTests
         parsed["ToUserName"].Should().Be("gh_abc");
         parsed["AgentID"].Should().Be("1000002");
         Crypto.DecryptCallback(encrypted.MsgSignature, "9", "8", body).Message["Event"].Should().Be("subscribe");
+    }
+
+    [Fact]
+    public void ReadPush_handles_safe_and_plain_mode_and_checks_the_signature_first()
+    {
+        const string xml = "<xml><FromUserName><![CDATA[o1]]></FromUserName><Event><![CDATA[subscribe]]></Event></xml>";
+        var safe = Crypto.Encrypt(xml, "10", "20");
+        var plainSignature = WeChatSignature.ComputeCallback(Token, "10", "20");
+
+        Crypto.ReadPush(plainSignature, safe.MsgSignature, "10", "20", "aes", MessageBody(safe)).Message["Event"].Should().Be("subscribe");
+        Crypto.ReadPush(plainSignature, null, "10", "20", null, xml).Message["FromUserName"].Should().Be("o1");
+        Expect(WeChatCryptoError.InvalidSignature, () => Crypto.ReadPush("0000", null, "10", "20", null, xml));
+        Expect(WeChatCryptoError.InvalidSignature, () => Crypto.ReadPush(plainSignature, null, "10", "20", "aes", MessageBody(safe)));
+        Expect(WeChatCryptoError.InvalidSignature, () => Crypto.ReadPush(null, null, "10", "20", null, "<!DOCTYPE x><xml/>"));
+        Expect(WeChatCryptoError.DtdProhibited, () => Crypto.ReadPush(plainSignature, null, "10", "20", null, "<!DOCTYPE x><xml/>"));
     }
 
     private static string MessageBody(EncryptedMessage encrypted) => WeChatMessageCrypto.BuildEncryptedBody("gh_x", encrypted.Encrypt);

@@ -172,6 +172,38 @@ public sealed class AccessTokenServiceTests
     }
 
     [Fact]
+    public async Task A_token_WeChat_keeps_refusing_and_handing_back_causes_one_refetch_not_a_storm()
+    {
+        var time = new ManualTimeProvider();
+        var server = new FakeWeChat()
+            .On("cgi-bin/stable_token", "{\"access_token\":\"SAME\",\"expires_in\":7200}")
+            .On("cgi-bin/user/info", _ => FakeResponse.Error(40001, "invalid credential"));
+        using var host = new WeChatTestHost(o =>
+        {
+            Configure(o);
+            o.Tokens.MaxForcedRefreshesPerDay = 0; // force_refresh budget used up
+        }, time: time, primary: server);
+        var client = host.Get<OfficialAccountClient>();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(async _ =>
+        {
+            try
+            {
+                await client.GetUserInfoAsync(TokenKey.App(App), User);
+                return 0;
+            }
+            catch (WeChatApiException ex)
+            {
+                return ex.ErrCode ?? 0;
+            }
+        }));
+
+        results.Should().OnlyContain(code => code == 40001, "the refusal surfaces after one retry");
+        server.CountOf("cgi-bin/stable_token").Should().Be(2, "one fetch, then one refetch that handed the same token back");
+        server.CountOf("cgi-bin/user/info").Should().Be(60);
+    }
+
+    [Fact]
     public async Task Waits_for_the_lease_holder_instead_of_fetching()
     {
         var (server, _, time) = StableServer();

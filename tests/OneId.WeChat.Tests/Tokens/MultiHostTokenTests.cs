@@ -111,6 +111,20 @@ public sealed class MultiHostTokenTests(PostgresFixture postgres) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task Separate_oneid_processes_sharing_the_database_fetch_the_token_once()
+    {
+        var connectionString = await postgres.Cluster.CreateDatabaseAsync();
+        var appid = DemoWorld.MiniGame;
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, Hosts).Select(_ => OneIdCli.RunAsync(
+            "wx", "token", "--appid", appid, "--secret", DemoWorld.SecretOf(appid), "--base-url", _wx.Sandbox.BaseAddress.ToString(), "--db", connectionString)));
+
+        runs.Should().OnlyContain(r => r.ExitCode == 0, string.Join(" | ", runs.Select(r => r.StdErr)));
+        runs.Select(r => r.StdOut.Trim()).Distinct().Should().ContainSingle();
+        (await _wx.CallsAsync("/cgi-bin/stable_token")).Should().Be(1, "four processes, one lease, one fetch");
+    }
+
+    [Fact]
     public async Task A_token_killed_under_all_hosts_is_replaced_by_one_fetch_and_no_caller_sees_the_refusal()
     {
         var user = await _wx.NewUserAsync();
