@@ -92,6 +92,30 @@ public abstract class GraphCommandsContract : IDisposable
         malformed.StdErr.Trim().Split('\n').Should().ContainSingle("errors are one line, no stack trace");
     }
 
+    [Fact]
+    public async Task Two_import_processes_writing_the_same_persons_at_once_lose_nothing()
+    {
+        var db = await NewDatabaseAsync();
+        (await OneIdCli.RunWithInputAsync("", "import", "--db", db, "-")).ExitCode.Should().Be(0);
+        // Process A brings each person's OA openid with the unionid, process B the MP openid with the unionid,
+        // in opposite orders, so both keep finding persons the other just created.
+        string Person(int i, string app) => Line($"openid:{app}:o{i:D27}", $"unionid:acme:u{i:D27}");
+        var a = string.Join('\n', Enumerable.Range(0, 3000).Select(i => Person(i, Oa)));
+        var b = string.Join('\n', Enumerable.Range(0, 3000).Reverse().Select(i => Person(i, Mp)));
+
+        var results = await Task.WhenAll(
+            OneIdCli.RunWithInputAsync(a, "import", "--db", db, "--batch-size", "20", "-"),
+            OneIdCli.RunWithInputAsync(b, "import", "--db", db, "--batch-size", "20", "-"));
+
+        results.Should().OnlyContain(r => r.ExitCode == 0);
+        var stats = await OneIdCli.RunAsync("stats", "--db", db, "--json");
+        using var s = JsonDocument.Parse(stats.StdOut);
+        s.RootElement.GetProperty("persons").GetInt64().Should().Be(3000, "each unionid is one person, whichever process saw it first");
+        s.RootElement.GetProperty("identifiers").GetInt64().Should().Be(9000);
+        s.RootElement.GetProperty("observations").GetInt64().Should().Be(6000);
+        s.RootElement.GetProperty("conflicts").GetInt64().Should().Be(0);
+    }
+
     public void Dispose() => Folder.Dispose();
 }
 
@@ -120,6 +144,7 @@ public sealed class UsageTests
     [InlineData("resolve", "--db", "x.db")]
     [InlineData("stats")]
     [InlineData("no-such-command")]
+    [InlineData("import", "--db", "x.db", "--batch-size", "0", "-")]
     public async Task Usage_errors_exit_2_with_one_line(params string[] args)
     {
         var result = await OneIdCli.RunAsync(args);

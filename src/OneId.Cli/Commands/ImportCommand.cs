@@ -12,18 +12,25 @@ namespace OneId.Cli.Commands;
 /// </summary>
 internal static class ImportCommand
 {
-    private const int BatchSize = 5_000;
 
     public static Command Create()
     {
         var db = new Option<string>("--db") { Description = "SQLite file path or PostgreSQL connection string (Host=…)", Required = true };
         var file = new Argument<string>("FILE") { Description = "JSON Lines, one observation a line; - reads stdin" };
-        var command = new Command("import", "Import observations from a JSON Lines file.") { db, file };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(db)!, parse.GetValue(file)!, ct));
+        var batch = new Option<int>("--batch-size") { Description = "Lines applied per transaction", DefaultValueFactory = _ => 5_000 };
+        batch.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 100_000)
+            {
+                r.AddError("--batch-size must be between 1 and 100000");
+            }
+        });
+        var command = new Command("import", "Import observations from a JSON Lines file.") { db, file, batch };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(db)!, parse.GetValue(file)!, parse.GetValue(batch), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(string db, string file, CancellationToken ct)
+    private static async Task<int> RunAsync(string db, string file, int batchSize, CancellationToken ct)
     {
         Stream input;
         try
@@ -55,13 +62,13 @@ internal static class ImportCommand
                         .StartAsync(async progress =>
                         {
                             var task = progress.AddTask("importing", maxValue: length);
-                            await ImportAsync(store, input, summary, () => task.Value = input.Position, ct).ConfigureAwait(false);
+                            await ImportAsync(store, input, batchSize, summary, () => task.Value = input.Position, ct).ConfigureAwait(false);
                             task.Value = length;
                         }).ConfigureAwait(false);
                 }
                 else
                 {
-                    await ImportAsync(store, input, summary, () => { }, ct).ConfigureAwait(false);
+                    await ImportAsync(store, input, batchSize, summary, () => { }, ct).ConfigureAwait(false);
                 }
 
                 Console.Out.WriteLine(
@@ -72,10 +79,10 @@ internal static class ImportCommand
         }
     }
 
-    private static async Task ImportAsync(OneId.Storage.Graph.SqlGraphStore store, Stream input, ImportSummary summary, Action reportProgress, CancellationToken ct)
+    private static async Task ImportAsync(OneId.Storage.Graph.SqlGraphStore store, Stream input, int batchSize, ImportSummary summary, Action reportProgress, CancellationToken ct)
     {
         using var reader = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        var batch = new List<Observation>(BatchSize);
+        var batch = new List<Observation>(batchSize);
         var now = DateTimeOffset.UtcNow;
         long lineNumber = 0;
         while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
@@ -96,7 +103,7 @@ internal static class ImportCommand
                 // Streamed as they are found, so that a file of ten million bad lines needs no memory to report them.
                 Console.Error.WriteLine($"line {lineNumber}: {error}");
             }
-            if (batch.Count == BatchSize)
+            if (batch.Count == batchSize)
             {
                 await ApplyAsync(store, batch, summary, ct).ConfigureAwait(false);
                 reportProgress();
