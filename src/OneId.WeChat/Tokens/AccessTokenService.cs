@@ -98,6 +98,37 @@ public sealed class AccessTokenService : IAccessTokenService
         }
     }
 
+    public async ValueTask<bool> OfferAsync(TokenKey key, string token, int expiresIn, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(expiresIn);
+        var gate = Gate(key);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _time.GetUtcNow();
+            var lease = await _store.TryAcquireLeaseAsync(key.StoreKey, _owner, now, _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+            if (lease is null)
+            {
+                return false;
+            }
+            var previous = await _store.GetTokenAsync(key.StoreKey, cancellationToken).ConfigureAwait(false);
+            // The offered token is the newest WeChat issued; keep the force_refresh bookkeeping of the previous one.
+            var offered = new StoredToken(key.StoreKey, token, now, now.AddSeconds(expiresIn), previous?.ForcedDay, previous?.ForcedCount ?? 0, previous?.LastForcedAt);
+            var saved = await _store.SaveTokenAsync(lease, offered, cancellationToken).ConfigureAwait(false);
+            if (saved)
+            {
+                Remember(key, offered, now);
+            }
+            return saved;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     public void Evict(TokenKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
