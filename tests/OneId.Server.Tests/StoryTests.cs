@@ -25,8 +25,13 @@ public abstract class StoryTests(ITestOutputHelper output)
     [Fact]
     public async Task The_seed_stories_hold_end_to_end()
     {
-        await using var running = await SandboxedHub.StartAsync(await NewDatabaseAsync(), 0, 0, o => o.BootstrapKey = TestHub.AdminKey, LogLevel.Warning, CancellationToken.None);
-        var story = new DemoStory(running.HubAddress, running.Sandbox.BaseAddress, TestHub.AdminKey, new TestTeller(output));
+        await using var inbox = await WebhookInbox.StartAsync(CancellationToken.None);
+        await using var running = await SandboxedHub.StartAsync(await NewDatabaseAsync(), 0, 0, o =>
+        {
+            o.BootstrapKey = TestHub.AdminKey;
+            inbox.Subscribe(o);
+        }, LogLevel.Warning, CancellationToken.None);
+        var story = new DemoStory(running.HubAddress, running.Sandbox.BaseAddress, TestHub.AdminKey, new TestTeller(output), inbox);
         var ok = await story.RunAsync(CancellationToken.None);
         story.Failures.Should().BeEmpty();
         ok.Should().BeTrue();

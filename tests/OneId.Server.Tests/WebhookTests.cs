@@ -170,6 +170,8 @@ public sealed class ConfigurationTests
     {
         using var folder = new TempFolder();
         Environment.SetEnvironmentVariable("ONEID_TEST_OA_SECRET", "from-env-secret");
+        // ONEID_* variables override the file (harmless for hubs of other tests running meanwhile).
+        Environment.SetEnvironmentVariable("ONEID_SESSION_MINUTES", "77");
         var file = folder.File("oneid.json");
         await File.WriteAllTextAsync(file, """
             {"database": "DBPATH", "bootstrap_key": "json-admin-key-1234567890",
@@ -182,6 +184,7 @@ public sealed class ConfigurationTests
         {
             var options = (Microsoft.Extensions.Options.IOptions<HubOptions>)app.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<HubOptions>))!;
             options.Value.Tenants[0].Apps[0].Secret.Should().Be("from-env-secret");
+            options.Value.SessionMinutes.Should().Be(77);
             using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
             client.DefaultRequestHeaders.Authorization = new("Bearer", "json-admin-key-1234567890");
             (await client.GetAsync("/v1/stats")).StatusCode.Should().Be(HttpStatusCode.OK);

@@ -23,9 +23,14 @@ internal static class DemoCommand
             var teller = new ConsoleTeller();
             try
             {
-                await using var running = await SandboxedHub.StartAsync(Path.Combine(folder, "oneid.db"), 0, 0, o => o.BootstrapKey = adminKey, LogLevel.Critical, ct);
-                Console.WriteLine($"OneId demo: hub {running.HubAddress} · WeChat sandbox {running.Sandbox.BaseAddress} · fresh SQLite {Path.Combine(folder, "oneid.db")}");
-                var story = new DemoStory(running.HubAddress, running.Sandbox.BaseAddress, adminKey, teller);
+                await using var inbox = await WebhookInbox.StartAsync(ct);
+                await using var running = await SandboxedHub.StartAsync(Path.Combine(folder, "oneid.db"), 0, 0, o =>
+                {
+                    o.BootstrapKey = adminKey;
+                    inbox.Subscribe(o);
+                }, LogLevel.Critical, ct);
+                Console.WriteLine($"OneId demo: hub {running.HubAddress} · WeChat sandbox {running.Sandbox.BaseAddress} · webhooks to {inbox.Url} · fresh SQLite {Path.Combine(folder, "oneid.db")}");
+                var story = new DemoStory(running.HubAddress, running.Sandbox.BaseAddress, adminKey, teller, inbox);
                 bool ok;
                 try
                 {

@@ -22,7 +22,7 @@ public interface IStoryTeller
 /// each step says what the user did, what WeChat answered, and how the person graph changed, and checks the outcome
 /// against the sandbox's ground truth. Used by <c>oneid demo</c> and by the end-to-end tests on both stores.
 /// </summary>
-public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTeller teller)
+public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTeller teller, WebhookInbox? inbox = null)
 {
     private static readonly TimeSpan PushWait = TimeSpan.FromSeconds(15);
     private readonly List<string> _failures = [];
@@ -335,7 +335,37 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         Expect(stats.GetProperty("persons").GetInt64() == 4 + 20 + newPersons && stats.GetProperty("conflicts").GetInt64() == 0,
             "the backfilled followers and the 20 shoppers, plus four persons (lilei, wangfang, hanmeimei, and hanmeimei's unbound-MP openid that nothing can link), no conflicts, no snapshot users");
 
+        if (inbox is not null)
+        {
+            await WebhooksAsync(inbox, p1!, p2!, ct).ConfigureAwait(false);
+        }
         return _failures.Count == 0;
+    }
+
+    private async Task WebhooksAsync(WebhookInbox inbox, string p1, string p2, CancellationToken ct)
+    {
+        teller.Chapter("Webhooks  The company's CRM hears about every change");
+        var (_, last) = await HubAsync(HttpMethod.Get, $"v1/persons/{p1}/history", null, adminKey, ct).ConfigureAwait(false);
+        var until = DateTime.UtcNow + PushWait;
+        // Wait until the outbox is drained up to lilei's latest event (the backfill adds a few hundred more before it).
+        var lastSequence = last.EnumerateArray().Max(e => e.GetProperty("sequence").GetInt64());
+        while (DateTime.UtcNow < until && !inbox.Events.Any(e => e.GetProperty("sequence").GetInt64() >= lastSequence))
+        {
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+        var events = inbox.Events.ToArray();
+        var byType = events.GroupBy(e => e.GetProperty("type").GetString()).Select(g => $"{g.Count()} {g.Key}");
+        teller.Graph($"{events.Length} signed deliveries: {string.Join(", ", byType)}");
+        var merge = events.FirstOrDefault(e => e.GetProperty("type").GetString() == "person.merged" && e.GetProperty("person").GetString() == p1);
+        if (merge.ValueKind == JsonValueKind.Object)
+        {
+            teller.Graph($"e.g. #{merge.GetProperty("sequence")} person.merged: {string.Join(", ", merge.GetProperty("others").EnumerateArray().Select(o => o.GetString()))} → {p1} (the CRM moves p_2's cart to {p1})");
+        }
+        Expect(inbox.BadSignatures == 0 && events.Length > 0, "every delivery carried a valid X-OneId-Signature");
+        Expect(events.Select(e => e.GetProperty("sequence").GetInt64()).Zip(events.Skip(1).Select(e => e.GetProperty("sequence").GetInt64())).All(p => p.First < p.Second),
+            "deliveries arrived in order");
+        Expect(merge.ValueKind == JsonValueKind.Object && merge.GetProperty("others").EnumerateArray().Any(o => o.GetString() == p2),
+            $"the S11 merge was announced: person.merged {p2} → {p1}");
     }
 
     private async Task<long> PersonsAsync(CancellationToken ct)
