@@ -29,6 +29,8 @@ public sealed class HubLaunch
 /// <summary>The hub's Program, as a method, so that the CLI, the demo and the tests start exactly the same application.</summary>
 public static class HubApplication
 {
+    public const long MaxRequestBytes = 1024 * 1024;
+
     public static WebApplication Build(HubLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(launch);
@@ -43,6 +45,8 @@ public static class HubApplication
             builder.Configuration["database"] = db;
         }
         builder.WebHost.UseKestrelCore().UseUrls([.. launch.Urls]);
+        // No request of this API needs more than a batch of 1,000 ids (~100 KB); WeChat's pushes are a few KB.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBytes);
         builder.Logging.SetMinimumLevel(launch.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);

@@ -139,6 +139,8 @@ public sealed class QueryApiTests : IAsyncLifetime
         await ShouldBeProblemAsync(await admin.PostAsync("/v1/resolve", new StringContent("{\"ids\": [", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
         await ShouldBeProblemAsync(await admin.PostAsync("/v1/resolve", new StringContent("{\"ids\": 5}", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest);
         (await admin.PostAsync("/v1/resolve", new StringContent("ids", Encoding.UTF8, "text/plain"))).StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+        var huge = "{\"ids\":[" + string.Join(',', Enumerable.Repeat("\"account:shop:" + new string('x', 200) + "\"", 6000)) + "]}";
+        await ShouldBeProblemAsync(await admin.PostAsync("/v1/resolve", new StringContent(huge, Encoding.UTF8, "application/json")), HttpStatusCode.RequestEntityTooLarge);
     }
 
     [Fact]
