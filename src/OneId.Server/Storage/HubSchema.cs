@@ -65,9 +65,17 @@ public static class HubSchema
             at BIGINT NOT NULL);
         """;
 
+    // Several hub instances share one database; one of them at a time delivers each webhook, or deliveries could
+    // overtake each other.
+    private const string WebhookLeases = """
+        ALTER TABLE hub_webhook_cursors ADD COLUMN lease_owner TEXT NULL;
+        ALTER TABLE hub_webhook_cursors ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
+        """;
+
     public static IReadOnlyList<Migration> Migrations { get; } =
     [
         new Migration("hub/001-init", Init, Init),
         new Migration("hub/002-checkpoints", Checkpoints, Checkpoints),
+        new Migration("hub/003-webhook-leases", WebhookLeases, WebhookLeases),
     ];
 }

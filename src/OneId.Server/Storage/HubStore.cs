@@ -135,6 +135,20 @@ public sealed class HubStore
         return r is not null ? new WebhookCursor(r.Seq, (int)r.Attempts, DateTimeOffset.FromUnixTimeMilliseconds(r.Next)) : new WebhookCursor(0, 0, DateTimeOffset.MinValue);
     }, ct);
 
+    /// <summary>Takes (or renews) the right to deliver <paramref name="webhook"/> until <paramref name="until"/>; false while another instance holds it.</summary>
+    public async Task<bool> TryLeaseWebhookAsync(string webhook, string owner, DateTimeOffset until, CancellationToken ct)
+    {
+        await ExecuteAsync("INSERT INTO hub_webhook_cursors(webhook, seq) VALUES (@webhook, 0) ON CONFLICT (webhook) DO NOTHING", new { webhook }, ct).ConfigureAwait(false);
+        return await ExecuteAsync("""
+            UPDATE hub_webhook_cursors SET lease_owner = @owner, lease_until = @until
+            WHERE webhook = @webhook AND (lease_owner IS NULL OR lease_owner = @owner OR lease_until < @now)
+            """, new { webhook, owner, until = until.ToUnixTimeMilliseconds(), now = Now }, ct).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>Gives up every webhook lease of <paramref name="owner"/> (on shutdown, so that the next instance starts at once).</summary>
+    public Task<int> ReleaseWebhookLeasesAsync(string owner, CancellationToken ct) =>
+        ExecuteAsync("UPDATE hub_webhook_cursors SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = @owner", new { owner }, ct);
+
     public Task<int> SaveWebhookCursorAsync(string webhook, long seq, int attempts, DateTimeOffset nextAttemptAt, string? lastError, CancellationToken ct) =>
         ExecuteAsync("""
             INSERT INTO hub_webhook_cursors(webhook, seq, attempts, next_attempt_at, last_error) VALUES (@webhook, @seq, @attempts, @next, @error)

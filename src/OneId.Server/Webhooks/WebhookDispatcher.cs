@@ -106,6 +106,22 @@ public sealed partial class WebhookDispatcher(
         }
     }
 
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var tenant in tenants.All)
+            {
+                await tenant.Store.ReleaseWebhookLeasesAsync(_instance, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Not started, or the database is gone: the lease lapses by itself within a minute.
+        }
+    }
+
     /// <summary>One pass over every tenant's webhooks. Public so that tests and the demo can drive delivery directly.</summary>
     public async Task DeliverPendingAsync(CancellationToken cancellationToken)
     {
@@ -129,9 +145,18 @@ public sealed partial class WebhookDispatcher(
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    // Renewed at every pass and halfway through long ones; after a crash another instance takes over within this time.
+    private static readonly TimeSpan LeaseFor = TimeSpan.FromMinutes(1);
+    private readonly string _instance = Guid.NewGuid().ToString("N");
+
     private async Task DeliverAsync(HubTenant tenant, int index, WebhookOptions webhook, CancellationToken ct)
     {
         var name = CursorName(index, webhook);
+        var leasedAt = time.GetUtcNow();
+        if (!await tenant.Store.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
+        {
+            return; // another hub instance delivers this webhook now
+        }
         var cursor = await tenant.Store.GetWebhookCursorAsync(name, ct).ConfigureAwait(false);
         if (cursor.NextAttemptAt > time.GetUtcNow())
         {
@@ -152,6 +177,15 @@ public sealed partial class WebhookDispatcher(
             }
             foreach (var e in events)
             {
+                if (time.GetUtcNow() - leasedAt > LeaseFor / 2)
+                {
+                    // A long pass (slow receivers) renews its lease before it could lapse.
+                    leasedAt = time.GetUtcNow();
+                    if (!await tenant.Store.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
                 if (e.WebhookName is not { } type || (webhook.Events.Count > 0 && !webhook.Events.Contains(type)))
                 {
                     seq = e.Sequence;
