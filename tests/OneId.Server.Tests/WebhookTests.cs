@@ -139,6 +139,24 @@ public sealed class WebhookTests
     }
 
     [Fact]
+    public async Task Two_hub_instances_on_one_database_deliver_each_event_once_in_order()
+    {
+        using var folder = new TempFolder();
+        var db = folder.File("shared.db");
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var a = await TestHub.StartAsync(db, WithWebhook(receiver.Url));
+        await using var b = await TestHub.StartAsync(db, WithWebhook(receiver.Url));
+        for (var i = 0; i < 10; i++)
+        {
+            await (i % 2 == 0 ? a : b).Graph().ObserveAsync(Obs($"openid:wx1111111111111111:oMulti{i:D22}"), default);
+        }
+        await receiver.WaitForAsync(r => r.Count >= 10, TimeSpan.FromSeconds(15));
+        await Task.Delay(300);
+        var sequences = receiver.Received.Select(r => r.GetProperty("sequence").GetInt64()).ToArray();
+        sequences.Should().HaveCount(10).And.OnlyHaveUniqueItems().And.BeInAscendingOrder();
+    }
+
+    [Fact]
     public void Backoff_grows_and_is_capped()
     {
         WebhookDispatcher.Backoff(1).Should().Be(TimeSpan.FromSeconds(1));
