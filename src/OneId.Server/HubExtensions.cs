@@ -42,6 +42,7 @@ public static class HubExtensions
         services.TryAddSingleton<TenantRegistry>();
         services.TryAddSingleton<ApiKeys>();
         services.TryAddSingleton<SessionKeyProtector>();
+        services.TryAddSingleton<PersonReadCache>();
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
         services.AddOneIdFlows();

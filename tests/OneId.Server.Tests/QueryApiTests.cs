@@ -201,6 +201,22 @@ public sealed class QueryApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Repeated_resolves_never_miss_a_write()
+    {
+        var first = await ObserveAsync($"openid:{TestHub.OaAppId}:{OpenIdA}");
+        using var admin = _hub.Admin();
+        var url = $"/v1/resolve?id=openid:{TestHub.OaAppId}:{OpenIdA}";
+        (await JsonAsync(await admin.GetAsync(url))).GetProperty("identifiers").GetArrayLength().Should().Be(1);
+        (await JsonAsync(await admin.GetAsync(url))).GetProperty("identifiers").GetArrayLength().Should().Be(1);
+        var link = await ObserveAsync($"openid:{TestHub.OaAppId}:{OpenIdA}", $"unionid:acme:{UnionId}");
+        (await JsonAsync(await admin.GetAsync(url))).GetProperty("identifiers").GetArrayLength().Should().Be(2);
+        (await admin.PostAsync($"/v1/observations/{link.Observation}/retract", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await JsonAsync(await admin.GetAsync(url))).GetProperty("identifiers").GetArrayLength().Should().Be(1);
+        (await admin.PostAsync($"/v1/observations/{first.Observation}/retract", null)).StatusCode.Should().Be(HttpStatusCode.OK);
+        await ShouldBeProblemAsync(await admin.GetAsync(url), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Stats_count_the_tenant()
     {
         await ObserveAsync($"openid:{TestHub.OaAppId}:{OpenIdA}", $"unionid:acme:{UnionId}");

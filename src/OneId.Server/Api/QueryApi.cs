@@ -38,7 +38,7 @@ public static class QueryApi
         caller.May(DataTier.Internal) ? null
             : Problems.Forbidden("Tier not allowed", "Person ids and WeChat ids are internal data; this key lacks the 'internal' tier.");
 
-    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> ResolveAsync(string? id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> ResolveAsync(string? id, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
     {
         var caller = http.Caller();
         if (NeedInternal(caller) is { } denied)
@@ -50,7 +50,8 @@ public static class QueryApi
             return Problems.BadRequest("Missing id", "Pass ?id=type:namespace:value (e.g. openid:wx4f4bc4dec97d474b:oGZU…) or a person id p_123.");
         }
         var tenant = TenantOf(http, tenants);
-        var (person, problem) = await LookupAsync(tenant, caller, id, ct).ConfigureAwait(false);
+        var version = await cache.VersionAsync(tenant, ct).ConfigureAwait(false);
+        var (person, problem) = await LookupAsync(tenant, caller, id, cache, version, ct).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -60,11 +61,12 @@ public static class QueryApi
             : TypedResults.Ok(PersonView.From(person, caller));
     }
 
-    private static async Task<(Person? Person, ProblemHttpResult? Problem)> LookupAsync(HubTenant tenant, Caller caller, string text, CancellationToken ct)
+    private static async Task<(Person? Person, ProblemHttpResult? Problem)> LookupAsync(HubTenant tenant, Caller caller, string text,
+        PersonReadCache cache, (long, long) version, CancellationToken ct)
     {
         if (PersonId.TryParse(text, out var pid))
         {
-            return (await tenant.Graph.GetAsync(pid, ct).ConfigureAwait(false), null);
+            return (await cache.GetAsync(tenant, version, text, () => tenant.Graph.GetAsync(pid, ct)).ConfigureAwait(false), null);
         }
         if (!Identifier.TryParse(text, out var identifier, out var error))
         {
@@ -76,7 +78,7 @@ public static class QueryApi
         }
         try
         {
-            return (await tenant.Graph.FindAsync(identifier, ct).ConfigureAwait(false), null);
+            return (await cache.GetAsync(tenant, version, identifier.ToString(), () => tenant.Graph.FindAsync(identifier, ct)).ConfigureAwait(false), null);
         }
         catch (AmbiguousIdentifierException e)
         {
@@ -84,7 +86,7 @@ public static class QueryApi
         }
     }
 
-    internal static async Task<Results<Ok<ResolveBatchResponse>, ProblemHttpResult>> ResolveManyAsync(ResolveBatchRequest? request, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    internal static async Task<Results<Ok<ResolveBatchResponse>, ProblemHttpResult>> ResolveManyAsync(ResolveBatchRequest? request, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
     {
         var caller = http.Caller();
         if (NeedInternal(caller) is { } denied)
@@ -108,10 +110,11 @@ public static class QueryApi
             }
         }
         var tenant = TenantOf(http, tenants);
+        var version = await cache.VersionAsync(tenant, ct).ConfigureAwait(false);
         var results = new List<ResolveBatchItem>(ids.Count);
         foreach (var text in ids)
         {
-            var (person, problem) = await LookupAsync(tenant, caller, text, ct).ConfigureAwait(false);
+            var (person, problem) = await LookupAsync(tenant, caller, text, cache, version, ct).ConfigureAwait(false);
             results.Add(new ResolveBatchItem(text, person is null ? null : PersonView.From(person, caller), problem?.ProblemDetails.Detail));
         }
         return TypedResults.Ok(new ResolveBatchResponse(results));

@@ -56,6 +56,20 @@ public sealed class HubStore
         return await c.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
     }
 
+    // ---- graph version (read cache validation) ----
+
+    /// <summary>
+    /// A value that changes with every write to the tenant's graph: each write appends an observation or an event
+    /// (erasure and retraction write events), and both ids only grow. Reads may be cached while it stays the same.
+    /// </summary>
+    public Task<(long Observations, long Events)> GraphVersionAsync(CancellationToken ct) => ReadAsync(async c =>
+    {
+        var v = await c.QueryFirstAsync<VersionRow>(new CommandDefinition(
+            "SELECT COALESCE((SELECT MAX(id) FROM observations), 0) AS Observations, COALESCE((SELECT MAX(seq) FROM events), 0) AS Events",
+            cancellationToken: ct)).ConfigureAwait(false);
+        return (v.Observations, v.Events);
+    }, ct);
+
     // ---- API keys ----
 
     public Task<int> AddApiKeyAsync(string hash, IEnumerable<DataTier> tiers, bool admin, CancellationToken ct) =>
@@ -201,6 +215,8 @@ public sealed class HubStore
     public Task<string?> GetComponentStateAsync(string componentAppId, string name, CancellationToken ct) => ReadAsync(c =>
         c.QueryFirstOrDefaultAsync<string?>(new CommandDefinition("SELECT value FROM hub_component_state WHERE component_appid = @componentAppId AND name = @name",
             new { componentAppId, name }, cancellationToken: ct)), ct);
+
+    private sealed class VersionRow { public long Observations { get; set; } public long Events { get; set; } }
 
     private sealed class KeyRow { public string Tiers { get; set; } = ""; public long Admin { get; set; } }
 

@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using OneId.Graph;
+using OneId.Server.Tenants;
+
+namespace OneId.Server.Api;
+
+/// <summary>
+/// Answers repeated resolves from memory while the tenant's graph is unchanged. Every request still asks the database
+/// for the graph's version (one indexed read), so an answer is never older than the last committed write, in this
+/// instance or any other sharing the database.
+/// </summary>
+public sealed class PersonReadCache
+{
+    private const int MaxEntries = 200_000;
+    private readonly ConcurrentDictionary<(string Tenant, string Key), ((long, long) Version, Person? Person)> _entries = new();
+
+    public async Task<(long, long)> VersionAsync(HubTenant tenant, CancellationToken cancellationToken) =>
+        await tenant.Store.GraphVersionAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The cached person for <paramref name="key"/> at <paramref name="version"/>, or <paramref name="load"/>'s answer (then cached).</summary>
+    public async Task<Person?> GetAsync(HubTenant tenant, (long, long) version, string key, Func<Task<Person?>> load)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(load);
+        if (_entries.TryGetValue((tenant.Name, key), out var hit) && hit.Version == version)
+        {
+            return hit.Person;
+        }
+        // Loaded after the version was read, so the person is at least as new as the version it is filed under.
+        var person = await load().ConfigureAwait(false);
+        if (_entries.Count >= MaxEntries)
+        {
+            _entries.Clear();
+        }
+        _entries[(tenant.Name, key)] = (version, person);
+        return person;
+    }
+}
