@@ -96,6 +96,22 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
         Subscribes(await Graph.GetObservationsAsync(person.Id, default)).Should().Be(before + 1, "three deliveries of one event are processed once");
     }
 
+    [Fact]
+    public async Task Oa_unsubscribe_in_plain_mode_is_recorded()
+    {
+        var user = await f.NewUserAsync("unsub");
+        var openid = (await f.SandboxAsync($"_sandbox/users/{user}")).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()!;
+        var xml = Subscribe(openid, 1700000500).Replace("subscribe", "unsubscribe", StringComparison.Ordinal);
+        using var hub = f.Hub();
+        var r = await hub.PostAsync($"{OaPath}?{SignedQuery}&openid={openid}", Xml(xml));
+        (await r.Content.ReadAsStringAsync()).Should().Be("success");
+        var person = await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}"), default);
+        (await Graph.GetObservationsAsync(person!.Id, default)).Should().ContainSingle(o => o.Source == $"oa.unsubscribe:{Demo.OfficialAccount}");
+        // Text messages and other events are acknowledged and change nothing.
+        var text = $"<xml><ToUserName>gh_x</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>1234</MsgId></xml>";
+        (await (await hub.PostAsync($"{OaPath}?{SignedQuery}", Xml(text))).Content.ReadAsStringAsync()).Should().Be("success");
+    }
+
     [Theory]
     [InlineData("<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><xml><FromUserName>&x;</FromUserName></xml>")]
     [InlineData("<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]><xml><a>&lol2;</a></xml>")]
