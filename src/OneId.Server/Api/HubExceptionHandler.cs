@@ -19,6 +19,8 @@ internal sealed partial class HubExceptionHandler(IProblemDetailsService problem
             BadHttpRequestException e => (e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request", Describe(e)),
             JsonException => (StatusCodes.Status400BadRequest, "Bad request", "The body is not the JSON this endpoint expects."),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (499, "Client closed request", ""),
+            // An identifier WeChat sent failed the graph's shape checks: WeChat's answer, not the caller's input, is at fault.
+            FormatException => (StatusCodes.Status502BadGateway, "Unexpected answer from WeChat", "WeChat returned an identifier of an unexpected shape; the operator's log has the details."),
             _ => (StatusCodes.Status500InternalServerError, "Internal error", "The hub failed to handle the request; the operator can find the cause in its log."),
         };
         if (status >= 500)
