@@ -85,7 +85,7 @@ public sealed partial class IdentityRecorder(WebhookSignal signal, WeComClient w
         }
     }
 
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "{Tenant}: {Source} → {Outcome} {Person}")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "{Tenant}: {Source} → {Outcome} {Person}")]
     private static partial void LogObserved(ILogger logger, string tenant, string source, ObserveOutcome outcome, string? person);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "idconvert for {CorpId}/{App} failed (errcode {ErrCode}): {Message}")]
