@@ -7,6 +7,8 @@ root.Subcommands.Add(ResolveCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(VersionCommand.Create());
+root.Subcommands.Add(SandboxCommand.Create());
+root.Subcommands.Add(WxCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))

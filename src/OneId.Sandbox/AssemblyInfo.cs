@@ -1,1 +1,3 @@
-namespace OneId.Sandbox;
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("OneId.Sandbox.Tests")]

@@ -1,0 +1,150 @@
+using FluentAssertions;
+using OneId.Sandbox.Tests.Support;
+using OneId.Sandbox.World;
+using Xunit;
+
+namespace OneId.Sandbox.Tests;
+
+public sealed class PushTests
+{
+    [Fact]
+    public async Task Follow_pushes_an_encrypted_signed_subscribe_event_and_unfollow_an_unsubscribe()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true);
+        var openid = (await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount })).Str("openid");
+        var push = await sandbox.Receiver!.WaitForAsync(p => p.Path == "oa");
+
+        var q = push.Query;
+        q["signature"].Should().Be(CallbackOracle.Sha1Sorted(TestWorlds.CallbackToken, q["timestamp"], q["nonce"]));
+        q["openid"].Should().Be(openid);
+        q["encrypt_type"].Should().Be("aes");
+        var encrypt = CallbackOracle.Between(push.Body, "Encrypt");
+        q["msg_signature"].Should().Be(CallbackOracle.Sha1Sorted(TestWorlds.CallbackToken, q["timestamp"], q["nonce"], encrypt));
+        var (xml, receiveId) = CallbackOracle.Decrypt(TestWorlds.OaAesKey, encrypt);
+        receiveId.Should().Be(DemoWorld.OfficialAccount);
+        CallbackOracle.Between(xml, "ToUserName").Should().StartWith("gh_").And.Be(CallbackOracle.Between(push.Body, "ToUserName"));
+        CallbackOracle.Between(xml, "FromUserName").Should().Be(openid);
+        CallbackOracle.Between(xml, "MsgType").Should().Be("event");
+        CallbackOracle.Between(xml, "Event").Should().Be("subscribe");
+        long.Parse(CallbackOracle.Between(xml, "CreateTime"), System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(1_600_000_000);
+
+        await sandbox.ControlAsync("users/bob/unfollow", new { appid = DemoWorld.OfficialAccount });
+        var second = await sandbox.Receiver.WaitForAsync(p => p.Path == "oa", count: 2);
+        CallbackOracle.Between(CallbackOracle.Decrypt(TestWorlds.OaAesKey, CallbackOracle.Between(second.Body, "Encrypt")).Message, "Event").Should().Be("unsubscribe");
+    }
+
+    [Fact]
+    public async Task Follow_through_a_parametric_qr_code_carries_the_scene()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true, oaEncrypted: false);
+        var openid = (await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount, qr_scene_str = "poster42" })).Str("openid");
+        var push = await sandbox.Receiver!.WaitForAsync(p => p.Path == "oa");
+        CallbackOracle.Between(push.Body, "EventKey").Should().Be("qrscene_poster42");
+        CallbackOracle.Between(push.Body, "Ticket").Should().NotBeEmpty();
+        var info = await sandbox.GetAsync($"cgi-bin/user/info?access_token={await sandbox.AppTokenAsync(DemoWorld.OfficialAccount)}&openid={openid}");
+        info.Str("subscribe_scene").Should().Be("ADD_SCENE_QR_CODE");
+        info.Str("qr_scene_str").Should().Be("poster42");
+    }
+
+    [Fact]
+    public async Task Plain_mode_pushes_the_xml_signed_without_encryption()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true, oaEncrypted: false);
+        await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount });
+        var push = await sandbox.Receiver!.WaitForAsync(p => p.Path == "oa");
+        push.Query.Should().NotContainKey("encrypt_type").And.NotContainKey("msg_signature");
+        push.Query["signature"].Should().Be(CallbackOracle.Sha1Sorted(TestWorlds.CallbackToken, push.Query["timestamp"], push.Query["nonce"]));
+        CallbackOracle.Between(push.Body, "Event").Should().Be("subscribe");
+    }
+
+    [Fact]
+    public async Task Wecom_add_pushes_change_external_contact_to_every_app_of_the_corp()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true);
+        await sandbox.ControlAsync("users/alice/wecom-add", new { corpid = DemoWorld.Corp, userid = "zhangsan", state = "s1" });
+        var truth = await sandbox.TruthAsync("alice");
+
+        var self = await sandbox.Receiver!.WaitForAsync(p => p.Path == "wecom/crm");
+        self.Query.Should().NotContainKey("signature");
+        var selfEncrypt = CallbackOracle.Between(self.Body, "Encrypt");
+        self.Query["msg_signature"].Should().Be(CallbackOracle.Sha1Sorted(TestWorlds.CallbackToken, self.Query["timestamp"], self.Query["nonce"], selfEncrypt));
+        CallbackOracle.Between(self.Body, "AgentID").Should().Be("1000002");
+        var (selfXml, selfReceiver) = CallbackOracle.Decrypt(TestWorlds.WeComAesKey, selfEncrypt);
+        selfReceiver.Should().Be(DemoWorld.Corp);
+        CallbackOracle.Between(selfXml, "ToUserName").Should().Be(DemoWorld.Corp);
+        CallbackOracle.Between(selfXml, "FromUserName").Should().Be("sys");
+        CallbackOracle.Between(selfXml, "Event").Should().Be("change_external_contact");
+        CallbackOracle.Between(selfXml, "ChangeType").Should().Be("add_external_contact");
+        CallbackOracle.Between(selfXml, "UserID").Should().Be("zhangsan");
+        CallbackOracle.Between(selfXml, "ExternalUserID").Should().Be(truth.GetProperty("external_userids").Str(DemoWorld.Corp));
+        CallbackOracle.Between(selfXml, "State").Should().Be("s1");
+        CallbackOracle.Between(selfXml, "WelcomeCode").Should().NotBeEmpty();
+
+        var suite = await sandbox.Receiver.WaitForAsync(p => p.Path == "wecom/isv"
+            && CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(p.Body, "Encrypt")).Message.Contains("change_external_contact", StringComparison.Ordinal));
+        var (suiteXml, suiteReceiver) = CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(suite.Body, "Encrypt"));
+        CallbackOracle.Between(suiteXml, "SuiteId").Should().Be(suiteReceiver).And.StartWith("ww");
+        CallbackOracle.Between(suiteXml, "AuthCorpId").Should().Be(DemoWorld.Corp);
+        CallbackOracle.Between(suiteXml, "InfoType").Should().Be("change_external_contact");
+        CallbackOracle.Between(suiteXml, "ExternalUserID").Should().Be(truth.GetProperty("external_userids").Str(DemoWorld.Corp + "/isv1"));
+
+        await sandbox.ControlAsync("users/alice/wecom-del", new { corpid = DemoWorld.Corp, userid = "zhangsan" });
+        var del = await sandbox.Receiver.WaitForAsync(p => p.Path == "wecom/crm", count: 2);
+        CallbackOracle.Between(CallbackOracle.Decrypt(TestWorlds.WeComAesKey, CallbackOracle.Between(del.Body, "Encrypt")).Message, "ChangeType").Should().Be("del_follow_user");
+    }
+
+    [Fact]
+    public async Task A_failing_receiver_gets_three_attempts_in_total()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true);
+        sandbox.Receiver!.FailNext(2, "oa");
+        await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount });
+        await sandbox.Receiver.WaitForAsync(p => p.Path == "oa", count: 3);
+        await WaitForStatusAsync(sandbox, "subscribe", "delivered");
+
+        sandbox.Receiver.FailNext(10, "oa");
+        await sandbox.ControlAsync("users/bob/unfollow", new { appid = DemoWorld.OfficialAccount });
+        await WaitForStatusAsync(sandbox, "unsubscribe", "failed");
+        await Task.Delay(300);
+        sandbox.Receiver.Received.Count(p => p.Path == "oa").Should().Be(6, "3 + 3 attempts, never a fourth");
+        sandbox.Running.Pushes.Records.Single(r => r.Event == "unsubscribe").Attempts.Should().Be(3);
+    }
+
+    [Fact]
+    public async Task A_receiver_slower_than_the_timeout_is_retried()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(o => o.PushTimeout = TimeSpan.FromMilliseconds(300), withReceiver: true);
+        sandbox.Receiver!.Stall = TimeSpan.FromSeconds(2);
+        await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount });
+        await sandbox.Receiver.WaitForAsync(p => p.Path == "oa", count: 2);
+        sandbox.Running.Pushes.Records.Single(r => r.Event == "subscribe").LastError.Should().Contain("no answer");
+    }
+
+    [Fact]
+    public async Task Retries_wait_in_sandbox_time_so_advancing_the_clock_hurries_them()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(o => o.PushRetryDelay = TimeSpan.FromHours(1), withReceiver: true);
+        sandbox.Receiver!.FailNext(1, "oa");
+        await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount });
+        await sandbox.Receiver.WaitForAsync(p => p.Path == "oa");
+        await Task.Delay(300);
+        sandbox.Receiver.Received.Count(p => p.Path == "oa").Should().Be(1);
+        await sandbox.AdvanceAsync(3600);
+        await sandbox.Receiver.WaitForAsync(p => p.Path == "oa", count: 2);
+        await WaitForStatusAsync(sandbox, "subscribe", "delivered");
+    }
+
+    private static async Task WaitForStatusAsync(TestSandbox sandbox, string @event, string status)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var json = System.Text.Json.JsonDocument.Parse(await sandbox.Http.GetStringAsync(new Uri("_sandbox/pushes", UriKind.Relative))).RootElement;
+            if (json.EnumerateArray().Any(r => r.Str("event") == @event && r.Str("status") == status))
+            {
+                return;
+            }
+            await Task.Delay(25);
+        }
+        throw new TimeoutException($"push {@event} never reached {status}");
+    }
+}
