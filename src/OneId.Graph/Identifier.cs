@@ -9,11 +9,15 @@ namespace OneId.Graph;
 /// </summary>
 public readonly partial record struct Identifier
 {
-    private Identifier(IdentifierType type, string ns, string value)
+    // The text form is computed once: it is the key in every store, dictionary and comparison on the import path.
+    private readonly string _text;
+
+    private Identifier(IdentifierType type, string ns, string value, string? text = null)
     {
         Type = type;
         Namespace = ns;
         Value = value;
+        _text = text ?? string.Concat(type.Name, ":", ns, ":", value);
     }
 
     public IdentifierType Type { get; }
@@ -26,7 +30,11 @@ public readonly partial record struct Identifier
     /// <summary>Exclusive identifiers merge persons and a person holds at most one per namespace; weak ones only attach.</summary>
     public bool IsExclusive => Type.IsExclusive;
 
-    public override string ToString() => $"{Type.Name}:{Namespace}:{Value}";
+    public override string ToString() => _text ?? "";
+
+    public bool Equals(Identifier other) => string.Equals(_text, other._text, StringComparison.Ordinal);
+
+    public override int GetHashCode() => (_text ?? "").GetHashCode(StringComparison.Ordinal);
 
     public static Identifier Parse(string text) =>
         TryParse(text, out var id, out var error) ? id : throw new FormatException(error);
@@ -40,7 +48,7 @@ public readonly partial record struct Identifier
         ArgumentNullException.ThrowIfNull(text);
         var first = text.IndexOf(':', StringComparison.Ordinal);
         var second = text.IndexOf(':', first + 1);
-        return new Identifier(IdentifierType.FromName(text[..first]), text[(first + 1)..second], text[(second + 1)..]);
+        return new Identifier(IdentifierType.FromName(text[..first]), text[(first + 1)..second], text[(second + 1)..], text);
     }
 
     public static Identifier Create(IdentifierType type, string ns, string value) =>
@@ -153,7 +161,16 @@ public sealed partial class IdentifierType : IEquatable<IdentifierType>
 
     public static bool TryFromName(string name, [NotNullWhen(true)] out IdentifierType? type)
     {
-        type = All.FirstOrDefault(t => t.Name == name);
+        type = name switch
+        {
+            "openid" => OpenId,
+            "unionid" => UnionId,
+            "external_userid" => ExternalUserId,
+            "pending_id" => PendingId,
+            "account" => Account,
+            "phone" => Phone,
+            _ => null,
+        };
         return type is not null;
     }
 
