@@ -29,6 +29,10 @@ public sealed class SandboxLimits
     public int IdConvertPerHour { get; set; } = 100_000;
     public int IdConvertPerDay { get; set; } = 480_000;
 
+    /// <summary>unionid_to_external_userid_3rd per provider per hour (50,000) and per day (240,000), §6.8.</summary>
+    public int ThirdPartyIdConvertPerHour { get; set; } = 50_000;
+    public int ThirdPartyIdConvertPerDay { get; set; } = 240_000;
+
     /// <summary>WeCom gettoken per app per minute before 45009 (WeCom throttles "frequent" calls; the number is ours).</summary>
     public int WeComGetTokenPerMinute { get; set; } = 600;
 }

@@ -102,6 +102,9 @@ public sealed class ControlTests
         var world = JsonDocument.Parse(await sandbox.Http.GetStringAsync(new Uri("_sandbox/world", UriKind.Relative))).RootElement;
         world.GetProperty("apps").GetArrayLength().Should().Be(7);
         world.Str("unionid_rule").Should().Be("current");
+        var index = JsonDocument.Parse(await sandbox.Http.GetStringAsync(new Uri("_sandbox", UriKind.Relative))).RootElement;
+        index.GetProperty("users").GetInt32().Should().Be(2);
+        index.GetProperty("named_users").EnumerateArray().Select(e => e.GetString()).Should().Equal("alice", "bob");
 
         const string replacement = """
             {"union_spaces":[{"id":"zeta","subject":"Zeta Ltd"}],

@@ -80,7 +80,8 @@ public sealed class PushTests
         CallbackOracle.Between(selfXml, "State").Should().Be("s1");
         CallbackOracle.Between(selfXml, "WelcomeCode").Should().NotBeEmpty();
 
-        var suite = await sandbox.Receiver.WaitForAsync(p => p.Path == "wecom/isv");
+        var suite = await sandbox.Receiver.WaitForAsync(p => p.Path == "wecom/isv"
+            && CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(p.Body, "Encrypt")).Message.Contains("change_external_contact", StringComparison.Ordinal));
         var (suiteXml, suiteReceiver) = CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(suite.Body, "Encrypt"));
         CallbackOracle.Between(suiteXml, "SuiteId").Should().Be(suiteReceiver).And.StartWith("ww");
         CallbackOracle.Between(suiteXml, "AuthCorpId").Should().Be(DemoWorld.Corp);

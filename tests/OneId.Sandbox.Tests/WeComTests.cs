@@ -177,4 +177,55 @@ public sealed class WeComTests
         var otherProvider = await sandbox.PostAsync($"qyapi/cgi-bin/batch/userid_to_openuserid?access_token={await sandbox.WeComTokenAsync("secret-isv2-crm")}", new { userid_list = new[] { "zhangsan" } });
         otherProvider.GetProperty("open_userid_list")[0].Str("open_userid").Should().NotBe(mapped.Str("open_userid"), "open_userid is provider-level");
     }
+
+    [Fact]
+    public async Task Suite_ticket_buys_a_suite_token_for_unionid_to_external_userid_3rd()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true);
+        var push = await sandbox.Receiver!.WaitForAsync(p => p.Path == "wecom/isv");
+        push.Query["msg_signature"].Should().Be(CallbackOracle.Sha1Sorted(TestWorlds.CallbackToken, push.Query["timestamp"], push.Query["nonce"], CallbackOracle.Between(push.Body, "Encrypt")));
+        var (xml, suiteId) = CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(push.Body, "Encrypt"));
+        CallbackOracle.Between(xml, "InfoType").Should().Be("suite_ticket");
+        CallbackOracle.Between(xml, "SuiteId").Should().Be(suiteId);
+        var ticket = CallbackOracle.Between(xml, "SuiteTicket");
+
+        (await sandbox.PostAsync("qyapi/cgi-bin/service/get_suite_token", new { suite_id = suiteId, suite_secret = "wrong", suite_ticket = ticket })).ShouldBeError(40091);
+        (await sandbox.PostAsync("qyapi/cgi-bin/service/get_suite_token", new { suite_id = suiteId, suite_secret = "secret-isv-crm", suite_ticket = "forged" })).ShouldBeError(40085);
+        var suiteToken = (await sandbox.PostAsync("qyapi/cgi-bin/service/get_suite_token", new { suite_id = suiteId, suite_secret = "secret-isv-crm", suite_ticket = ticket })).Str("suite_access_token");
+
+        // isv1's subject is ISV Ltd: Acme's unionids do not convert (845003); a unionid of an ISV-subject space would.
+        var acme = (await sandbox.TruthAsync("alice")).GetProperty("unionids").Str("acme");
+        (await sandbox.PostAsync($"qyapi/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd?suite_access_token={suiteToken}", new { unionid = acme })).ShouldBeError(845003);
+        (await sandbox.PostAsync($"qyapi/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd?suite_access_token={await sandbox.WeComTokenAsync("secret-isv-crm")}", new { unionid = acme })).ShouldBeError(40082);
+
+        var world = JsonDocument.Parse(await sandbox.Http.GetStringAsync(new Uri("_sandbox/world", UriKind.Relative))).RootElement;
+        world.GetProperty("corps")[0].GetProperty("apps")[1].Str("suite_id").Should().Be(suiteId);
+        var fresh = (await sandbox.ControlAsync($"suites/{suiteId}/ticket")).Str("suite_ticket");
+        fresh.Should().NotBe(ticket);
+    }
+
+    [Fact]
+    public async Task Unionid_to_external_userid_3rd_lists_the_corps_where_the_person_is_a_customer()
+    {
+        var world = TestWorlds.Create();
+        world.UnionSpaces.Add(new UnionSpace { Id = "isv-space", Subject = "ISV Ltd" });
+        world.Apps.Add(new SandboxApp { Appid = "wx1500000000000001", Secret = "isv-mp", Type = AppTypes.MiniProgram, Subject = "ISV Ltd", UnionSpace = "isv-space" });
+        await using var sandbox = await TestSandbox.StartAsync(world: world);
+        var suiteId = world.Corps[0].Apps[1].SuiteId!;
+        var ticket = (await sandbox.ControlAsync($"suites/{suiteId}/ticket")).Str("suite_ticket");
+        var suiteToken = (await sandbox.PostAsync("qyapi/cgi-bin/service/get_suite_token", new { suite_id = suiteId, suite_secret = "secret-isv-crm", suite_ticket = ticket })).Str("suite_access_token");
+        var truth = await sandbox.TruthAsync("bob");
+        var body = new { unionid = truth.GetProperty("unionids").Str("isv-space"), openid = truth.GetProperty("openids").Str("wx1500000000000001") };
+        string Url() => $"qyapi/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd?suite_access_token={suiteToken}";
+
+        (await sandbox.PostAsync(Url(), body)).GetProperty("external_userid_info").GetArrayLength().Should().Be(0);
+        await sandbox.ControlAsync("users/bob/wecom-add", new { corpid = Corp, userid = "lisi" });
+        await sandbox.ControlAsync("users/bob/wecom-add", new { corpid = TestWorlds.OtherCorp, userid = "wangwu" });
+        var info = (await sandbox.PostAsync(Url(), body)).GetProperty("external_userid_info").EnumerateArray().ToList();
+        info.Select(i => i.Str("corpid")).Should().BeEquivalentTo([Corp, TestWorlds.OtherCorp]);
+        info.Single(i => i.Str("corpid") == Corp).Str("external_userid").Should().Be(truth.GetProperty("external_userids").Str(Corp + "/isv1"));
+        var one = (await sandbox.PostAsync(Url(), new { body.unionid, body.openid, corpid = TestWorlds.OtherCorp })).GetProperty("external_userid_info");
+        one.GetArrayLength().Should().Be(1);
+        one[0].Str("external_userid").Should().Be(truth.GetProperty("external_userids").Str(TestWorlds.OtherCorp + "/isv1"));
+    }
 }

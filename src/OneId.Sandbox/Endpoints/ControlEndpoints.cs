@@ -24,6 +24,7 @@ internal static class ControlEndpoints
 
     public static void Map(RouteGroupBuilder control)
     {
+        control.MapGet("/", Index);
         control.MapGet("/world", (SandboxRuntime runtime) => Json(JsonSerializer.SerializeToNode(runtime.World, SandboxJson.Options)!));
         control.MapPut("/world", ReplaceWorldAsync);
         control.MapPost("/users", AddUserAsync);
@@ -55,6 +56,10 @@ internal static class ControlEndpoints
         });
         control.MapGet("/pushes", (PushDispatcher dispatcher) => Json(JsonSerializer.SerializeToNode(dispatcher.Records, SandboxJson.Options)!));
         control.MapPost("/components/{componentAppid}/ticket", ComponentTicket);
+        control.MapPost("/suites/{suiteId}/ticket", (string suiteId, SandboxRuntime runtime, SandboxEvents events) =>
+            runtime.State.SuiteApps(suiteId).Any()
+                ? Json(new JsonObject { ["suite_ticket"] = events.PushSuiteTicket(suiteId) })
+                : Problem(404, $"no provider app with suite_id '{suiteId}'; GET /_sandbox/world lists them"));
         control.MapPost("/components/{componentAppid}/authorize", (HttpContext http, string componentAppid, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => ComponentAuthorizeAsync(http, componentAppid, runtime, events, true, ct));
         control.MapPost("/components/{componentAppid}/unauthorize", (HttpContext http, string componentAppid, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => ComponentAuthorizeAsync(http, componentAppid, runtime, events, false, ct));
     }
@@ -445,6 +450,38 @@ internal static class ControlEndpoints
         Log.FaultSet(logger, fault.Path, fault.Errcode, fault.Times, fault.DelayMs);
         return Json(JsonSerializer.SerializeToNode(fault, SandboxJson.Options)!);
     });
+
+    /// <summary>GET /_sandbox: what is being played, for a person with curl.</summary>
+    private static IResult Index(SandboxRuntime runtime)
+    {
+        var state = runtime.State;
+        var apps = new JsonArray();
+        foreach (var app in state.World.Apps)
+        {
+            apps.Add(new JsonObject { ["appid"] = app.Appid, ["type"] = app.Type, ["name"] = app.Name, ["union_space"] = app.UnionSpace, ["callback"] = app.Callback?.Url });
+        }
+        var corps = new JsonArray();
+        foreach (var corp in state.World.Corps)
+        {
+            corps.Add(new JsonObject
+            {
+                ["corpid"] = corp.Corpid,
+                ["members"] = new JsonArray([.. corp.Members.Select(m => (JsonNode)m)]),
+                ["apps"] = new JsonArray([.. corp.Apps.Select(a => (JsonNode)new JsonObject { ["name"] = a.Name, ["kind"] = a.Kind, ["provider"] = a.Provider, ["suite_id"] = a.SuiteId })]),
+            });
+        }
+        return Json(new JsonObject
+        {
+            ["sandbox"] = "OneId offline WeChat; docs/sandbox.md",
+            ["clock"] = ClockObject(runtime.Clock),
+            ["unionid_rule"] = state.World.UnionidRule,
+            ["apps"] = apps,
+            ["corps"] = corps,
+            ["components"] = new JsonArray([.. state.World.Components.Select(c => (JsonNode)c.ComponentAppid)]),
+            ["users"] = state.Users.Count,
+            ["named_users"] = new JsonArray([.. state.Users.NamedUsers().Take(100).Select(n => (JsonNode)n)]),
+        });
+    }
 
     private static IResult Calls(SandboxRuntime runtime) => Json(new JsonObject
     {

@@ -33,6 +33,80 @@ internal static class WeComEndpoints
         qy.MapPost("/cgi-bin/externalcontact/from_service_external_userid", FromServiceExternalUserIdAsync);
         qy.MapPost("/cgi-bin/externalcontact/convert_to_openid", ConvertToOpenIdAsync);
         qy.MapPost("/cgi-bin/batch/userid_to_openuserid", UserIdToOpenUserIdAsync);
+        qy.MapPost("/cgi-bin/service/get_suite_token", GetSuiteTokenAsync);
+        qy.MapPost("/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd", UnionIdToExternalUserIdThirdPartyAsync);
+    }
+
+    /// <summary>The suite_ticket lives 30 minutes (WeCom pushes a new one every 10).</summary>
+    public static readonly TimeSpan SuiteTicketLifetime = TimeSpan.FromMinutes(30);
+
+    /// <summary>service/get_suite_token: suite_id + suite_secret + a suite_ticket we pushed in the last 30 minutes.</summary>
+    private static async Task<IResult> GetSuiteTokenAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var suiteId = Text(body, "suite_id") ?? throw new WeChatApiException(40083);
+        var app = state.SuiteApps(suiteId).FirstOrDefault() ?? throw new WeChatApiException(40083);
+        if (Text(body, "suite_secret") != (app.App.SuiteSecret ?? app.App.Secret))
+        {
+            throw new WeChatApiException(40091);
+        }
+        if (Text(body, "suite_ticket") is not { } ticket || !state.SuiteTickets.TryGetValue(ticket, out var issued) || issued.SuiteId != suiteId
+            || state.Clock.GetUtcNow() - issued.IssuedAt > SuiteTicketLifetime)
+        {
+            throw new WeChatApiException(40085);
+        }
+        var grant = state.Tokens.IssueSuiteToken(suiteId);
+        return WeChatResult.Ok(new JsonObject { ["suite_access_token"] = grant.Token, ["expires_in"] = state.Tokens.SecondsLeft(grant) });
+    }
+
+    /// <summary>
+    /// unionid_to_external_userid_3rd (§6.8): the unionid (and openid) must have the provider's subject (845003);
+    /// answers the provider's external_userid in every corp (or the given one) that installed the suite and where the
+    /// person is a customer. corpid is returned plain (the real API may return the provider-level open corpid).
+    /// </summary>
+    private static async Task<IResult> UnionIdToExternalUserIdThirdPartyAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        TokenGrant grant;
+        try
+        {
+            grant = state.Tokens.Require(Query(http, "suite_access_token"));
+        }
+        catch (WeChatApiException ex) when (ex.Errcode is 40001 or 42001)
+        {
+            throw new WeChatApiException(ex.Errcode == 42001 ? 42009 : 40082);
+        }
+        if (grant.Kind != TokenKind.Suite)
+        {
+            throw new WeChatApiException(40082);
+        }
+        var apps = state.SuiteApps(grant.Owner).ToList();
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var (user, space) = UserByUnionId(state, Text(body, "unionid"));
+        var openidApp = CheckOpenId(state, Text(body, "openid"), user, space);
+        var providerSubject = apps[0].App.ProviderSubject;
+        if (space.Subject != providerSubject || (openidApp is not null && openidApp.Subject != providerSubject))
+        {
+            throw new WeChatApiException(845003);
+        }
+        var quotaKey = "idconvert-3rd:" + apps[0].App.Provider;
+        if (!state.Quotas.TryHit(quotaKey, state.Limits.ThirdPartyIdConvertPerHour, QuotaWindow.Hour)
+            || !state.Quotas.TryHit(quotaKey, state.Limits.ThirdPartyIdConvertPerDay, QuotaWindow.Day))
+        {
+            throw new WeChatApiException(45009);
+        }
+        var corpid = Text(body, "corpid");
+        var sandboxUser = UserOf(state, user);
+        var info = new JsonArray();
+        foreach (var app in apps.Where(a => corpid is null || string.Equals(a.Corp.Corpid, corpid, StringComparison.OrdinalIgnoreCase)))
+        {
+            if (SandboxWorldState.IsCustomer(sandboxUser, app.Corp))
+            {
+                info.Add(new JsonObject { ["corpid"] = app.Corp.Corpid, ["external_userid"] = state.ExternalUserIdOf(app, user) });
+            }
+        }
+        return WeChatResult.Ok(new JsonObject { ["external_userid_info"] = info });
     }
 
     private static List<string> StringList(JsonObject body, string name) =>

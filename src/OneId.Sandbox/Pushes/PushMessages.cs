@@ -56,6 +56,10 @@ internal static class PushMessages
         return WithAddFields(xml, changeType, state, welcomeCode).Build();
     }
 
+    /// <summary>suite_ticket (WeCom 指令回调, every 10 minutes): SuiteId, InfoType, TimeStamp, SuiteTicket.</summary>
+    public static string SuiteTicket(string suiteId, long timestamp, string ticket) =>
+        new XmlBuilder().Text("SuiteId", suiteId).Text("InfoType", "suite_ticket").Number("TimeStamp", timestamp).Text("SuiteTicket", ticket).Build();
+
     private static XmlBuilder WithAddFields(XmlBuilder xml, string changeType, string? state, string? welcomeCode)
     {
         if (changeType is "add_external_contact" or "add_half_external_contact")

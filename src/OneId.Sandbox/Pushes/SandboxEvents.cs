@@ -80,7 +80,23 @@ public sealed class SandboxEvents(SandboxRuntime runtime, PushDispatcher dispatc
         dispatcher.Enqueue(new PushEnvelope(infoType, callback, PushStyle.Component, component.ComponentAppid, component.ComponentAppid, xml));
     }
 
-    /// <summary>Pushes tickets that are due (every 10 sandbox minutes; the first at start).</summary>
+    /// <summary>Issues a suite_ticket and pushes it to the first app of the suite with a callback. Returns the ticket.</summary>
+    internal string PushSuiteTicket(string suiteId)
+    {
+        var state = runtime.State;
+        var ticket = Convert.ToBase64String(RandomNumberGenerator.GetBytes(48)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+        var now = runtime.Clock.GetUtcNow();
+        state.SuiteTickets[ticket] = (suiteId, now);
+        _nextTicketAt["suite:" + suiteId] = now + runtime.Options.ComponentTicketInterval;
+        if (state.SuiteApps(suiteId).FirstOrDefault(a => a.App.Callback is not null) is { } app)
+        {
+            var xml = PushMessages.SuiteTicket(suiteId, now.ToUnixTimeSeconds(), ticket);
+            dispatcher.Enqueue(new PushEnvelope("suite_ticket", app.App.Callback!, PushStyle.WeCom, suiteId, suiteId, xml));
+        }
+        return ticket;
+    }
+
+    /// <summary>Pushes tickets that are due (component and suite tickets every 10 sandbox minutes; the first at start).</summary>
     internal void PushDueTickets()
     {
         var now = runtime.Clock.GetUtcNow();
@@ -89,6 +105,13 @@ public sealed class SandboxEvents(SandboxRuntime runtime, PushDispatcher dispatc
             if (!_nextTicketAt.TryGetValue(component.ComponentAppid, out var due) || due <= now)
             {
                 PushTicket(component);
+            }
+        }
+        foreach (var suiteId in runtime.State.World.Corps.SelectMany(c => c.Apps.Where(a => a.Kind == CorpAppKinds.Provider).Select(a => new CorpAppRef(c, a).SuiteId)).Distinct())
+        {
+            if (!_nextTicketAt.TryGetValue("suite:" + suiteId, out var due) || due <= now)
+            {
+                PushSuiteTicket(suiteId);
             }
         }
     }

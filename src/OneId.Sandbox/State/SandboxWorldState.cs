@@ -23,6 +23,15 @@ internal sealed class SandboxWorldState
 {
     public SandboxWorldState(SandboxWorld world, SandboxClock clock, SandboxLimits limits)
     {
+        // Derived ids are written into the world, so GET /_sandbox/world shows what pushes and APIs use.
+        foreach (var app in world.Apps.Where(a => a.Type == AppTypes.OfficialAccount && a.OriginalId is null))
+        {
+            app.OriginalId = IdDeriver.OriginalId(app.Appid);
+        }
+        foreach (var app in world.Corps.SelectMany(c => c.Apps).Where(a => a.Kind == CorpAppKinds.Provider && a.SuiteId is null))
+        {
+            app.SuiteId = IdDeriver.SuiteId(app.Provider ?? "", app.Name);
+        }
         World = world;
         Clock = clock;
         Limits = limits;
@@ -65,6 +74,13 @@ internal sealed class SandboxWorldState
 
     /// <summary>component_verify_ticket values issued per component, with issue time (valid 12 h, §5.1).</summary>
     public ConcurrentDictionary<string, DateTimeOffset> Tickets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>suite_ticket values issued: ticket → (suite_id, issue time); valid 30 minutes.</summary>
+    public ConcurrentDictionary<string, (string SuiteId, DateTimeOffset IssuedAt)> SuiteTickets { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Provider apps grouped by suite_id (one suite can be installed in many corps).</summary>
+    public IEnumerable<CorpAppRef> SuiteApps(string suiteId) =>
+        World.Corps.SelectMany(c => c.Apps.Where(a => a.Kind == CorpAppKinds.Provider).Select(a => new CorpAppRef(c, a))).Where(r => r.SuiteId == suiteId);
 
     /// <summary>The latest component_verify_ticket per component.</summary>
     public ConcurrentDictionary<string, string> LatestTickets { get; } = new(StringComparer.Ordinal);

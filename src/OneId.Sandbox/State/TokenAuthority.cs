@@ -23,6 +23,9 @@ internal enum TokenKind
 
     /// <summary>User-level sns access_token (§3.2).</summary>
     SnsUser,
+
+    /// <summary>WeCom suite_access_token of a provider's suite (§6.8).</summary>
+    Suite,
 }
 
 /// <summary>One issued access token.</summary>
@@ -158,6 +161,22 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
         }
     }
 
+    /// <summary>suite_access_token: the same token while it lives, like gettoken.</summary>
+    public TokenGrant IssueSuiteToken(string suiteId)
+    {
+        var state = _owners.GetOrAdd("suite:" + suiteId, _ => new OwnerState());
+        lock (state.Gate)
+        {
+            var now = clock.GetUtcNow();
+            if (state.Latest is { } latest && latest.ExpiresAt > now)
+            {
+                return latest;
+            }
+            state.Latest = Register(TokenKind.Suite, suiteId, now);
+            return state.Latest;
+        }
+    }
+
     /// <summary>component_access_token: 7200 s; earlier ones keep their own expiry (§5.2, no invalidation documented).</summary>
     public TokenGrant IssueComponentToken(string componentAppid) => Register(TokenKind.Component, componentAppid, clock.GetUtcNow());
 
@@ -243,6 +262,7 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
         TokenKind.App => "app:" + grant.Owner,
         TokenKind.Stable => "stable:" + grant.Owner,
         TokenKind.WeCom => "wecom:" + grant.Owner,
+        TokenKind.Suite => "suite:" + grant.Owner,
         TokenKind.SnsUser when grant.RefreshToken is not null => "sns-refresh:" + grant.RefreshToken,
         _ => "other",
     };

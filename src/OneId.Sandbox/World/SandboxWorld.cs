@@ -126,6 +126,9 @@ public sealed class SandboxCorpApp
     /// <summary>suite_id of a provider app: the receiveid of its pushes; derived when absent.</summary>
     public string? SuiteId { get; set; }
 
+    /// <summary>suite_secret for service/get_suite_token (provider apps); the app secret when absent.</summary>
+    public string? SuiteSecret { get; set; }
+
     public int? AgentId { get; set; }
     public string Secret { get; set; } = "";
     public SandboxCallback? Callback { get; set; }
