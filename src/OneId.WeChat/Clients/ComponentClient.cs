@@ -110,8 +110,14 @@ public sealed class ComponentClient(
         if (!string.IsNullOrEmpty(info.AuthorizerRefreshToken))
         {
             await store.SaveAuthorizerRefreshTokenAsync(componentAppId, info.AuthorizerAppId, info.AuthorizerRefreshToken, cancellationToken).ConfigureAwait(false);
-            // A re-authorization may come with another refresh token; drop any token cached from the old grant.
-            tokens.Evict(TokenKey.Authorizer(componentAppId, info.AuthorizerAppId));
+        }
+        var key = TokenKey.Authorizer(componentAppId, info.AuthorizerAppId);
+        // The answer carries a fresh authorizer token: keep it rather than fetch another (authorizer fetches count against
+        // a quota, §5.5). A re-authorization replaces whatever was cached from the old grant.
+        tokens.Evict(key);
+        if (!string.IsNullOrEmpty(info.AuthorizerAccessToken) && info.ExpiresIn > 0)
+        {
+            await tokens.OfferAsync(key, info.AuthorizerAccessToken, info.ExpiresIn, cancellationToken).ConfigureAwait(false);
         }
         return info;
     }

@@ -16,6 +16,12 @@ public interface IAccessTokenService
     /// </summary>
     ValueTask<AccessToken> RefreshAsync(TokenKey key, string? rejectedToken, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores a token WeChat issued outside the service, such as the authorizer_access_token that api_query_auth returns
+    /// (§5.4), so that it is not fetched again. Returns false when another process holds the lease (nothing is written).
+    /// </summary>
+    ValueTask<bool> OfferAsync(TokenKey key, string token, int expiresIn, CancellationToken cancellationToken = default);
+
     /// <summary>Drops this process's cached token for <paramref name="key"/> (after an authorizer revoked, say).</summary>
     void Evict(TokenKey key);
 }

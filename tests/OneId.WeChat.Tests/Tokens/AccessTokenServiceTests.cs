@@ -110,6 +110,34 @@ public sealed class AccessTokenServiceTests
     }
 
     [Fact]
+    public async Task Four_services_sharing_one_sqlite_file_fetch_once()
+    {
+        var (server, _, time) = StableServer();
+        server.Latency = TimeSpan.FromMilliseconds(30);
+        using var folder = new OneId.Testing.TempFolder();
+        var databases = Enumerable.Range(0, 4).Select(_ => OneId.Storage.StoreDatabase.Open(folder.File("oneid.db"))).ToArray();
+        var hosts = databases.Select(db => new WeChatTestHost(Configure, new OneId.Storage.Tokens.SqlTokenStore(db), time, server)).ToArray();
+        try
+        {
+            var all = await Task.WhenAll(hosts.SelectMany(h => Enumerable.Range(0, 100).Select(_ => h.Tokens.GetTokenAsync(TokenKey.App(App)).AsTask())));
+
+            all.Select(t => t.Value).Distinct().Should().ContainSingle();
+            server.CountOf("cgi-bin/stable_token").Should().Be(1);
+        }
+        finally
+        {
+            foreach (var h in hosts)
+            {
+                h.Dispose();
+            }
+            foreach (var db in databases)
+            {
+                await db.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Refreshes_ahead_of_expiry_once_per_lifetime()
     {
         var (server, _, time) = StableServer();
