@@ -1,92 +1,56 @@
 namespace OneId.Storage.Graph;
 
-/// <summary>The graph's tables. Exclusive and weak identifiers live apart: exclusive keys are unique, weak ones are not.</summary>
-/// Ids are allocated by the writer under the tenant's write lock (see GraphCommands), not by sequences.
+/// <summary>
+/// The graph's tables. Exclusive and weak identifiers live apart: exclusive keys are unique, weak ones are not. Ids are
+/// allocated by the writer under the tenant's write lock (see <see cref="GraphCommands"/>), not by sequences.
+/// </summary>
 public static class GraphSchema
 {
     public static IReadOnlyList<Migration> Migrations { get; } =
     [
-        new Migration(
-            "graph/001-init",
-            Sqlite: """
-                CREATE TABLE persons (
-                    id INTEGER PRIMARY KEY,
-                    created_at BIGINT NOT NULL,
-                    merged_into BIGINT NULL,
-                    gone INTEGER NOT NULL DEFAULT 0);
-                CREATE INDEX ix_persons_merged_into ON persons(merged_into) WHERE merged_into IS NOT NULL;
-                CREATE TABLE identifiers (
-                    key TEXT NOT NULL PRIMARY KEY,
-                    type TEXT NOT NULL,
-                    ns TEXT NOT NULL,
-                    person_id BIGINT NOT NULL) WITHOUT ROWID;
-                CREATE INDEX ix_identifiers_person ON identifiers(person_id);
-                CREATE TABLE weak_identifiers (
-                    key TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    person_id BIGINT NOT NULL,
-                    PRIMARY KEY (key, person_id)) WITHOUT ROWID;
-                CREATE INDEX ix_weak_identifiers_person ON weak_identifiers(person_id);
-                CREATE TABLE observations (
-                    id INTEGER PRIMARY KEY,
-                    status INTEGER NOT NULL,
-                    person_id BIGINT NULL,
-                    source TEXT NOT NULL,
-                    at BIGINT NOT NULL,
-                    ids TEXT NOT NULL,
-                    profile TEXT NULL,
-                    conflict TEXT NULL);
-                CREATE INDEX ix_observations_person ON observations(person_id);
-                CREATE TABLE events (
-                    seq INTEGER PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    person_id BIGINT NULL,
-                    others TEXT NULL,
-                    observation_id BIGINT NULL,
-                    ids TEXT NULL,
-                    detail TEXT NULL,
-                    at BIGINT NOT NULL);
-                CREATE INDEX ix_events_person ON events(person_id) WHERE person_id IS NOT NULL;
-                """,
-            Postgres: """
-                CREATE TABLE persons (
-                    id BIGINT PRIMARY KEY,
-                    created_at BIGINT NOT NULL,
-                    merged_into BIGINT NULL,
-                    gone INTEGER NOT NULL DEFAULT 0);
-                CREATE INDEX ix_persons_merged_into ON persons(merged_into) WHERE merged_into IS NOT NULL;
-                CREATE TABLE identifiers (
-                    key TEXT NOT NULL PRIMARY KEY,
-                    type TEXT NOT NULL,
-                    ns TEXT NOT NULL,
-                    person_id BIGINT NOT NULL);
-                CREATE INDEX ix_identifiers_person ON identifiers(person_id);
-                CREATE TABLE weak_identifiers (
-                    key TEXT NOT NULL,
-                    type TEXT NOT NULL,
-                    person_id BIGINT NOT NULL,
-                    PRIMARY KEY (key, person_id));
-                CREATE INDEX ix_weak_identifiers_person ON weak_identifiers(person_id);
-                CREATE TABLE observations (
-                    id BIGINT PRIMARY KEY,
-                    status INTEGER NOT NULL,
-                    person_id BIGINT NULL,
-                    source TEXT NOT NULL,
-                    at BIGINT NOT NULL,
-                    ids TEXT NOT NULL,
-                    profile TEXT NULL,
-                    conflict TEXT NULL);
-                CREATE INDEX ix_observations_person ON observations(person_id);
-                CREATE TABLE events (
-                    seq BIGINT PRIMARY KEY,
-                    kind TEXT NOT NULL,
-                    person_id BIGINT NULL,
-                    others TEXT NULL,
-                    observation_id BIGINT NULL,
-                    ids TEXT NULL,
-                    detail TEXT NULL,
-                    at BIGINT NOT NULL);
-                CREATE INDEX ix_events_person ON events(person_id) WHERE person_id IS NOT NULL;
-                """),
+        new Migration("graph/001-init", Sqlite: Init("INTEGER", " WITHOUT ROWID"), Postgres: Init("BIGINT", "")),
     ];
+
+    // One schema, two dialects: SQLite wants INTEGER PRIMARY KEY (an alias of the rowid) and WITHOUT ROWID for
+    // tables keyed by text; PostgreSQL wants BIGINT and has no rowid.
+    private static string Init(string id, string withoutRowId) => """
+                CREATE TABLE persons (
+                    id {ID} PRIMARY KEY,
+                    created_at BIGINT NOT NULL,
+                    merged_into BIGINT NULL,
+                    gone INTEGER NOT NULL DEFAULT 0);
+                CREATE INDEX ix_persons_merged_into ON persons(merged_into) WHERE merged_into IS NOT NULL;
+                CREATE TABLE identifiers (
+                    key TEXT NOT NULL PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    ns TEXT NOT NULL,
+                    person_id BIGINT NOT NULL){WITHOUT_ROWID};
+                CREATE INDEX ix_identifiers_person ON identifiers(person_id);
+                CREATE TABLE weak_identifiers (
+                    key TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    person_id BIGINT NOT NULL,
+                    PRIMARY KEY (key, person_id)){WITHOUT_ROWID};
+                CREATE INDEX ix_weak_identifiers_person ON weak_identifiers(person_id);
+                CREATE TABLE observations (
+                    id {ID} PRIMARY KEY,
+                    status INTEGER NOT NULL,
+                    person_id BIGINT NULL,
+                    source TEXT NOT NULL,
+                    at BIGINT NOT NULL,
+                    ids TEXT NOT NULL,
+                    profile TEXT NULL,
+                    conflict TEXT NULL);
+                CREATE INDEX ix_observations_person ON observations(person_id);
+                CREATE TABLE events (
+                    seq {ID} PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    person_id BIGINT NULL,
+                    others TEXT NULL,
+                    observation_id BIGINT NULL,
+                    ids TEXT NULL,
+                    detail TEXT NULL,
+                    at BIGINT NOT NULL);
+                CREATE INDEX ix_events_person ON events(person_id) WHERE person_id IS NOT NULL;
+                """.Replace("{ID}", id, StringComparison.Ordinal).Replace("{WITHOUT_ROWID}", withoutRowId, StringComparison.Ordinal);
 }

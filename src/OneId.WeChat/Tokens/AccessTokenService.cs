@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OneId.WeChat.Clients;
@@ -20,8 +21,7 @@ public sealed class AccessTokenService : IAccessTokenService
 
     private readonly ITokenStore _store;
     private readonly IWeChatCredentialProvider _credentials;
-    private readonly WeChatCredentialClient _wechat;
-    private readonly WeComCredentialClient _wecom;
+    private readonly IServiceProvider _services;
     private readonly WeChatTokenOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<AccessTokenService> _logger;
@@ -29,14 +29,17 @@ public sealed class AccessTokenService : IAccessTokenService
     private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
 
-    public AccessTokenService(ITokenStore store, IWeChatCredentialProvider credentials, WeChatCredentialClient wechat,
-        WeComCredentialClient wecom, IOptions<WeChatOptions> options, TimeProvider time, ILogger<AccessTokenService> logger)
+    /// <param name="services">
+    /// Resolves the credential clients per fetch: they are typed HttpClients, meant to be short-lived so that
+    /// IHttpClientFactory can rotate their handlers; this service is a singleton.
+    /// </param>
+    public AccessTokenService(ITokenStore store, IWeChatCredentialProvider credentials, IServiceProvider services,
+        IOptions<WeChatOptions> options, TimeProvider time, ILogger<AccessTokenService> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
         _credentials = credentials;
-        _wechat = wechat;
-        _wecom = wecom;
+        _services = services;
         _options = options.Value.Tokens;
         _time = time;
         _logger = logger;
@@ -239,6 +242,7 @@ public sealed class AccessTokenService : IAccessTokenService
     private async Task<StoredToken> FetchAsync(TokenKey key, StoredToken? previous, string? rejected, CancellationToken cancellationToken)
     {
         var issuedAt = _time.GetUtcNow();
+        var wechat = _services.GetRequiredService<WeChatCredentialClient>();
         string value;
         int expiresIn;
         string endpoint;
@@ -256,13 +260,13 @@ public sealed class AccessTokenService : IAccessTokenService
                 if (credential.TokenEndpoint == AppTokenEndpoint.Token)
                 {
                     endpoint = "cgi-bin/token";
-                    var response = await _wechat.GetAccessTokenAsync(appId, credential.Secret, cancellationToken).ConfigureAwait(false);
+                    var response = await wechat.GetAccessTokenAsync(appId, credential.Secret, cancellationToken).ConfigureAwait(false);
                     (value, expiresIn) = (response.AccessToken, response.ExpiresIn);
                     break;
                 }
 
                 endpoint = "cgi-bin/stable_token";
-                var stable = await _wechat.GetStableAccessTokenAsync(appId, credential.Secret, forceRefresh: false, cancellationToken).ConfigureAwait(false);
+                var stable = await wechat.GetStableAccessTokenAsync(appId, credential.Secret, forceRefresh: false, cancellationToken).ConfigureAwait(false);
                 if (rejected is not null && stable.AccessToken == rejected)
                 {
                     // Normal mode hands back the token WeChat just refused. Only force_refresh replaces it, and it is
@@ -285,7 +289,7 @@ public sealed class AccessTokenService : IAccessTokenService
                         forcedCount++;
                         lastForced = issuedAt;
                         WeChatLog.ForceRefresh(_logger, key.StoreKey, forcedCount);
-                        stable = await _wechat.GetStableAccessTokenAsync(appId, credential.Secret, forceRefresh: true, cancellationToken).ConfigureAwait(false);
+                        stable = await wechat.GetStableAccessTokenAsync(appId, credential.Secret, forceRefresh: true, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 (value, expiresIn) = (stable.AccessToken, stable.ExpiresIn);
@@ -300,7 +304,7 @@ public sealed class AccessTokenService : IAccessTokenService
                     ?? throw new InvalidOperationException(
                         $"No component_verify_ticket has been received for {componentAppId} yet. WeChat pushes one every 10 minutes to the authorization event URL; check that URL and its Token/EncodingAESKey, or call api_start_push_ticket.");
                 endpoint = "cgi-bin/component/api_component_token";
-                var response = await _wechat.GetComponentAccessTokenAsync(componentAppId, credential.Secret, ticket.Ticket, cancellationToken).ConfigureAwait(false);
+                var response = await wechat.GetComponentAccessTokenAsync(componentAppId, credential.Secret, ticket.Ticket, cancellationToken).ConfigureAwait(false);
                 (value, expiresIn) = (response.ComponentAccessToken, response.ExpiresIn);
                 break;
             }
@@ -317,12 +321,12 @@ public sealed class AccessTokenService : IAccessTokenService
                 AuthorizerTokenResponse response;
                 try
                 {
-                    response = await _wechat.GetAuthorizerAccessTokenAsync(componentToken.Value, componentAppId, authorizerAppId, refreshToken, cancellationToken).ConfigureAwait(false);
+                    response = await wechat.GetAuthorizerAccessTokenAsync(componentToken.Value, componentAppId, authorizerAppId, refreshToken, cancellationToken).ConfigureAwait(false);
                 }
                 catch (WeChatApiException ex) when (ex.IsInvalidToken)
                 {
                     componentToken = await RefreshAsync(componentKey, componentToken.Value, cancellationToken).ConfigureAwait(false);
-                    response = await _wechat.GetAuthorizerAccessTokenAsync(componentToken.Value, componentAppId, authorizerAppId, refreshToken, cancellationToken).ConfigureAwait(false);
+                    response = await wechat.GetAuthorizerAccessTokenAsync(componentToken.Value, componentAppId, authorizerAppId, refreshToken, cancellationToken).ConfigureAwait(false);
                 }
                 if (!string.IsNullOrEmpty(response.AuthorizerRefreshToken) && response.AuthorizerRefreshToken != refreshToken)
                 {
@@ -338,7 +342,7 @@ public sealed class AccessTokenService : IAccessTokenService
                 var credential = await _credentials.GetWeComAppAsync(corpId, key.SubId!, cancellationToken).ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"No secret is configured for WeCom app {corpId}:{key.SubId}; add it to OneId:WeChat:WeComApps.");
                 endpoint = "cgi-bin/gettoken";
-                var response = await _wecom.GetTokenAsync(corpId, credential.Secret, cancellationToken).ConfigureAwait(false);
+                var response = await _services.GetRequiredService<WeComCredentialClient>().GetTokenAsync(corpId, credential.Secret, cancellationToken).ConfigureAwait(false);
                 (value, expiresIn) = (response.AccessToken, response.ExpiresIn);
                 break;
             }
