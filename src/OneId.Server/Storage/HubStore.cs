@@ -13,8 +13,6 @@ public sealed record OAuthState(string AppId, string Scope, string? ReturnTo);
 
 public sealed record WebhookCursor(long Sequence, int Attempts, DateTimeOffset NextAttemptAt);
 
-public sealed record PendingIdRecord(string CorpNamespace, string PendingId, string UnionId, PersonId? Person);
-
 /// <summary>The hub's rows in one tenant's database. Only hashes of keys and tokens are stored, never the values.</summary>
 public sealed class HubStore
 {
@@ -179,14 +177,6 @@ public sealed class HubStore
             """,
             new { corpNamespace, pendingId, unionId, person = person?.Value, at = Now, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
 
-    public Task<IReadOnlyList<PendingIdRecord>> OpenPendingIdsAsync(string corpNamespace, CancellationToken ct) => ReadAsync<IReadOnlyList<PendingIdRecord>>(async c =>
-    {
-        var rows = await c.QueryAsync<PendingRow>(
-            new CommandDefinition("SELECT corp_ns AS Ns, pending_id AS Pending, unionid AS \"Union\", person_id AS Person FROM hub_pending_ids WHERE corp_ns = @corpNamespace AND closed_at IS NULL AND expires_at > @now ORDER BY created_at",
-                new { corpNamespace, now = Now }, cancellationToken: ct)).ConfigureAwait(false);
-        return rows.Select(r => new PendingIdRecord(r.Ns, r.Pending, r.Union, r.Person is { } p ? new PersonId(p) : null)).ToArray();
-    }, ct);
-
     public Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct) =>
         ExecuteAsync("UPDATE hub_pending_ids SET closed_at = @now WHERE corp_ns = @corpNamespace AND pending_id = @pendingId", new { corpNamespace, pendingId, now = Now }, ct);
 
@@ -204,17 +194,13 @@ public sealed class HubStore
     public Task<int> DeleteCheckpointAsync(string name, CancellationToken ct) =>
         ExecuteAsync("DELETE FROM hub_checkpoints WHERE name = @name", new { name }, ct);
 
-    // ---- third-party platform state (verify ticket, authorizations) ----
+    // ---- third-party platform: when each INFO event last arrived (the ticket itself lives in the token store) ----
 
     public Task<int> SetComponentStateAsync(string componentAppId, string name, string value, CancellationToken ct) =>
         ExecuteAsync("""
             INSERT INTO hub_component_state(component_appid, name, value, at) VALUES (@componentAppId, @name, @value, @at)
             ON CONFLICT (component_appid, name) DO UPDATE SET value = excluded.value, at = excluded.at
             """, new { componentAppId, name, value, at = Now }, ct);
-
-    public Task<string?> GetComponentStateAsync(string componentAppId, string name, CancellationToken ct) => ReadAsync(c =>
-        c.QueryFirstOrDefaultAsync<string?>(new CommandDefinition("SELECT value FROM hub_component_state WHERE component_appid = @componentAppId AND name = @name",
-            new { componentAppId, name }, cancellationToken: ct)), ct);
 
     private sealed class VersionRow { public long Observations { get; set; } public long Events { get; set; } }
 
@@ -225,6 +211,4 @@ public sealed class HubStore
     private sealed class StateRow { public string Scope { get; set; } = ""; public string? ReturnTo { get; set; } }
 
     private sealed class CursorRow { public long Seq { get; set; } public long Attempts { get; set; } public long Next { get; set; } }
-
-    private sealed class PendingRow { public string Ns { get; set; } = ""; public string Pending { get; set; } = ""; public string Union { get; set; } = ""; public long? Person { get; set; } }
 }
