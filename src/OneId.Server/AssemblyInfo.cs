@@ -1,1 +1,5 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("OneId.Server.Tests")]
+
 namespace OneId.Server;

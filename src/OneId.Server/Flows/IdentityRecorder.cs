@@ -14,8 +14,23 @@ namespace OneId.Server.Flows;
 /// Where flows meet the graph: builds identifiers in the tenant's namespaces, applies one observation, wakes the
 /// webhooks, and runs the WeCom follow-up that a newly learned unionid makes possible (S10).
 /// </summary>
-public sealed partial class IdentityRecorder(WebhookSignal signal, WeComClient wecom, TimeProvider time, ILogger<IdentityRecorder> logger)
+public sealed partial class IdentityRecorder(WebhookSignal signal, WeComClient wecom, TimeProvider time, ILogger<IdentityRecorder> logger) : IAsyncDisposable
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<Observation, ObserveResult>>> _writers = new(StringComparer.Ordinal);
+
+    // Concurrent logins of one tenant share transactions (group commit); the tenant's graph applies them in arrival order.
+    private GroupCommit<Observation, ObserveResult> Writer(HubTenant tenant) =>
+        _writers.GetOrAdd(tenant.Name, _ => new Lazy<GroupCommit<Observation, ObserveResult>>(() =>
+            new GroupCommit<Observation, ObserveResult>((batch, ct) => tenant.Graph.ObserveManyAsync(batch, ct)))).Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
+        {
+            await writer.Value.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>pending_id lives 90 days (wechat-api.md §6.6).</summary>
     private static readonly TimeSpan PendingIdLifetime = TimeSpan.FromDays(90);
 
@@ -36,7 +51,7 @@ public sealed partial class IdentityRecorder(WebhookSignal signal, WeComClient w
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var ids = identifiers.Where(i => i is not null).Select(i => i!.Value).ToArray();
-        var result = await tenant.Graph.ObserveAsync(new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken).ConfigureAwait(false);
+        var result = await Writer(tenant).SubmitAsync(new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken).ConfigureAwait(false);
         LogObserved(logger, tenant.Name, source, result.Outcome, result.Person?.ToString());
         if (result.Events.Count > 0)
         {

@@ -13,8 +13,22 @@ namespace OneId.Server.Flows;
 /// The hub's own login state: an opaque, revocable, expiring token <c>oneids.{tenant}.{random}</c> (only its hash is
 /// stored). For Mini Programs it stands for the session_key, which stays on the server encrypted and is never returned.
 /// </summary>
-public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector protector, IOptions<HubOptions> options, TimeProvider time)
+public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector protector, IOptions<HubOptions> options, TimeProvider time) : IAsyncDisposable
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<HubStore.NewSession, int>>> _writers = new(StringComparer.Ordinal);
+
+    private GroupCommit<HubStore.NewSession, int> Writer(HubTenant tenant) =>
+        _writers.GetOrAdd(tenant.Name, _ => new Lazy<GroupCommit<HubStore.NewSession, int>>(() =>
+            new GroupCommit<HubStore.NewSession, int>((batch, ct) => tenant.Store.AddSessionsAsync(batch, ct)))).Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
+        {
+            await writer.Value.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     public sealed record Session(HubTenant Tenant, string TokenHash, StoredSession Stored)
     {
         public string AppId => Stored.AppId;
@@ -27,7 +41,7 @@ public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector pr
         var token = $"oneids.{tenant.Name}.{ApiKeys.Base64Url(RandomNumberGenerator.GetBytes(32))}";
         var expires = time.GetUtcNow().AddMinutes(options.Value.SessionMinutes);
         var stored = sessionKey is null ? "" : protector.Protect(sessionKey, AssociatedData(appId, openId));
-        await tenant.Store.AddSessionAsync(ApiKeys.Hash(token), appId, openId, person, stored, expires, cancellationToken).ConfigureAwait(false);
+        await Writer(tenant).SubmitAsync(new HubStore.NewSession(ApiKeys.Hash(token), appId, openId, person, stored, expires), cancellationToken).ConfigureAwait(false);
         return (token, expires);
     }
 

@@ -92,6 +92,32 @@ public sealed class HubStore
         ExecuteAsync("INSERT INTO hub_sessions(hash, appid, openid, person_id, session_key, created_at, expires_at) VALUES (@hash, @appId, @openId, @person, @key, @at, @exp)",
             new { hash, appId, openId, person = person?.Value, key = protectedSessionKey, at = Now, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
 
+    public sealed record NewSession(string Hash, string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
+
+    /// <summary>Stores several sessions in one transaction (logins arriving together share the commit).</summary>
+    public async Task<IReadOnlyList<int>> AddSessionsAsync(IReadOnlyList<NewSession> sessions, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        var at = Now;
+        var rows = sessions.Select(x => new
+        {
+            hash = x.Hash, appId = x.AppId, openId = x.OpenId, person = x.Person?.Value, key = x.ProtectedSessionKey, at, exp = x.ExpiresAt.ToUnixTimeMilliseconds(),
+        }).ToArray();
+        const string sql = "INSERT INTO hub_sessions(hash, appid, openid, person_id, session_key, created_at, expires_at) VALUES (@hash, @appId, @openId, @person, @key, @at, @exp)";
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            await _db.WriteAsync((connection, tx) => connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+        return rows.Select(_ => 1).ToArray();
+    }
+
     public Task<StoredSession?> FindSessionAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
     {
         var r = await c.QueryFirstOrDefaultAsync<SessionRow>(
