@@ -88,10 +88,6 @@ public sealed class HubStore
 
     // ---- MP login sessions ----
 
-    public Task<int> AddSessionAsync(string hash, string appId, string openId, PersonId? person, string protectedSessionKey, DateTimeOffset expiresAt, CancellationToken ct) =>
-        ExecuteAsync("INSERT INTO hub_sessions(hash, appid, openid, person_id, session_key, created_at, expires_at) VALUES (@hash, @appId, @openId, @person, @key, @at, @exp)",
-            new { hash, appId, openId, person = person?.Value, key = protectedSessionKey, at = Now, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
-
     public sealed record NewSession(string Hash, string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
 
     /// <summary>Stores several sessions in one transaction (logins arriving together share the commit).</summary>
