@@ -125,7 +125,7 @@ public static class QueryApi
 
     private static ProblemHttpResult UnknownPerson(string id) => Problems.NotFound("Unknown person", $"No person or alias {id}.");
 
-    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> GetPersonAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> GetPersonAsync(string id, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
     {
         var caller = http.Caller();
         if (NeedInternal(caller) is { } denied)
@@ -136,7 +136,9 @@ public static class QueryApi
         {
             return BadPersonId(id);
         }
-        var person = await TenantOf(http, tenants).Graph.GetAsync(pid, ct).ConfigureAwait(false);
+        var tenant = TenantOf(http, tenants);
+        var version = await cache.VersionAsync(tenant, ct).ConfigureAwait(false);
+        var person = await cache.GetAsync(tenant, version, pid.ToString(), () => tenant.Graph.GetAsync(pid, ct)).ConfigureAwait(false);
         return person is null ? UnknownPerson(id) : TypedResults.Ok(PersonView.From(person, caller));
     }
 
