@@ -170,6 +170,7 @@ public sealed class SqliteDatabase : StoreDatabase
     // Writers in this process queue here instead of spinning on SQLITE_BUSY; other processes meet at BEGIN IMMEDIATE.
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private int _walChecked;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object?> _configuredHandles = [];
 
     public SqliteDatabase(string path, string? tenant)
     {
@@ -199,11 +200,15 @@ public sealed class SqliteDatabase : StoreDatabase
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
-        // A 64 MiB page cache (the default is 2 MiB) keeps the identifier indexes' hot pages in memory during imports.
-        const string perConnection = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
-        var pragmas = Interlocked.Exchange(ref _walChecked, 1) == 0 ? "PRAGMA journal_mode=WAL; " + perConnection : perConnection;
-        await ExecuteAsync(connection, null, pragmas, cancellationToken).ConfigureAwait(false);
+        // Settings live on the native handle, which the pool reuses: set them once per handle, not on every open.
+        if (connection.Handle is { } handle && _configuredHandles.TryAdd(handle, null))
+        {
+            // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
+            // A 64 MiB page cache (the default is 2 MiB) keeps the identifier indexes' hot pages in memory during imports.
+            const string perHandle = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
+            var pragmas = Interlocked.Exchange(ref _walChecked, 1) == 0 ? "PRAGMA journal_mode=WAL; " + perHandle : perHandle;
+            await ExecuteAsync(connection, null, pragmas, cancellationToken).ConfigureAwait(false);
+        }
         return connection;
     }
 
