@@ -30,6 +30,9 @@ public readonly partial record struct Identifier
     /// <summary>Exclusive identifiers merge persons and a person holds at most one per namespace; weak ones only attach.</summary>
     public bool IsExclusive => Type.IsExclusive;
 
+    /// <summary>Who may see it (seed 000): phone numbers are private data, every other identifier is internal.</summary>
+    public DataTier Tier => Type == IdentifierType.Phone ? DataTier.Private : DataTier.Internal;
+
     public override string ToString() => _text ?? "";
 
     public bool Equals(Identifier other) => string.Equals(_text, other._text, StringComparison.Ordinal);

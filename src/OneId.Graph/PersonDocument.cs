@@ -4,7 +4,9 @@ namespace OneId.Graph;
 
 /// <summary>
 /// A person as OneId answers "who is this?": <c>{"id","aliases":[…],"identifiers":["type:ns:value",…],"profile":{…}}</c>,
-/// cut to what the caller's tiers allow. Without <see cref="DataTier.Private"/> there is no profile and no phone.
+/// cut to what the caller's tiers allow: identifiers need <see cref="DataTier.Internal"/> (phones
+/// <see cref="DataTier.Private"/>), and without <see cref="DataTier.Private"/> there is no profile at all. The CLI and
+/// the hub's query API answer with this same document.
 /// </summary>
 public sealed record PersonDocument(
     [property: JsonPropertyName("id")] string Id,
@@ -20,7 +22,7 @@ public sealed record PersonDocument(
         return new PersonDocument(
             person.Id.ToString(),
             person.Aliases.Select(a => a.ToString()).ToArray(),
-            person.Identifiers.Where(i => seesPrivate || i.Type != IdentifierType.Phone).Select(i => i.ToString()).ToArray(),
+            person.Identifiers.Where(i => tiers.Contains(i.Tier)).Select(i => i.ToString()).ToArray(),
             seesPrivate
                 ? person.Profile.Where(a => tiers.Contains(a.Tier)).ToDictionary(a => a.Name, a => a.Value, StringComparer.Ordinal)
                 : null);

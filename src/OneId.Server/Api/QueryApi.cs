@@ -38,7 +38,7 @@ public static class QueryApi
         caller.May(DataTier.Internal) ? null
             : Problems.Forbidden("Tier not allowed", "Person ids and WeChat ids are internal data; this key lacks the 'internal' tier.");
 
-    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> ResolveAsync(string? id, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
+    internal static async Task<Results<Ok<PersonDocument>, ProblemHttpResult>> ResolveAsync(string? id, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
     {
         var caller = http.Caller();
         if (NeedInternal(caller) is { } denied)
@@ -58,7 +58,7 @@ public static class QueryApi
         }
         return person is null
             ? Problems.NotFound("Unknown identifier", $"No person holds {id}.")
-            : TypedResults.Ok(PersonView.From(person, caller));
+            : TypedResults.Ok(PersonDocument.From(person, caller.Tiers));
     }
 
     private static async Task<(Person? Person, ProblemHttpResult? Problem)> LookupAsync(HubTenant tenant, Caller caller, string text,
@@ -115,7 +115,7 @@ public static class QueryApi
         foreach (var text in ids)
         {
             var (person, problem) = await LookupAsync(tenant, caller, text, cache, version, ct).ConfigureAwait(false);
-            results.Add(new ResolveBatchItem(text, person is null ? null : PersonView.From(person, caller), problem?.ProblemDetails.Detail));
+            results.Add(new ResolveBatchItem(text, person is null ? null : PersonDocument.From(person, caller.Tiers), problem?.ProblemDetails.Detail));
         }
         return TypedResults.Ok(new ResolveBatchResponse(results));
     }
@@ -125,7 +125,7 @@ public static class QueryApi
 
     private static ProblemHttpResult UnknownPerson(string id) => Problems.NotFound("Unknown person", $"No person or alias {id}.");
 
-    internal static async Task<Results<Ok<PersonView>, ProblemHttpResult>> GetPersonAsync(string id, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
+    internal static async Task<Results<Ok<PersonDocument>, ProblemHttpResult>> GetPersonAsync(string id, HttpContext http, TenantRegistry tenants, PersonReadCache cache, CancellationToken ct)
     {
         var caller = http.Caller();
         if (NeedInternal(caller) is { } denied)
@@ -139,7 +139,7 @@ public static class QueryApi
         var tenant = TenantOf(http, tenants);
         var version = await cache.VersionAsync(tenant, ct).ConfigureAwait(false);
         var person = await cache.GetAsync(tenant, version, pid.ToString(), () => tenant.Graph.GetAsync(pid, ct)).ConfigureAwait(false);
-        return person is null ? UnknownPerson(id) : TypedResults.Ok(PersonView.From(person, caller));
+        return person is null ? UnknownPerson(id) : TypedResults.Ok(PersonDocument.From(person, caller.Tiers));
     }
 
     internal static async Task<Results<Ok<ObservationView[]>, ProblemHttpResult>> GetObservationsAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
@@ -214,13 +214,8 @@ public static class QueryApi
         }
     }
 
-    internal static async Task<Ok<StatsView>> GetStatsAsync(HttpContext http, TenantRegistry tenants, CancellationToken ct)
-    {
-        var s = await TenantOf(http, tenants).Graph.GetStatsAsync(ct).ConfigureAwait(false);
-        return TypedResults.Ok(new StatsView(s.Persons, s.Observations, s.Identifiers, s.Conflicts, s.IdentifiersByType,
-            s.UnionIdCoverage.Select(c => new CoverageView(c.AppId, c.Persons, c.WithUnionId, Math.Round(c.Share, 4))).ToArray(),
-            s.Overlap.Select(o => new OverlapView(o.AppA, o.AppB, o.Persons)).ToArray()));
-    }
+    internal static async Task<Ok<StatsDocument>> GetStatsAsync(HttpContext http, TenantRegistry tenants, CancellationToken ct) =>
+        TypedResults.Ok(StatsDocument.From(await TenantOf(http, tenants).Graph.GetStatsAsync(ct).ConfigureAwait(false)));
 
     internal static async Task<Results<Created<CreateKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest? request, HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct)
     {

@@ -5,26 +5,6 @@ using OneId.Server.Security;
 namespace OneId.Server.Api;
 
 /// <summary>A person as a caller may see it: <c>{"id","aliases","identifiers","profile"}</c>; profile only with the private tier.</summary>
-public sealed record PersonView(
-    string Id,
-    IReadOnlyList<string> Aliases,
-    IReadOnlyList<string> Identifiers,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Profile)
-{
-    public static PersonView From(Person person, Caller caller)
-    {
-        ArgumentNullException.ThrowIfNull(person);
-        ArgumentNullException.ThrowIfNull(caller);
-        return new PersonView(
-            person.Id.ToString(),
-            person.Aliases.Select(a => a.ToString()).ToArray(),
-            person.Identifiers.Where(caller.MaySee).Select(i => i.ToString()).ToArray(),
-            caller.May(DataTier.Private)
-                ? person.Profile.Where(a => caller.May(a.Tier)).ToDictionary(a => a.Name, a => a.Value, StringComparer.Ordinal)
-                : null);
-    }
-}
-
 public sealed record ObservationView(
     string Id,
     IReadOnlyList<string> Ids,
@@ -70,25 +50,12 @@ public sealed record ResolveBatchRequest(IReadOnlyList<string>? Ids);
 
 public sealed record ResolveBatchItem(
     string Query,
-    PersonView? Person,
+    PersonDocument? Person,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Error);
 
 public sealed record ResolveBatchResponse(IReadOnlyList<ResolveBatchItem> Results);
 
 public sealed record RetractView(string Observation, IReadOnlyList<string> Persons);
-
-public sealed record StatsView(
-    long Persons,
-    long Observations,
-    long Identifiers,
-    long Conflicts,
-    IReadOnlyDictionary<string, long> IdentifiersByType,
-    IReadOnlyList<CoverageView> UnionidCoverage,
-    IReadOnlyList<OverlapView> Overlap);
-
-public sealed record CoverageView(string Appid, long Persons, long WithUnionid, double Share);
-
-public sealed record OverlapView(string AppA, string AppB, long Persons);
 
 public sealed record CreateKeyRequest(IReadOnlyList<string>? Tiers, bool Admin);
 

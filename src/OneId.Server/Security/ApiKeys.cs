@@ -11,8 +11,7 @@ public sealed record Caller(string Tenant, IReadOnlySet<DataTier> Tiers, bool Is
 {
     public bool May(DataTier tier) => Tiers.Contains(tier);
 
-    /// <summary>Phone numbers are private (seed 000); every other identifier is internal.</summary>
-    public bool MaySee(Identifier id) => May(id.Type == IdentifierType.Phone ? DataTier.Private : DataTier.Internal);
+    public bool MaySee(Identifier id) => May(id.Tier);
 }
 
 /// <summary>
