@@ -142,27 +142,17 @@ public static class QueryApi
         return person is null ? UnknownPerson(id) : TypedResults.Ok(PersonDocument.From(person, caller.Tiers));
     }
 
-    internal static async Task<Results<Ok<ObservationView[]>, ProblemHttpResult>> GetObservationsAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
-    {
-        var caller = http.Caller();
-        if (NeedInternal(caller) is { } denied)
-        {
-            return denied;
-        }
-        if (!PersonId.TryParse(id, out var pid))
-        {
-            return BadPersonId(id);
-        }
-        var graph = TenantOf(http, tenants).Graph;
-        if (await graph.GetAsync(pid, ct).ConfigureAwait(false) is null)
-        {
-            return UnknownPerson(id);
-        }
-        var observations = await graph.GetObservationsAsync(pid, ct).ConfigureAwait(false);
-        return TypedResults.Ok(observations.Select(o => ObservationView.From(o, caller)).ToArray());
-    }
+    internal static Task<Results<Ok<ObservationView[]>, ProblemHttpResult>> GetObservationsAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct) =>
+        ReadPersonAsync(id, http, tenants, async (graph, pid, caller) =>
+            (await graph.GetObservationsAsync(pid, ct).ConfigureAwait(false)).Select(o => ObservationView.From(o, caller)).ToArray(), ct);
 
-    internal static async Task<Results<Ok<EventView[]>, ProblemHttpResult>> GetHistoryAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
+    internal static Task<Results<Ok<EventView[]>, ProblemHttpResult>> GetHistoryAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct) =>
+        ReadPersonAsync(id, http, tenants, async (graph, pid, caller) =>
+            (await graph.GetHistoryAsync(pid, ct).ConfigureAwait(false)).Select(e => EventView.From(e, caller)).ToArray(), ct);
+
+    /// <summary>The checks every per-person read shares: tier, id shape, existence (ids and aliases alike).</summary>
+    private static async Task<Results<Ok<T[]>, ProblemHttpResult>> ReadPersonAsync<T>(string id, HttpContext http, TenantRegistry tenants,
+        Func<IGraphStore, PersonId, Caller, Task<T[]>> read, CancellationToken ct)
     {
         var caller = http.Caller();
         if (NeedInternal(caller) is { } denied)
@@ -178,8 +168,7 @@ public static class QueryApi
         {
             return UnknownPerson(id);
         }
-        var history = await graph.GetHistoryAsync(pid, ct).ConfigureAwait(false);
-        return TypedResults.Ok(history.Select(e => EventView.From(e, caller)).ToArray());
+        return TypedResults.Ok(await read(graph, pid, caller).ConfigureAwait(false));
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> EraseProfileAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct)
