@@ -146,25 +146,14 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
     }
 
     /// <summary>WeCom gettoken: the same token while it lives (§6.1).</summary>
-    public TokenGrant IssueWeComToken(string corpAppKey)
-    {
-        var state = _owners.GetOrAdd("wecom:" + corpAppKey, _ => new OwnerState());
-        lock (state.Gate)
-        {
-            var now = clock.GetUtcNow();
-            if (state.Latest is { } latest && latest.ExpiresAt > now)
-            {
-                return latest;
-            }
-            state.Latest = Register(TokenKind.WeCom, corpAppKey, now);
-            return state.Latest;
-        }
-    }
+    public TokenGrant IssueWeComToken(string corpAppKey) => IssueWhileAlive(TokenKind.WeCom, "wecom:", corpAppKey);
 
     /// <summary>suite_access_token: the same token while it lives, like gettoken.</summary>
-    public TokenGrant IssueSuiteToken(string suiteId)
+    public TokenGrant IssueSuiteToken(string suiteId) => IssueWhileAlive(TokenKind.Suite, "suite:", suiteId);
+
+    private TokenGrant IssueWhileAlive(TokenKind kind, string prefix, string owner)
     {
-        var state = _owners.GetOrAdd("suite:" + suiteId, _ => new OwnerState());
+        var state = _owners.GetOrAdd(prefix + owner, _ => new OwnerState());
         lock (state.Gate)
         {
             var now = clock.GetUtcNow();
@@ -172,7 +161,7 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
             {
                 return latest;
             }
-            state.Latest = Register(TokenKind.Suite, suiteId, now);
+            state.Latest = Register(kind, owner, now);
             return state.Latest;
         }
     }

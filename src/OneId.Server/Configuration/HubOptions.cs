@@ -104,8 +104,27 @@ public static class AppTypes
     public static readonly IReadOnlyList<string> All = [OfficialAccount, MiniProgram, MiniGame, Website, MobileApp];
 }
 
+/// <summary>
+/// The three values the WeChat console gives every app, WeCom app and third-party platform: the secret, and the
+/// callback Token and EncodingAESKey of its message push. Each may be written <c>env:NAME</c>.
+/// </summary>
+public abstract class WeChatConsoleOptions
+{
+    /// <summary>AppSecret / corp app secret / component secret. Empty for an app served through a third-party platform.</summary>
+    [ConfigurationKeyName("secret")]
+    public string? Secret { get; set; }
+
+    /// <summary>Callback Token (message push; plain mode needs only this).</summary>
+    [ConfigurationKeyName("token")]
+    public string? Token { get; set; }
+
+    /// <summary>Callback EncodingAESKey (43 chars) for safe mode; empty for plain mode.</summary>
+    [ConfigurationKeyName("aes_key")]
+    public string? AesKey { get; set; }
+}
+
 /// <summary>An OA, MP, mini game, website or mobile app.</summary>
-public sealed class AppOptions
+public sealed class AppOptions : WeChatConsoleOptions
 {
     [ConfigurationKeyName("appid")]
     public string AppId { get; set; } = "";
@@ -114,21 +133,9 @@ public sealed class AppOptions
     [ConfigurationKeyName("type")]
     public string Type { get; set; } = "";
 
-    /// <summary>AppSecret (secret; <c>env:NAME</c> allowed). Empty for an app served through a third-party platform.</summary>
-    [ConfigurationKeyName("secret")]
-    public string? Secret { get; set; }
-
     /// <summary>The union space this app is bound to, or empty when unbound (no unionid ever).</summary>
     [ConfigurationKeyName("union_space")]
     public string? UnionSpace { get; set; }
-
-    /// <summary>Callback Token (OA/MP message push).</summary>
-    [ConfigurationKeyName("token")]
-    public string? Token { get; set; }
-
-    /// <summary>Callback EncodingAESKey (43 chars) for safe mode; empty for plain mode.</summary>
-    [ConfigurationKeyName("aes_key")]
-    public string? AesKey { get; set; }
 
     /// <summary>The third-party platform that acts for this app (its component_appid), when the app has no secret of its own.</summary>
     [ConfigurationKeyName("component_appid")]
@@ -157,7 +164,7 @@ public static class CorpAppKinds
     public const string Provider = "provider";
 }
 
-public sealed class CorpAppOptions
+public sealed class CorpAppOptions : WeChatConsoleOptions
 {
     /// <summary>The name in the callback URL: /v1/callbacks/wecom/{corpid}/{name}.</summary>
     [ConfigurationKeyName("name")]
@@ -175,30 +182,14 @@ public sealed class CorpAppOptions
     [ConfigurationKeyName("suite_id")]
     public string? SuiteId { get; set; }
 
-    [ConfigurationKeyName("secret")]
-    public string? Secret { get; set; }
-
-    [ConfigurationKeyName("token")]
-    public string? Token { get; set; }
-
-    [ConfigurationKeyName("aes_key")]
-    public string? AesKey { get; set; }
 }
 
 /// <summary>A third-party platform (开放平台第三方平台).</summary>
-public sealed class ComponentOptions
+public sealed class ComponentOptions : WeChatConsoleOptions
 {
     [ConfigurationKeyName("component_appid")]
     public string ComponentAppId { get; set; } = "";
 
-    [ConfigurationKeyName("secret")]
-    public string? Secret { get; set; }
-
-    [ConfigurationKeyName("token")]
-    public string? Token { get; set; }
-
-    [ConfigurationKeyName("aes_key")]
-    public string? AesKey { get; set; }
 }
 
 /// <summary>Where person.* events go.</summary>

@@ -17,33 +17,31 @@ internal sealed class HubOptionsSecrets : IPostConfigureOptions<HubOptions>
             var tenant = options.Tenants[t];
             for (var i = 0; i < tenant.Apps.Count; i++)
             {
-                var a = tenant.Apps[i];
-                a.Secret = Resolve(a.Secret, $"tenants[{t}].apps[{i}].secret", options);
-                a.Token = Resolve(a.Token, $"tenants[{t}].apps[{i}].token", options);
-                a.AesKey = Resolve(a.AesKey, $"tenants[{t}].apps[{i}].aes_key", options);
+                ResolveConsole(tenant.Apps[i], $"tenants[{t}].apps[{i}]", options);
             }
             for (var c = 0; c < tenant.Corps.Count; c++)
             {
                 for (var i = 0; i < tenant.Corps[c].Apps.Count; i++)
                 {
-                    var a = tenant.Corps[c].Apps[i];
-                    a.Secret = Resolve(a.Secret, $"tenants[{t}].corps[{c}].apps[{i}].secret", options);
-                    a.Token = Resolve(a.Token, $"tenants[{t}].corps[{c}].apps[{i}].token", options);
-                    a.AesKey = Resolve(a.AesKey, $"tenants[{t}].corps[{c}].apps[{i}].aes_key", options);
+                    ResolveConsole(tenant.Corps[c].Apps[i], $"tenants[{t}].corps[{c}].apps[{i}]", options);
                 }
             }
             for (var i = 0; i < tenant.Components.Count; i++)
             {
-                var a = tenant.Components[i];
-                a.Secret = Resolve(a.Secret, $"tenants[{t}].components[{i}].secret", options);
-                a.Token = Resolve(a.Token, $"tenants[{t}].components[{i}].token", options);
-                a.AesKey = Resolve(a.AesKey, $"tenants[{t}].components[{i}].aes_key", options);
+                ResolveConsole(tenant.Components[i], $"tenants[{t}].components[{i}]", options);
             }
             for (var i = 0; i < tenant.Webhooks.Count; i++)
             {
                 tenant.Webhooks[i].Secret = Resolve(tenant.Webhooks[i].Secret, $"tenants[{t}].webhooks[{i}].secret", options) ?? "";
             }
         }
+    }
+
+    private static void ResolveConsole(WeChatConsoleOptions a, string path, HubOptions options)
+    {
+        a.Secret = Resolve(a.Secret, path + ".secret", options);
+        a.Token = Resolve(a.Token, path + ".token", options);
+        a.AesKey = Resolve(a.AesKey, path + ".aes_key", options);
     }
 
     private static string? Resolve(string? value, string field, HubOptions options)
