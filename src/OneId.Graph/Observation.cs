@@ -57,11 +57,12 @@ public sealed record ObservationRecord(
     IReadOnlyList<ProfileAttribute> Profile,
     ObservationStatus Status);
 
+/// <summary>An observation's state. The values are stored: never renumber them.</summary>
 public enum ObservationStatus
 {
-    Accepted,
-    Rejected,
-    Retracted,
+    Accepted = 0,
+    Rejected = 1,
+    Retracted = 2,
 }
 
 /// <summary>Which attributes are private and which values are WeChat placeholders rather than data.</summary>

@@ -11,9 +11,6 @@ namespace OneId.Storage.Graph;
 /// </summary>
 internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
 {
-    private const int StatusAccepted = 0;
-    private const int StatusRejected = 1;
-
     private readonly Dictionary<string, long> _ownerOfKey = new(StringComparer.Ordinal);
     private readonly Dictionary<long, PersonWork> _persons = [];
     private readonly Dictionary<long, long> _absorbedInto = [];
@@ -89,13 +86,13 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         switch (GraphRules.Decide(observation, holders))
         {
             case ObservationDecision.LinksNothing:
-                _observations.Add((obsId.Value, StatusAccepted, null, observation, null));
+                _observations.Add((obsId.Value, (int)ObservationStatus.Accepted, null, observation, null));
                 return new ObserveResult(obsId, ObserveOutcome.LinkedNothing, null, false, [], events);
 
             case ObservationDecision.Rejected rejected:
             {
                 var detail = string.Join("; ", rejected.Conflicts);
-                _observations.Add((obsId.Value, StatusRejected, null, observation, detail));
+                _observations.Add((obsId.Value, (int)ObservationStatus.Rejected, null, observation, detail));
                 var persons = rejected.Conflicts.SelectMany(c => c.Persons).Distinct().Order().ToArray();
                 events.Add(Event(GraphEventKind.Conflict, persons.Length > 0 ? persons[0] : null, persons.Skip(1).ToArray(), obsId, observation.Identifiers, detail));
                 return new ObserveResult(obsId, ObserveOutcome.Rejected, null, false, rejected.Conflicts, events);
@@ -128,7 +125,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
                     _absorbedInto[absorbed.Value] = person;
                     _persons.Remove(absorbed.Value);
                 }
-                _observations.Add((obsId.Value, StatusAccepted, person, observation, null));
+                _observations.Add((obsId.Value, (int)ObservationStatus.Accepted, person, observation, null));
                 if (accepted.Absorbed.Count > 0)
                 {
                     events.Add(Event(GraphEventKind.Merged, new PersonId(person), accepted.Absorbed, obsId, [], null));

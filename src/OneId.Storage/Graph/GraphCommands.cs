@@ -312,7 +312,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<IReadOnlyList<ObservationRecord>> ObservationsOfAsync(PersonId person, bool onlyAccepted, CancellationToken ct)
     {
         var cmd = Bind(Command(onlyAccepted
-            ? "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p AND status = 0 ORDER BY id"
+            ? "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p AND status = 0 ORDER BY id" /* 0: ObservationStatus.Accepted */
             : "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p ORDER BY id", "p"), person.Value);
         var list = new List<ObservationRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);

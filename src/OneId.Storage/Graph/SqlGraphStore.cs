@@ -12,11 +12,6 @@ namespace OneId.Storage.Graph;
 /// </summary>
 public sealed class SqlGraphStore : IGraphStore
 {
-    private const int StatusAccepted = 0;
-    private const int StatusRejected = 1;
-    private const int StatusRetracted = 2;
-
-
     private readonly StoreDatabase _db;
     private readonly bool _ownsDatabase;
     private readonly TimeProvider _time;
@@ -62,13 +57,13 @@ public sealed class SqlGraphStore : IGraphStore
             var now = _time.GetUtcNow();
             var (status, personId) = await sql.ObservationStatusAsync(observation, cancellationToken).ConfigureAwait(false)
                 ?? throw new UnknownObservationException(observation);
-            if (status != StatusAccepted)
+            if (status != (int)ObservationStatus.Accepted)
             {
-                throw new InvalidOperationException(status == StatusRejected
+                throw new InvalidOperationException(status == (int)ObservationStatus.Rejected
                     ? $"observation {observation} was rejected as a conflict; only accepted observations can be retracted"
                     : $"observation {observation} is already retracted");
             }
-            await sql.SetObservationStatusAsync(observation, StatusRetracted, cancellationToken).ConfigureAwait(false);
+            await sql.SetObservationStatusAsync(observation, (int)ObservationStatus.Retracted, cancellationToken).ConfigureAwait(false);
             var events = new List<GraphEvent>();
             if (personId is not { } person)
             {
