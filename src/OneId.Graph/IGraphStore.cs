@@ -35,6 +35,8 @@ public sealed record AppCoverage(string AppId, long Persons, long WithUnionId)
     public double Share => Persons == 0 ? 0 : (double)WithUnionId / Persons;
 }
 
+public sealed record DailyCount(DateOnly Day, long Persons);
+
 /// <summary>Persons holding openids of both apps.</summary>
 public sealed record AppOverlap(string AppA, string AppB, long Persons);
 
@@ -81,6 +83,9 @@ public interface IGraphStore : IAsyncDisposable
     Task<IReadOnlyList<GraphEvent>> ReadEventsAsync(long afterSequence, int max, CancellationToken cancellationToken);
 
     Task<GraphStats> GetStatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Persons created per UTC day since <paramref name="since"/> that still exist (not merged away, not gone), oldest day first.</summary>
+    Task<IReadOnlyList<DailyCount>> GetGrowthAsync(DateTimeOffset since, CancellationToken cancellationToken);
 
     /// <summary>Erases private profile data of the person everywhere it is kept (PIPL); identifiers stay. False when unknown.</summary>
     Task<bool> EraseProfileAsync(PersonId id, CancellationToken cancellationToken);

@@ -30,6 +30,7 @@ public static class OperatorApi
         api.MapDelete("/persons/{id}/keep-apart", LiftKeepApartAsync).RequireApiKey(admin: true).Audited("person.lift_keep_apart");
         api.MapGet("/events", ReadEventsAsync).RequireApiKey();
         api.MapGet("/audit", ReadAuditAsync).RequireApiKey(admin: true);
+        api.MapGet("/stats/growth", GrowthAsync).RequireApiKey();
         return app;
     }
 
@@ -293,6 +294,20 @@ public static class OperatorApi
         // The same documents the webhooks deliver, so a system can switch between push and pull.
         var documents = events.Where(e => e.WebhookName is not null).Select(e => WebhookDocument.From(tenant.Name, e, caller.Tiers)).ToArray();
         return TypedResults.Ok(new EventFeedView(documents, events.Count > 0 ? events[^1].Sequence : after ?? 0));
+    }
+
+    // ---- growth
+
+    internal static async Task<Results<Ok<GrowthView>, ProblemHttpResult>> GrowthAsync(int? days, HttpContext http, TenantRegistry tenants, TimeProvider time, CancellationToken ct)
+    {
+        if (days is < 1 or > 366)
+        {
+            return Problems.BadRequest("Bad days", "days must be 1 to 366 (default 30).");
+        }
+        var today = time.GetUtcNow().UtcDateTime.Date;
+        var since = new DateTimeOffset(today.AddDays(1 - (days ?? 30)), TimeSpan.Zero);
+        var growth = await TenantOf(http, tenants).Graph.GetGrowthAsync(since, ct).ConfigureAwait(false);
+        return TypedResults.Ok(new GrowthView(growth.Select(d => new DayView(d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), d.Persons)).ToArray()));
     }
 
     // ---- audit

@@ -68,6 +68,10 @@ public sealed record EventFeedView(IReadOnlyList<WebhookEvent> Events, long Next
 
 public sealed record AuditEntryView(long Sequence, DateTimeOffset At, string KeyId, string Action, string? Target, int Status, string? Detail);
 
+public sealed record DayView(string Day, long Persons);
+
+public sealed record GrowthView(IReadOnlyList<DayView> Days);
+
 public sealed record AuditView(IReadOnlyList<AuditEntryView> Entries);
 
 /// <summary>The webhook document of an event, as the webhooks deliver it and the pull feed serves it.</summary>

@@ -487,6 +487,24 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return new GraphStats(persons, observations, byType.Values.Sum(), conflicts, byType, coverage, overlap);
     }
 
+    public async Task<IReadOnlyList<DailyCount>> GrowthAsync(DateTimeOffset since, CancellationToken ct)
+    {
+        // Integer division of epoch milliseconds by a day: the UTC day, the same on both stores.
+        var cmd = Bind(Command("""
+            SELECT created_at / 86400000, COUNT(*) FROM persons
+            WHERE created_at >= @since AND merged_into IS NULL AND gone = 0
+            GROUP BY created_at / 86400000 ORDER BY 1
+            """, "since"), since.ToUnixTimeMilliseconds());
+        var list = new List<DailyCount>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new DailyCount(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture) * 86_400_000).UtcDateTime),
+                Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return list;
+    }
+
     // ---- keep-apart constraints
 
     public async Task<bool> AnyKeepApartAsync(CancellationToken ct) =>

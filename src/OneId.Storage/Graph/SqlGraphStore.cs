@@ -182,6 +182,13 @@ public sealed class SqlGraphStore : IGraphStore
         return await sql.StatsAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<DailyCount>> GetGrowthAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        return await sql.GrowthAsync(since, cancellationToken).ConfigureAwait(false);
+    }
+
     public Task<bool> EraseProfileAsync(PersonId id, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx) =>
         {
