@@ -18,6 +18,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
     || echo "warning: could not install chromium; the browser tests will fail" >&2
 fi
+# A CJK font, so that the console's Chinese pages render (and their screenshots show) real characters.
+if ! fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk'; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei) >/dev/null 2>&1 \
+    || echo "warning: could not install a CJK font; Chinese text in screenshots will be boxes" >&2
+fi
 # Node and npm build the console and run its Vitest tests.
 if ! command -v npm >/dev/null 2>&1; then
   echo "installing nodejs and npm ..."

@@ -70,7 +70,7 @@ export interface Stats {
   persons: number; observations: number; identifiers: number; conflicts: number;
   identifiers_by_type: Record<string, number>;
   unionid_coverage: { appid: string; persons: number; with_unionid: number; share?: number }[];
-  overlap: { app_a: string; app_b: string; persons: number }[];
+  overlap: { apps: string[]; persons: number }[];
   real_followers?: number | Record<string, number>;
 }
 export interface Dispute { type: string; namespace: string; values: string[]; persons: string[]; text: string }

@@ -8,7 +8,7 @@ const stats: Stats = {
     { appid: 'wxa', persons: 8, with_unionid: 6 },
     { appid: 'wxb', persons: 5, with_unionid: 5 },
   ],
-  overlap: [{ app_a: 'wxa', app_b: 'wxb', persons: 3 }],
+  overlap: [{ apps: ['wxa', 'wxb'], persons: 3 }],
 };
 
 describe('charts', () => {

@@ -6,8 +6,8 @@ export function coverageOption(stats: Stats, labels: { persons: string; withUnio
   const apps = stats.unionid_coverage.map((c) => c.appid);
   return {
     tooltip: { trigger: 'axis' },
-    legend: { data: [labels.persons, labels.withUnionId] },
-    grid: { left: 60, right: 20, bottom: 60 },
+    legend: { data: [labels.persons, labels.withUnionId], top: 0 },
+    grid: { left: 60, right: 20, top: 40, bottom: 70 },
     xAxis: { type: 'category', data: apps, axisLabel: { rotate: 20 } },
     yAxis: { type: 'value' },
     series: [
@@ -19,13 +19,14 @@ export function coverageOption(stats: Stats, labels: { persons: string; withUnio
 
 /** Apps × apps: persons holding openids of both (the diagonal is the app's own persons). */
 export function overlapMatrix(stats: Stats): { apps: string[]; cells: [number, number, number][] } {
-  const apps = [...new Set([...stats.unionid_coverage.map((c) => c.appid), ...stats.overlap.flatMap((o) => [o.app_a, o.app_b])])].sort();
+  const apps = [...new Set([...stats.unionid_coverage.map((c) => c.appid), ...stats.overlap.flatMap((o) => o.apps)])].sort();
   const index = new Map(apps.map((a, i) => [a, i]));
   const cells: [number, number, number][] = [];
   for (const c of stats.unionid_coverage) cells.push([index.get(c.appid)!, index.get(c.appid)!, c.persons]);
   for (const o of stats.overlap) {
-    cells.push([index.get(o.app_a)!, index.get(o.app_b)!, o.persons]);
-    cells.push([index.get(o.app_b)!, index.get(o.app_a)!, o.persons]);
+    const [a, b] = o.apps;
+    cells.push([index.get(a)!, index.get(b)!, o.persons]);
+    cells.push([index.get(b)!, index.get(a)!, o.persons]);
   }
   return { apps, cells };
 }

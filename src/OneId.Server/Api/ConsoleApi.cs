@@ -29,8 +29,10 @@ public static class ConsoleApi
         session.MapDelete("/session", SignOut);
 
         var files = ConsoleFiles.Locate();
-        app.MapGet("/console", () => TypedResults.Redirect("/console/")).ExcludeFromDescription();
-        app.MapGet("/console/{**path}", (string? path, HttpContext http) => Serve(files, path, http)).ExcludeFromDescription();
+        // "/console" and "/console/…" both land here (routing ignores a trailing slash); the first is sent to "/console/"
+        // so that the page's relative URLs resolve under it.
+        app.MapGet("/console/{**path}", (string? path, HttpContext http) =>
+            http.Request.Path.Value == "/console" ? TypedResults.Redirect("/console/") : Serve(files, path, http)).ExcludeFromDescription();
         return app;
     }
 
