@@ -1,6 +1,6 @@
 using FluentAssertions;
 using Microsoft.Extensions.Logging;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Testing;
 using Xunit;
 using Xunit.Abstractions;
