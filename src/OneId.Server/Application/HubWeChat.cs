@@ -47,7 +47,7 @@ public static class HubWeChat
         return services;
     }
 
-    /// <summary>The token an app's API calls use: its own, or the authorizer token its third-party platform holds for it.</summary>
+    /// <summary>The token an app's API calls use: its own, or the authorizer token its third-party platform holds for it (docs/wechat-api.md §5.5).</summary>
     public static TokenBinding TokenFor(AppOptions app)
     {
         ArgumentNullException.ThrowIfNull(app);

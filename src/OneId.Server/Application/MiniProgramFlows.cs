@@ -29,7 +29,7 @@ public sealed class MiniProgramFlows(MiniProgramClient mini, ComponentClient com
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(app);
-        // An MP run by a third-party platform has no secret here: the platform logs in for it (component jscode2session).
+        // An MP run by a third-party platform has no secret here: the platform logs in for it (component jscode2session, docs/wechat-api.md §4.2).
         var session = app.ActsThroughPlatform
             ? await component.Code2SessionAsync(AppId.Parse(app.ComponentAppId!), AppId.Parse(app.AppId), code, cancellationToken).ConfigureAwait(false)
             : await mini.Code2SessionAsync(AppId.Parse(app.AppId), code, cancellationToken).ConfigureAwait(false);
@@ -47,7 +47,7 @@ public sealed class MiniProgramFlows(MiniProgramClient mini, ComponentClient com
         {
             throw new FlowRefusedException(FlowRefusal.Conflict, "No session_key", "This login has no usable session_key (hub data key changed?); log in again.");
         }
-        // Signature first: sha1(rawData + session_key) proves the data was made with this user's current session_key.
+        // Signature first: sha1(rawData + session_key) proves the data was made with this user's current session_key (docs/wechat-api.md §4.5).
         MiniProgramOpenData.VerifySignature(input.RawData, sessionKey, input.Signature);
         var payload = MiniProgramOpenData.Decrypt(sessionKey, input.Iv, input.EncryptedData, app.AppId);
         JsonElement data;

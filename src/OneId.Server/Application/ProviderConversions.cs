@@ -15,7 +15,7 @@ namespace OneId.Server.Application;
 /// </summary>
 public sealed partial class ProviderConversions(GraphWriter writer, WeComClient wecom, ILogger<ProviderConversions> logger)
 {
-    /// <summary>WeCom keeps a pending_id for 90 days.</summary>
+    /// <summary>WeCom keeps a pending_id for 90 days (docs/wechat-api.md §6.6).</summary>
     public static readonly TimeSpan PendingIdLifetime = TimeSpan.FromDays(90);
 
     public async Task ConvertAsync(HubTenant tenant, AppOptions app, OpenId openId, UnionId unionId, CancellationToken cancellationToken)

@@ -42,7 +42,7 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
             return null;
         }
         // WeChat retries a push 3 times when it gets no answer within 5 s; events carry no MsgId, so FromUserName +
-        // CreateTime identify them (OA message push).
+        // CreateTime identify them (docs/wechat-api.md §7.2).
         return new InboundPush(PushKind.OfficialAccount, appId, $"oa:{appId}:{message["MsgId"] ?? $"{openId.Value}:{message["CreateTime"]}:{evt}"}", message);
     }
 
@@ -50,7 +50,7 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
     public static InboundPush? ClassifyWeCom(string corpId, string appName, WeChatXmlMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        // Self-built apps get Event=change_external_contact; provider suites InfoType=change_external_contact.
+        // Self-built apps get Event=change_external_contact; provider suites InfoType=change_external_contact (docs/wechat-api.md §7.5).
         var isContactChange = message["Event"] == "change_external_contact" || message["InfoType"] == "change_external_contact";
         var changeType = message["ChangeType"];
         if (!isContactChange || changeType is not ("add_external_contact" or "add_half_external_contact" or "edit_external_contact")
@@ -101,7 +101,7 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
             return;
         }
         // A follow event carries only the openid; user/info adds the unionid when the OA is bound (S1). Its profile
-        // fields are blanked since 2021-12 and so are not taken.
+        // fields are blanked since 2021-12 (docs/wechat-api.md §2.1) and so are not taken.
         var user = await oa.GetUserInfoAsync(HubWeChat.TokenFor(app), openId, cancellationToken: ct).ConfigureAwait(false);
         var profile = user.Language is { Length: > 0 } lang ? new[] { ProfilePolicy.Attribute("language", lang) } : [];
         await recorder.RecordAppUserAsync(tenant, app, $"oa.subscribe:{app.AppId}", openId, user.UnionId, profile, ct).ConfigureAwait(false);
@@ -120,7 +120,7 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         if (corpApp.Kind == CorpAppKinds.SelfBuilt)
         {
             // S9: a self-built app sees the plaintext id, and externalcontact/get gives the unionid when the corp's
-            // developer account is bound.
+            // developer account is bound (docs/wechat-api.md §6.3, §6.14).
             var detail = await wecom.GetExternalContactAsync(HubWeChat.TokenFor(corp!, corpApp), ext, cancellationToken: ct).ConfigureAwait(false);
             var profile = detail.ExternalContact.Type == 1 && !string.IsNullOrEmpty(detail.ExternalContact.Name)
                 ? new[] { ProfilePolicy.Attribute("nickname", detail.ExternalContact.Name) } : [];

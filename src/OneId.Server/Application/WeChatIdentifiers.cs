@@ -31,7 +31,7 @@ public static class WeChatIdentifiers
 
     /// <summary>
     /// Provider (third-party / 代开发) apps see ciphertext ids that differ per provider, so they live in the namespace
-    /// corpid/provider and never collide with the corp's plaintext ids (WeCom's id-encryption rules for providers).
+    /// corpid/provider and never collide with the corp's plaintext ids (docs/wechat-api.md §6.14).
     /// </summary>
     public static string CorpNamespace(CorpOptions corp, CorpAppOptions app)
     {

@@ -23,7 +23,7 @@ public sealed class WebLoginFlows(WeChatOAuthClient oauth, ComponentClient compo
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(app);
-        // The state is the CSRF guard: random, single-use, bound to the app, and short-lived. WeChat allows [a-zA-Z0-9] up to 128 bytes.
+        // The state is the CSRF guard: random, single-use, bound to the app, and short-lived. WeChat allows [a-zA-Z0-9] up to 128 bytes (docs/wechat-api.md §3.1).
         var state = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         await tenant.OAuthStates.AddOAuthStateAsync(state, app.AppId, scope == OAuthScope.SnsApiBase ? "snsapi_base" : "snsapi_userinfo",
             string.IsNullOrEmpty(returnTo) ? null : returnTo, time.GetUtcNow() + StateLifetime, cancellationToken).ConfigureAwait(false);
@@ -50,7 +50,7 @@ public sealed class WebLoginFlows(WeChatOAuthClient oauth, ComponentClient compo
         var token = app.ActsThroughPlatform
             ? await component.ExchangeOAuthCodeAsync(AppId.Parse(app.ComponentAppId!), AppId.Parse(app.AppId), code, cancellationToken).ConfigureAwait(false)
             : await oauth.ExchangeCodeAsync(AppId.Parse(app.AppId), code, cancellationToken).ConfigureAwait(false);
-        // Snapshot mode (since 2022-07-12): a virtual user with virtual openid/unionid; its ids must never create or merge a person.
+        // Snapshot mode (since 2022-07-12): a virtual user with virtual openid/unionid; its ids must never create or merge a person (docs/wechat-api.md §3.1).
         if (token.IsSnapshotUser)
         {
             return (new OAuthResult(null, null, null, null, false, token.Scope, Snapshot: true, Refused: false), taken.ReturnTo);
