@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Testing;
 using Xunit;
 

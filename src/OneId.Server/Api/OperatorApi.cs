@@ -312,14 +312,13 @@ public static class OperatorApi
 
     // ---- audit
 
-    internal static async Task<Results<Ok<AuditView>, ProblemHttpResult>> ReadAuditAsync(long? before, int? limit, HttpContext http, TenantRegistry tenants, OperatorAudit audit, CancellationToken ct)
+    internal static async Task<Results<Ok<AuditView>, ProblemHttpResult>> ReadAuditAsync(long? before, int? limit, HttpContext http, TenantRegistry tenants, CancellationToken ct)
     {
         if (before is < 1 || limit is < 1 or > 500)
         {
             return Problems.BadRequest("Bad page", "before must be a sequence from an earlier page and limit 1 to 500 (default 100).");
         }
-        var log = await audit.LogOfAsync(TenantOf(http, tenants), ct).ConfigureAwait(false);
-        var entries = await log.ReadAsync(before, limit ?? 100, ct).ConfigureAwait(false);
+        var entries = await TenantOf(http, tenants).Audit.ReadAsync(before, limit ?? 100, ct).ConfigureAwait(false);
         return TypedResults.Ok(new AuditView(entries.Select(e => new AuditEntryView(e.Sequence, e.At, e.KeyId, e.Action, e.Target, e.Status, e.Detail)).ToArray()));
     }
 }

@@ -1,30 +1,19 @@
-using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
-using OneId.Storage.Audit;
 
 namespace OneId.Server.Api;
 
-/// <summary>The operator audit log of each tenant, opened (and migrated) on first use.</summary>
+/// <summary>Writes operator actions to each tenant's audit log, on the hub's clock.</summary>
 public sealed class OperatorAudit(TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<SqlAuditLog>>> _logs = new(StringComparer.Ordinal);
-
-    public Task<SqlAuditLog> LogOfAsync(HubTenant tenant, CancellationToken cancellationToken)
+    public Task RecordAsync(HubTenant tenant, Caller caller, string action, string? target, int status, string? detail, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        return _logs.GetOrAdd(tenant.Name, _ => new Lazy<Task<SqlAuditLog>>(() => SqlAuditLog.OpenAsync(tenant.Database, CancellationToken.None))).Value
-            .WaitAsync(cancellationToken);
-    }
-
-    public async Task RecordAsync(HubTenant tenant, Caller caller, string action, string? target, int status, string? detail, CancellationToken cancellationToken)
-    {
         ArgumentNullException.ThrowIfNull(caller);
-        var log = await LogOfAsync(tenant, cancellationToken).ConfigureAwait(false);
-        await log.AppendAsync(time.GetUtcNow(), caller.KeyId, action, target, status, detail, cancellationToken).ConfigureAwait(false);
+        return tenant.Audit.AppendAsync(time.GetUtcNow(), caller.KeyId, action, target, status, detail, cancellationToken);
     }
 
     /// <summary>An endpoint puts a short account of what it did here (e.g. "3 accepted, 1 rejected") for its audit entry.</summary>

@@ -7,10 +7,19 @@ namespace OneId.Storage.Audit;
 public sealed record AuditEntry(long Sequence, DateTimeOffset At, string KeyId, string Action, string? Target, int Status, string? Detail);
 
 /// <summary>
-/// The operator audit log of one tenant: append-only, beside the graph in the tenant's database. It records who
-/// (the API key's id, never the key) did what; the graph's own event log records what the graph did.
+/// The operator audit log of one tenant: append-only. It records who (the API key's id, never the key) did what; the
+/// graph's own event log records what the graph did.
 /// </summary>
-public sealed class SqlAuditLog
+public interface IOperatorAuditLog
+{
+    Task AppendAsync(DateTimeOffset at, string keyId, string action, string? target, int status, string? detail, CancellationToken cancellationToken);
+
+    /// <summary>Newest first: entries with a sequence below <paramref name="before"/> (all when null).</summary>
+    Task<IReadOnlyList<AuditEntry>> ReadAsync(long? before, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>The operator audit log on SQL, beside the graph in the tenant's database.</summary>
+public sealed class SqlAuditLog : IOperatorAuditLog
 {
     private readonly StoreDatabase _db;
 
@@ -65,7 +74,6 @@ public sealed class SqlAuditLog
         await Insert(connection, null).ConfigureAwait(false);
     }
 
-    /// <summary>Newest first: entries with a sequence below <paramref name="before"/> (all when null).</summary>
     public async Task<IReadOnlyList<AuditEntry>> ReadAsync(long? before, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
