@@ -59,6 +59,13 @@ internal sealed class TestSandbox : IAsyncDisposable
 
     public async Task<JsonElement> TruthAsync(string user) => JsonDocument.Parse(await Http.GetStringAsync(new Uri("_sandbox/users/" + user, UriKind.Relative))).RootElement.Clone();
 
+    /// <summary>What a provider sees of a corp (GET /_sandbox): open_corpid, open_userids, upgrade switches.</summary>
+    public async Task<JsonElement> ProviderViewAsync(string corpid, string provider)
+    {
+        var index = JsonDocument.Parse(await Http.GetStringAsync(new Uri("_sandbox", UriKind.Relative))).RootElement;
+        return index.GetProperty("corps").EnumerateArray().Single(c => c.Str("corpid") == corpid).GetProperty("providers").GetProperty(provider).Clone();
+    }
+
     public Task AdvanceAsync(double seconds) => ControlAsync("clock", new { advance_seconds = seconds });
 
     public async Task<string> AppTokenAsync(string appid) =>
