@@ -23,12 +23,14 @@ internal sealed class TestSandbox : IAsyncDisposable
     public HttpClient Http { get; }
 
     public static async Task<TestSandbox> StartAsync(Action<SandboxHostOptions>? configure = null, bool withReceiver = false,
-        string unionidRule = UnionidRules.Current, bool oaEncrypted = true, SandboxWorld? world = null)
+        string unionidRule = UnionidRules.Current, bool oaEncrypted = true, SandboxWorld? world = null, Action<SandboxWorld>? configureWorld = null)
     {
         var receiver = withReceiver ? await PushReceiver.StartAsync(CancellationToken.None) : null;
         var options = new SandboxHostOptions { PushRetryDelay = TimeSpan.FromMilliseconds(50), BackgroundTick = TimeSpan.FromMilliseconds(20) };
         configure?.Invoke(options);
-        var running = await SandboxHost.StartAsync(world ?? TestWorlds.Create(receiver?.BaseAddress, unionidRule, oaEncrypted), options, CancellationToken.None);
+        world ??= TestWorlds.Create(receiver?.BaseAddress, unionidRule, oaEncrypted);
+        configureWorld?.Invoke(world);
+        var running = await SandboxHost.StartAsync(world, options, CancellationToken.None);
         return new TestSandbox(running, receiver);
     }
 
