@@ -7,7 +7,7 @@ namespace OneId.Server.Security;
 
 /// <summary>
 /// Encrypts session_keys at rest with AES-256-GCM under the configured data key. A stolen database alone then cannot
-/// decrypt any user's open data (wechat-api.md §4.5: the session_key must never leave the server).
+/// decrypt any user's open data (docs/wechat-api.md §4.5: the session_key must never leave the server).
 /// </summary>
 public sealed class SessionKeyProtector
 {
