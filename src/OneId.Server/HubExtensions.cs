@@ -71,6 +71,7 @@ public static class HubExtensions
         app.MapOpenApi();
         app.MapQueryApi();
         app.MapOperatorApi();
+        app.MapHubStateApi();
         app.MapConsole();
         app.MapFlowApis();
         return app;

@@ -145,6 +145,33 @@ public sealed partial class WebhookDispatcher(
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
+    /// <summary>
+    /// Moves a webhook's cursor back so that every event after <paramref name="after"/> is delivered again (an operator
+    /// redelivers after the receiver lost data). Taken between passes and under the webhook's lease, so no delivery in
+    /// flight overwrites it; false while another hub instance holds the lease.
+    /// </summary>
+    public async Task<bool> RedeliverAsync(HubTenant tenant, int index, long after, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var webhook = tenant.Options.Webhooks[index];
+        var name = CursorName(index, webhook);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, time.GetUtcNow() + LeaseFor, cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+            await tenant.WebhookCursors.SaveWebhookCursorAsync(name, after, 0, DateTimeOffset.MinValue, null, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        signal.Notify();
+        return true;
+    }
+
     // Renewed at every pass and halfway through long ones; after a crash another instance takes over within this time.
     private static readonly TimeSpan LeaseFor = TimeSpan.FromMinutes(1);
     private readonly string _instance = Guid.NewGuid().ToString("N");

@@ -14,7 +14,11 @@ public sealed record NewSession(string Hash, string AppId, string OpenId, Person
 
 public sealed record OAuthState(string AppId, string Scope, string? ReturnTo);
 
-public sealed record WebhookCursor(long Sequence, int Attempts, DateTimeOffset NextAttemptAt);
+public sealed record WebhookCursor(long Sequence, int Attempts, DateTimeOffset NextAttemptAt)
+{
+    /// <summary>Why the last delivery attempt failed, while the webhook is retrying.</summary>
+    public string? LastError { get; init; }
+}
 
 /// <summary>API keys (hashes only).</summary>
 public interface IApiKeyStore

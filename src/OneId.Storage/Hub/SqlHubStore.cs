@@ -139,8 +139,8 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
     public Task<WebhookCursor> GetWebhookCursorAsync(string webhook, CancellationToken ct) => ReadAsync(async c =>
     {
         var r = await c.QueryFirstOrDefaultAsync<CursorRow>(
-            new CommandDefinition("SELECT seq AS Seq, attempts AS Attempts, next_attempt_at AS Next FROM hub_webhook_cursors WHERE webhook = @webhook", new { webhook }, cancellationToken: ct)).ConfigureAwait(false);
-        return r is not null ? new WebhookCursor(r.Seq, (int)r.Attempts, DateTimeOffset.FromUnixTimeMilliseconds(r.Next)) : new WebhookCursor(0, 0, DateTimeOffset.MinValue);
+            new CommandDefinition("SELECT seq AS Seq, attempts AS Attempts, next_attempt_at AS Next, last_error AS Error FROM hub_webhook_cursors WHERE webhook = @webhook", new { webhook }, cancellationToken: ct)).ConfigureAwait(false);
+        return r is not null ? new WebhookCursor(r.Seq, (int)r.Attempts, DateTimeOffset.FromUnixTimeMilliseconds(r.Next)) { LastError = r.Error } : new WebhookCursor(0, 0, DateTimeOffset.MinValue);
     }, ct);
 
     /// <summary>Takes (or renews) the right to deliver <paramref name="webhook"/> until <paramref name="until"/>; false while another instance holds it.</summary>
@@ -204,5 +204,5 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     private sealed class StateRow { public string Scope { get; set; } = ""; public string? ReturnTo { get; set; } }
 
-    private sealed class CursorRow { public long Seq { get; set; } public long Attempts { get; set; } public long Next { get; set; } }
+    private sealed class CursorRow { public long Seq { get; set; } public long Attempts { get; set; } public long Next { get; set; } public string? Error { get; set; } }
 }
