@@ -339,7 +339,38 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         {
             await WebhooksAsync(inbox, p1!, p2!, ct).ConfigureAwait(false);
         }
+        await OperatorAsync(lilei.UnionId, p1!, ct).ConfigureAwait(false);
         return _failures.Count == 0;
+    }
+
+    /// <summary>The company's CRM sends what it knows; an operator keeps two look-alikes apart and finds the data-entry mistake in the queue.</summary>
+    private async Task OperatorAsync(string lileiUnionId, string p1, CancellationToken ct)
+    {
+        teller.Chapter("Operator  The CRM sends its customers; the console shows the conflicts");
+        var lilei = $"unionid:{Demo.UnionSpace}:{lileiUnionId}";
+        teller.Did("the CRM posts three customers it knows (POST /v1/observations): Li Lei's CRM account with his unionid, a walk-in customer, and a typo");
+        var (status, answer) = await HubAsync(HttpMethod.Post, "v1/observations", new
+        {
+            observations = new object[]
+            {
+                new { id = "crm-100001", ids = new[] { "account:crm:100001", lilei }, source = "crm", profile = new { nickname = "李雷" } },
+                new { id = "crm-100002", ids = new[] { "account:crm:100002", "phone::+8613900000002" }, source = "crm" },
+                // A data-entry mistake: Li Lei's CRM account typed against another customer's account number.
+                new { id = "crm-100003", ids = new[] { "account:crm:100002", lilei }, source = "crm" },
+            },
+        }, adminKey, ct).ConfigureAwait(false);
+        var outcomes = status == HttpStatusCode.OK ? answer.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("outcome").GetString()).ToArray() : [];
+        teller.Graph($"outcomes: {string.Join(", ", outcomes)}");
+        Expect(outcomes.SequenceEqual(["accepted", "accepted", "rejected"]), "the CRM's account joins Li Lei, the walk-in customer is new, the typo is rejected as a conflict");
+        var (_, conflicts) = await HubAsync(HttpMethod.Get, "v1/conflicts", null, adminKey, ct).ConfigureAwait(false);
+        Expect(conflicts.ValueKind == JsonValueKind.Object && conflicts.GetProperty("open").GetInt64() == 1, "the console's conflict queue holds it, open");
+
+        var walkIn = status == HttpStatusCode.OK ? Str(answer.GetProperty("results")[1], "person") : null;
+        teller.Did($"an operator says Li Lei ({p1}) and the walk-in customer ({walkIn}) are different people");
+        var (kept, _) = await HubAsync(HttpMethod.Post, $"v1/persons/{p1}/keep-apart", new { other = walkIn }, adminKey, ct).ConfigureAwait(false);
+        Expect(kept == HttpStatusCode.OK, "the keep-apart constraint is stored");
+        var (_, audit) = await HubAsync(HttpMethod.Get, "v1/audit", null, adminKey, ct).ConfigureAwait(false);
+        Expect(audit.ValueKind == JsonValueKind.Object && audit.GetProperty("entries").GetArrayLength() >= 2, "both operator actions are in the audit log");
     }
 
     private async Task WebhooksAsync(WebhookInbox inbox, string p1, string p2, CancellationToken ct)

@@ -49,6 +49,7 @@ internal static class DemoCommand
                 {
                     Console.WriteLine();
                     Console.WriteLine($"Still running — hub {running.HubAddress}, sandbox {running.Sandbox.BaseAddress}, admin key {adminKey}");
+                    Console.WriteLine($"  console {running.HubAddress}console/ (sign in with the admin key)");
                     Console.WriteLine($"  curl -s -H 'Authorization: Bearer {adminKey}' {running.HubAddress}v1/stats");
                     Console.WriteLine("Press Ctrl+C to stop.");
                     await ServeCommand.WaitAsync(ct);
