@@ -21,6 +21,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     private readonly TempFolder _folder = new();
     private SandboxedHub? _hub;
+    private WebhookInbox? _inbox;
     private IPlaywright? _playwright;
 
     public SandboxedHub Hub => _hub!;
@@ -47,8 +48,13 @@ public sealed class ConsoleFixture : IAsyncLifetime
     {
         await BuildConsoleAsync();
         Directory.CreateDirectory(ScreenshotFolder);
-        _hub = await SandboxedHub.StartAsync(_folder.File("hub.db"), 0, 0, o => o.BootstrapKey = AdminKey, LogLevel.Critical, CancellationToken.None);
-        var story = new DemoStory(_hub.HubAddress, _hub.Sandbox.BaseAddress, AdminKey, new QuietTeller());
+        _inbox = await WebhookInbox.StartAsync(CancellationToken.None);
+        _hub = await SandboxedHub.StartAsync(_folder.File("hub.db"), 0, 0, o =>
+        {
+            o.BootstrapKey = AdminKey;
+            _inbox.Subscribe(o);
+        }, LogLevel.Critical, CancellationToken.None);
+        var story = new DemoStory(_hub.HubAddress, _hub.Sandbox.BaseAddress, AdminKey, new QuietTeller(), _inbox);
         if (!await story.RunAsync(CancellationToken.None))
         {
             throw new InvalidOperationException("the demo story failed: " + string.Join("; ", story.Failures));
@@ -132,6 +138,10 @@ public sealed class ConsoleFixture : IAsyncLifetime
         if (_hub is not null)
         {
             await _hub.DisposeAsync();
+        }
+        if (_inbox is not null)
+        {
+            await _inbox.DisposeAsync();
         }
         _folder.Dispose();
     }

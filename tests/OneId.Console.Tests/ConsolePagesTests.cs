@@ -109,4 +109,76 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
         await fixture.ScreenshotAsync(page, "07-audit");
         await page.Context.CloseAsync();
     }
+
+    private static ILocator ConfirmButton(IPage page) =>
+        page.Locator(".ant-popconfirm .ant-btn-primary").First;
+
+    [Fact]
+    public async Task Keep_apart_is_set_from_the_person_page_with_a_confirmation()
+    {
+        using var api = fixture.Api();
+        var a = (await api.GetFromJsonAsync<JsonElement>($"/v1/resolve?id={fixture.CrmAccount}")).GetProperty("id").GetString()!;
+        var b = (await api.GetFromJsonAsync<JsonElement>("/v1/resolve?id=account:crm:C-20001")).GetProperty("id").GetString()!;
+
+        var page = await fixture.SignedInPageAsync(language: "en");
+        await page.GotoAsync(new Uri(fixture.HubAddress, $"/console/persons/{b}").AbsoluteUri);
+        await page.GetByTestId("keep-apart-input").FillAsync(a);
+        await page.GetByTestId("keep-apart").ClickAsync();
+        await ConfirmButton(page).ClickAsync();
+        await Assertions.Expect(page.GetByTestId($"kept-apart-{a}")).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "08-person-keep-apart-en");
+        (await api.GetFromJsonAsync<JsonElement>($"/v1/persons/{a}/keep-apart")).GetProperty("kept_apart_from").EnumerateArray()
+            .Select(x => x.GetString()).Should().Contain(b);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_webhooks_page_shows_each_cursor_and_its_deliveries_and_redelivers()
+    {
+        var page = await fixture.SignedInPageAsync();
+        await page.GetByTestId("nav-webhooks").ClickAsync();
+        var cursor = page.GetByTestId("webhook-cursor-0");
+        await Assertions.Expect(cursor).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "09-webhooks");
+        await page.GetByTestId("redeliver-0").ClickAsync();
+        await ConfirmButton(page).ClickAsync();
+        await Assertions.Expect(page.GetByText("已安排重新投递")).ToBeVisibleAsync(Visible);
+        using var api = fixture.Api();
+        var audit = await api.GetFromJsonAsync<JsonElement>("/v1/audit");
+        audit.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("action").GetString()).Should().Contain("webhook.redeliver");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_key_without_the_private_tier_sees_no_profile_and_no_actions()
+    {
+        using var api = fixture.Api();
+        var created = await api.PostAsJsonAsync("/v1/keys", new { tiers = new[] { "internal" }, admin = false, name = "crm-reader" });
+        created.EnsureSuccessStatusCode();
+        var key = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        var person = (await api.GetFromJsonAsync<JsonElement>($"/v1/resolve?id={fixture.CrmAccount}")).GetProperty("id").GetString()!;
+
+        var page = await fixture.SignedInPageAsync(key);
+        await page.GotoAsync(new Uri(fixture.HubAddress, $"/console/persons/{person}").AbsoluteUri);
+        await Assertions.Expect(page.GetByTestId("person-graph")).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(page.GetByText("张伟")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByText("phone::+8613900000001")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByTestId("erase-profile")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByTestId("keep-apart")).ToHaveCountAsync(0);
+        await fixture.ScreenshotAsync(page, "10-person-internal-tier");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_jobs_and_keys_pages_render()
+    {
+        var page = await fixture.SignedInPageAsync();
+        await page.GetByTestId("nav-jobs").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("jobs")).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "11-jobs");
+        await page.GetByTestId("nav-keys").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("keys")).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "12-keys");
+        await page.Context.CloseAsync();
+    }
 }

@@ -92,7 +92,7 @@ export default function Person({ id }: { id: string }) {
               <Card title={t('person.keptApart')} size="small" style={{ marginTop: 16 }}>
                 {keptApart.length === 0 && <Typography.Text type="secondary">{t('common.none')}</Typography.Text>}
                 {keptApart.map((p) => (
-                  <div key={p}>
+                  <div key={p} data-testid={`kept-apart-${p}`}>
                     <Typography.Link onClick={() => go({ page: 'person', param: p })}>{p}</Typography.Link>{' '}
                     {session.admin && <Button size="small" type="link" onClick={() => act(() => api.del(`/v1/persons/${person.id}/keep-apart?other=${encodeURIComponent(p)}`), t('person.lift'))}>{t('person.lift')}</Button>}
                   </div>
