@@ -69,6 +69,7 @@ public static class HubExtensions
         app.MapOpenApi();
         app.MapQueryApi();
         app.MapFlowApis();
+        app.MapInboxApi();
         return app;
     }
 
