@@ -70,6 +70,7 @@ public static class HubExtensions
         app.MapQueryApi();
         app.MapFlowApis();
         app.MapInboxApi();
+        app.MapJobsApi();
         return app;
     }
 

@@ -20,6 +20,10 @@ public static class ApplicationExtensions
         services.TryAddSingleton<InboxSignal>();
         services.TryAddSingleton<InboxWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxWorker>());
+        services.TryAddSingleton<JobSignal>();
+        services.TryAddSingleton<BackfillJobs>();
+        services.TryAddSingleton<JobWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         return services;
     }
 }

@@ -22,6 +22,7 @@ public sealed class HubTenant(TenantOptions options, TenantStorage storage)
     public ICheckpointStore Checkpoints => Storage.Checkpoints;
     public IComponentStateStore ComponentState => Storage.ComponentState;
     public IPushInbox Inbox => Storage.Inbox;
+    public IJobStore Jobs => Storage.Jobs;
 
     public AppOptions? FindApp(string appId) => Options.Apps.FirstOrDefault(a => a.AppId == appId);
 }

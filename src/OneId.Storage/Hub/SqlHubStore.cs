@@ -5,7 +5,7 @@ using OneId.Graph;
 namespace OneId.Storage.Hub;
 
 /// <summary>The hub's rows in one tenant's database (SQLite or PostgreSQL). Only hashes of keys and tokens are stored, never the values.</summary>
-public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox
+public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox, IJobStore
 {
     private readonly StoreDatabase _db;
     private readonly TimeProvider _time;
@@ -287,6 +287,79 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
     private sealed class EntryRow { public long Id { get; set; } public string DedupeKey { get; set; } = ""; public string Kind { get; set; } = ""; public string Target { get; set; } = ""; public long State { get; set; } public long Attempts { get; set; } public long ReceivedAt { get; set; } public long NextAttemptAt { get; set; } public string? LastError { get; set; } public long? FinishedAt { get; set; } }
 
     private sealed class StatsRow { public long Pending { get; set; } public long Dead { get; set; } public long? Oldest { get; set; } }
+
+    // ---- durable jobs ----
+
+    private const string JobColumns = "id AS Id, kind AS Kind, appid AS AppId, state AS State, progress AS Progress, error AS Error, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt";
+
+    private static StoredJob ToJob(JobRow r) => new(r.Id, r.Kind, r.AppId, Enum.Parse<JobState>(r.State, ignoreCase: true), r.Progress, r.Error,
+        DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt), r.StartedAt is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
+        r.FinishedAt is { } f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null);
+
+    public Task<StoredJob?> CreateJobAsync(string kind, string appId, CancellationToken ct) =>
+        // Under the tenant's write lock, so that two requests cannot both find no active job and both insert one.
+        _db.WriteAsync(async (connection, tx) =>
+        {
+            var active = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM hub_jobs WHERE appid = @appId AND state IN ('queued', 'running')", new { appId }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            if (active > 0)
+            {
+                return null;
+            }
+            var row = await connection.QuerySingleAsync<JobRow>(new CommandDefinition($"""
+                INSERT INTO hub_jobs(kind, appid, state, progress, created_at) VALUES (@kind, @appId, 'queued', @progress, @now)
+                RETURNING {JobColumns}
+                """, new { kind, appId, progress = "{}", now = Now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            return (StoredJob?)ToJob(row);
+        }, ct);
+
+    public Task<StoredJob?> GetJobAsync(long id, CancellationToken ct) => ReadAsync(async c =>
+    {
+        var r = await c.QueryFirstOrDefaultAsync<JobRow>(new CommandDefinition($"SELECT {JobColumns} FROM hub_jobs WHERE id = @id", new { id }, cancellationToken: ct)).ConfigureAwait(false);
+        return r is null ? null : ToJob(r);
+    }, ct);
+
+    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(int max, CancellationToken ct) => ReadAsync<IReadOnlyList<StoredJob>>(async c =>
+        (await c.QueryAsync<JobRow>(new CommandDefinition($"SELECT {JobColumns} FROM hub_jobs ORDER BY id DESC LIMIT @max", new { max }, cancellationToken: ct)).ConfigureAwait(false))
+            .Select(ToJob).ToArray(), ct);
+
+    public async Task<StoredJob?> ClaimJobAsync(string owner, TimeSpan lease, CancellationToken ct)
+    {
+        var skipLocked = _db.Kind == StoreKind.Postgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var sql = $"""
+            UPDATE hub_jobs SET state = 'running', lease_owner = @owner, lease_until = @until, started_at = COALESCE(started_at, @now)
+            WHERE id = (SELECT id FROM hub_jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < @now) ORDER BY id LIMIT 1 {skipLocked})
+            RETURNING {JobColumns}
+            """;
+        var args = new { owner, until = Now + (long)lease.TotalMilliseconds, now = Now };
+        JobRow? row;
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            row = await _db.WriteAsync((connection, tx) => connection.QueryFirstOrDefaultAsync<JobRow>(new CommandDefinition(sql, args, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+            row = await c.QueryFirstOrDefaultAsync<JobRow>(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        }
+        return row is null ? null : ToJob(row);
+    }
+
+    public async Task<bool> ReportJobAsync(long id, string owner, string progress, TimeSpan lease, CancellationToken ct) =>
+        await ExecuteAsync("UPDATE hub_jobs SET progress = @progress, lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'running'",
+            new { id, owner, progress, until = Now + (long)lease.TotalMilliseconds }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> FinishJobAsync(long id, string owner, JobState state, string progress, string? error, CancellationToken ct) =>
+        await ExecuteAsync("""
+            UPDATE hub_jobs SET state = @state, progress = @progress, error = @error, finished_at = @now, lease_owner = NULL, lease_until = 0
+            WHERE id = @id AND lease_owner = @owner AND state = 'running'
+            """, new { id, owner, state = state.ToString().ToLowerInvariant(), progress, error, now = Now }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> ReleaseJobAsync(long id, string owner, CancellationToken ct) =>
+        await ExecuteAsync("UPDATE hub_jobs SET state = 'queued', lease_owner = NULL, lease_until = 0 WHERE id = @id AND lease_owner = @owner AND state = 'running'",
+            new { id, owner }, ct).ConfigureAwait(false) == 1;
+
+    private sealed class JobRow { public long Id { get; set; } public string Kind { get; set; } = ""; public string AppId { get; set; } = ""; public string State { get; set; } = ""; public string Progress { get; set; } = "{}"; public string? Error { get; set; } public long CreatedAt { get; set; } public long? StartedAt { get; set; } public long? FinishedAt { get; set; } }
 
     private sealed class KeyRow { public string Tiers { get; set; } = ""; public long Admin { get; set; } }
 

@@ -49,6 +49,7 @@ public sealed class TenantStorage : IAsyncDisposable
     public ICheckpointStore Checkpoints => _hub;
     public IComponentStateStore ComponentState => _hub;
     public IPushInbox Inbox => _hub;
+    public IJobStore Jobs => _hub;
 
     public async ValueTask DisposeAsync()
     {
