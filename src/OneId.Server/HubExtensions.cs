@@ -74,6 +74,8 @@ public static class HubExtensions
         app.MapHubStateApi();
         app.MapConsole();
         app.MapFlowApis();
+        app.MapInboxApi();
+        app.MapJobsApi();
         return app;
     }
 
