@@ -170,12 +170,26 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
     }
 
     [Fact]
-    public async Task The_jobs_and_keys_pages_render()
+    public async Task A_backfill_started_from_the_jobs_page_shows_its_progress_until_it_succeeds()
     {
         var page = await fixture.SignedInPageAsync();
         await page.GetByTestId("nav-jobs").ClickAsync();
-        await Assertions.Expect(page.GetByTestId("jobs")).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(page.GetByTestId("start-backfill")).ToBeEnabledAsync(new() { Timeout = 30_000 });
+        await page.GetByTestId("start-backfill").ClickAsync();
+        // The page polls while the job is queued or running: the state and the follower count move on their own.
+        await Assertions.Expect(page.GetByTestId("job-state").First).ToHaveTextAsync("成功", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByTestId("job-followers").First).Not.ToHaveTextAsync("0");
         await fixture.ScreenshotAsync(page, "11-jobs");
+        using var api = fixture.Api();
+        var jobs = await api.GetFromJsonAsync<JsonElement>("/v1/jobs");
+        jobs.EnumerateArray().Should().Contain(j => j.GetProperty("state").GetString() == "succeeded" && j.GetProperty("progress").GetProperty("followers").GetInt32() > 0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_keys_page_renders()
+    {
+        var page = await fixture.SignedInPageAsync();
         await page.GetByTestId("nav-keys").ClickAsync();
         await Assertions.Expect(page.GetByTestId("keys")).ToBeVisibleAsync(Visible);
         await fixture.ScreenshotAsync(page, "12-keys");
