@@ -9,7 +9,14 @@ public static class GraphSchema
     public static IReadOnlyList<Migration> Migrations { get; } =
     [
         new Migration("graph/001-init", Sqlite: Init("INTEGER", " WITHOUT ROWID"), Postgres: Init("BIGINT", "")),
+        // An observation's identity (Observation.Key): an import re-run or a retried POST applies it once.
+        new Migration("graph/002-observation-keys", Sqlite: ObservationKeys, Postgres: ObservationKeys),
     ];
+
+    private const string ObservationKeys = """
+        ALTER TABLE observations ADD COLUMN key TEXT NULL;
+        CREATE UNIQUE INDEX ux_observations_key ON observations(key) WHERE key IS NOT NULL;
+        """;
 
     // One schema, two dialects: SQLite wants INTEGER PRIMARY KEY (an alias of the rowid) and WITHOUT ROWID for
     // tables keyed by text; PostgreSQL wants BIGINT and has no rowid.
