@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OneId.Server.Api;
 using OneId.Server.Configuration;
+using OneId.Storage.Secrets;
 using OneId.Server.Flows;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
@@ -41,7 +42,7 @@ public static class HubExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TenantRegistry>();
         services.TryAddSingleton<ApiKeys>();
-        services.TryAddSingleton<SessionKeyProtector>();
+        services.TryAddSingleton(sp => DataProtector.FromBase64(sp.GetRequiredService<IOptions<HubOptions>>().Value.DataKey));
         services.TryAddSingleton<PersonReadCache>();
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
