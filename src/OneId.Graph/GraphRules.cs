@@ -31,7 +31,7 @@ public abstract record ObservationDecision
 }
 
 /// <summary>
-/// The linking rules (DESIGN.md §3), as pure functions. Stores load the state the rules need, ask, and write the answer
+/// The linking rules (docs/model.md §3), as pure functions. Stores load the state the rules need, ask, and write the answer
 /// inside one transaction; nothing here does I/O.
 /// </summary>
 public static class GraphRules

@@ -5,7 +5,7 @@ namespace OneId.Graph;
 
 /// <summary>
 /// One identifier of a person, written <c>type:namespace:value</c>, e.g. <c>openid:wx4f4bc4dec97d474b:oGZU…</c>.
-/// Values are case-sensitive and never re-cased: WeCom ciphertext ids differ only by case (wechat-api.md §6.14).
+/// Values are case-sensitive and never re-cased: WeCom ciphertext ids differ only by case (docs/wechat-api.md §6.14).
 /// </summary>
 public readonly partial record struct Identifier
 {
@@ -30,7 +30,7 @@ public readonly partial record struct Identifier
     /// <summary>Exclusive identifiers merge persons and a person holds at most one per namespace; weak ones only attach.</summary>
     public bool IsExclusive => Type.IsExclusive;
 
-    /// <summary>Who may see it (seed 000): phone numbers are private data, every other identifier is internal.</summary>
+    /// <summary>Who may see it (docs/wechat-api.md §11.1): phone numbers are private data, every other identifier is internal.</summary>
     public DataTier Tier => Type == IdentifierType.Phone ? DataTier.Private : DataTier.Internal;
 
     public override string ToString() => _text ?? "";
@@ -121,7 +121,7 @@ public readonly partial record struct Identifier
 /// <summary>The kinds of identifier the graph knows, with their shape checks and whether they merge persons.</summary>
 public sealed partial class IdentifierType : IEquatable<IdentifierType>
 {
-    // openid / unionid: 28 chars in practice (wechat-api.md §8); accept 6–64 of the same charset so that
+    // openid / unionid: 28 chars in practice (docs/wechat-api.md §8); accept 6–64 of the same charset so that
     // legacy imports and hand-made test ids pass, while junk like "oAbC …" with spaces does not.
     [GeneratedRegex("^[A-Za-z0-9_-]{6,64}$")] private static partial Regex WeChatIdShape();
     // appid: "wx" + 16 lowercase hex (§8).

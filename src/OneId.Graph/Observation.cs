@@ -1,6 +1,6 @@
 namespace OneId.Graph;
 
-/// <summary>Who may see a piece of data (seed 000): every API key is granted a set of tiers.</summary>
+/// <summary>Who may see a piece of data (docs/wechat-api.md §11.1): every API key is granted a set of tiers.</summary>
 public enum DataTier
 {
     /// <summary>appid, corpid, app names.</summary>
@@ -78,7 +78,7 @@ public static class ProfilePolicy
 {
     /// <summary>
     /// Placeholders WeChat hands out in place of real data: since 2022-10-25 getUserProfile returns the nickname
-    /// "微信用户" and a default grey avatar (wechat-api.md §4.5); since 2021-12 OA user/info blanks nickname, sex,
+    /// "微信用户" and a default grey avatar (docs/wechat-api.md §4.5); since 2021-12 OA user/info blanks nickname, sex,
     /// city, province, country and headimgurl (§2.1). Storing them would overwrite real data with nothing.
     /// </summary>
     private static readonly HashSet<string> PlaceholderNicknames = new(StringComparer.Ordinal) { "微信用户", "WeChat User" };

@@ -1,7 +1,7 @@
 namespace OneId.Sandbox;
 
 /// <summary>
-/// Rate limits and quotas the sandbox enforces (wechat-api.md §1, §4.1, §6.6, §10.5). The defaults are WeChat's;
+/// Rate limits and quotas the sandbox enforces (docs/wechat-api.md §1, §4.1, §6.6, §10.5). The defaults are WeChat's;
 /// tests lower them to reach a limit in a few calls.
 /// </summary>
 public sealed class SandboxLimits

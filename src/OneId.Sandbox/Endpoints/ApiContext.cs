@@ -88,7 +88,7 @@ internal static class ApiContext
     public static string CallerIp(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1";
 
     /// <summary>
-    /// The legacy unionid rule (world "unionid_rule":"legacy", seeds/§4.3): before 2021-02-23 a bound MP got the
+    /// The legacy unionid rule (world "unionid_rule":"legacy", docs/wechat-api.md §4.3): before 2021-02-23 a bound MP got the
     /// unionid only once the user had followed a same-subject OA of the same Open Platform account, or had
     /// authorized one of its same-subject apps.
     /// </summary>

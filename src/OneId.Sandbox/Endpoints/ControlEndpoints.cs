@@ -15,7 +15,7 @@ using OneId.WeChat.Crypto;
 namespace OneId.Sandbox.Endpoints;
 
 /// <summary>
-/// The control API under /_sandbox (issue 3, pinned): plays the users and the admins, moves the clock, injects
+/// The control API under /_sandbox (its routes are a stable contract, see docs/sandbox.md): plays the users and the admins, moves the clock, injects
 /// faults and reports. Plain JSON; problems come back as ProblemDetails with a message that says what to fix.
 /// </summary>
 internal static class ControlEndpoints

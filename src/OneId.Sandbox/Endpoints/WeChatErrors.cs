@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace OneId.Sandbox.Endpoints;
 
 /// <summary>
-/// Error codes with their real errmsg (wechat-api.md §0.2 and §6.16) and the suffixes WeChat appends: clients
+/// Error codes with their real errmsg (docs/wechat-api.md §0.2 and §6.16) and the suffixes WeChat appends: clients
 /// must never match errmsg exactly, and the sandbox makes sure they cannot.
 /// </summary>
 internal static class WeChatErrors

@@ -4,7 +4,7 @@ using System.Text;
 namespace OneId.Sandbox.Pushes;
 
 /// <summary>
-/// The decrypted XML of each push, field for field as wechat-api.md §7.3–7.5 lists them: strings in CDATA,
+/// The decrypted XML of each push, field for field as docs/wechat-api.md §7.3–7.5 lists them: strings in CDATA,
 /// numbers bare, as WeChat writes them.
 /// </summary>
 internal static class PushMessages

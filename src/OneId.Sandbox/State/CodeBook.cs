@@ -38,7 +38,7 @@ internal sealed class CodeGrant
 }
 
 /// <summary>
-/// Single-use codes with expiry (wechat-api.md §10.2). Reuse answers 40163 "code been used"; an unknown code or a
+/// Single-use codes with expiry (docs/wechat-api.md §10.2). Reuse answers 40163 "code been used"; an unknown code or a
 /// code of another app answers 40029; an expired code also answers 40029, since §3.2 says that is what WeChat does
 /// in practice, although 42003 exists.
 /// </summary>

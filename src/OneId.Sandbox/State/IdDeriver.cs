@@ -4,7 +4,7 @@ using System.Text;
 namespace OneId.Sandbox.State;
 
 /// <summary>
-/// Derives every id a user has, deterministically, from (user, namespace), in the shapes of wechat-api.md §8:
+/// Derives every id a user has, deterministically, from (user, namespace), in the shapes of docs/wechat-api.md §8:
 /// 28-char <c>o…</c> openids and unionids whose first characters depend on the app or space only (as real ones
 /// share a per-app prefix), 32-char <c>wm…</c> external_userids, <c>p…</c> pending ids. The same world and user
 /// names give the same ids in every run, so tests and demo scripts can rely on them.

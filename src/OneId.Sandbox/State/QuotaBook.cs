@@ -4,7 +4,7 @@ namespace OneId.Sandbox.State;
 
 /// <summary>
 /// Fixed-window call counters in sandbox time, for the minute limits (45011) and daily quotas (45009) of
-/// wechat-api.md §10.5. Daily windows roll at midnight China time (UTC+8), when WeChat resets quotas.
+/// docs/wechat-api.md §10.5. Daily windows roll at midnight China time (UTC+8), when WeChat resets quotas.
 /// </summary>
 internal sealed class QuotaBook(SandboxClock clock)
 {

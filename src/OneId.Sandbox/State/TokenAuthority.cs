@@ -62,7 +62,7 @@ internal sealed class SnsRefreshGrant
 }
 
 /// <summary>
-/// Issues and checks every access token, with the per-endpoint semantics of wechat-api.md §10.1. Thread-safe:
+/// Issues and checks every access token, with the per-endpoint semantics of docs/wechat-api.md §10.1. Thread-safe:
 /// each owner (appid, corp app, component) has its own lock, so concurrent callers of one app are serialized
 /// and callers of different apps are not.
 /// </summary>

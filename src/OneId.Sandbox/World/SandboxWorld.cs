@@ -4,7 +4,7 @@ namespace OneId.Sandbox.World;
 
 /// <summary>
 /// The world the sandbox plays: union spaces (Open Platform accounts), apps, WeCom corps, third-party platforms
-/// and, optionally, named users. Serialized as snake_case JSON (the shape pinned in issue 3, extended).
+/// and, optionally, named users. Serialized as snake_case JSON (the world-file shape in docs/sandbox.md).
 /// </summary>
 public sealed class SandboxWorld
 {
@@ -24,7 +24,7 @@ public sealed class SandboxWorld
     public List<SandboxUserSeed> Users { get; set; } = [];
 
     /// <summary>
-    /// <c>current</c>: a bound MP gets the unionid from code2Session (rule since 2021-02-23, wechat-api.md §4.3).
+    /// <c>current</c>: a bound MP gets the unionid from code2Session (rule since 2021-02-23, docs/wechat-api.md §4.3).
     /// <c>legacy</c>: only after the user followed a same-subject OA or authorized a same-subject app.
     /// </summary>
     public string UnionidRule { get; set; } = UnionidRules.Current;
@@ -76,7 +76,7 @@ public sealed class SandboxApp
     public SandboxCallback? Callback { get; set; }
 }
 
-/// <summary>Where and how pushes are delivered (wechat-api.md §7).</summary>
+/// <summary>Where and how pushes are delivered (docs/wechat-api.md §7).</summary>
 public sealed class SandboxCallback
 {
     public string Url { get; set; } = "";

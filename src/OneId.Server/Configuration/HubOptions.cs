@@ -149,7 +149,7 @@ public sealed class CorpOptions
 
     /// <summary>
     /// The union space of the WeChat developer account bound to the corp: externalcontact/get returns unionids of that
-    /// space to self-built apps (wechat-api.md §6.3); empty when none is bound.
+    /// space to self-built apps (docs/wechat-api.md §6.3); empty when none is bound.
     /// </summary>
     [ConfigurationKeyName("union_space")]
     public string? UnionSpace { get; set; }

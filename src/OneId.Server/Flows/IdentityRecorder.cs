@@ -31,7 +31,7 @@ public sealed partial class IdentityRecorder(WebhookSignal signal, WeComClient w
         }
     }
 
-    /// <summary>pending_id lives 90 days (wechat-api.md §6.6).</summary>
+    /// <summary>pending_id lives 90 days (docs/wechat-api.md §6.6).</summary>
     private static readonly TimeSpan PendingIdLifetime = TimeSpan.FromDays(90);
 
     public static Identifier OpenIdOf(string appId, string openId) => Identifier.Create(IdentifierType.OpenId, appId, openId);

@@ -185,7 +185,7 @@ public sealed class SqlGraphStore : IGraphStore
             {
                 return false;
             }
-            // Private data lives in observations' profiles and in phone identifiers (seed 000: phone is private).
+            // Private data lives in observations' profiles and in phone identifiers (docs/wechat-api.md §11.1: phone is private).
             await sql.EraseAsync(current, cancellationToken).ConfigureAwait(false);
             await sql.InsertEventAsync(GraphEventKind.Erased, current, [], null, [], null, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             return true;

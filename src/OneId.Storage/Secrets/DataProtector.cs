@@ -4,7 +4,8 @@ using System.Text;
 namespace OneId.Storage.Secrets;
 
 /// <summary>
-/// Encrypts secrets at rest with AES-256-GCM under the configured data key: MP session_keys, WeChat access tokens,
+/// Encrypts secrets at rest with AES-256-GCM under the configured data key: MP session_keys (docs/wechat-api.md §4.5:
+/// the session_key must never leave the server), WeChat access tokens,
 /// authorizer refresh tokens and component verify tickets. A stolen database alone then decrypts nothing. Each value
 /// is bound to where it is stored (the associated data, e.g. its row key), so a value copied into another row does
 /// not decrypt there.

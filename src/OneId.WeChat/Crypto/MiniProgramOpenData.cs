@@ -7,7 +7,7 @@ namespace OneId.WeChat.Crypto;
 /// <summary>
 /// Mini Program open data (wx.getUserInfo, getPhoneNumber's legacy form, …): AES-128-CBC with PKCS#7 (block 16),
 /// key = base64(session_key), iv = base64(iv); the plaintext JSON carries <c>watermark.appid</c>; the plain
-/// <c>rawData</c> is signed with <c>sha1(rawData + session_key)</c> (wechat-api.md §4.5).
+/// <c>rawData</c> is signed with <c>sha1(rawData + session_key)</c> (docs/wechat-api.md §4.5).
 /// </summary>
 public static class MiniProgramOpenData
 {

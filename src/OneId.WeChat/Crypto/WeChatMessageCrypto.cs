@@ -6,7 +6,7 @@ using System.Text;
 namespace OneId.WeChat.Crypto;
 
 /// <summary>
-/// WXBizMsgCrypt, the safe-mode callback crypto shared by OA, MP, third-party platform (component) and WeCom (wechat-api.md §7.2).
+/// WXBizMsgCrypt, the safe-mode callback crypto shared by OA, MP, third-party platform (component) and WeCom (docs/wechat-api.md §7.2).
 /// Both directions: the hub decrypts pushes and encrypts passive replies; the sandbox encrypts pushes.
 /// </summary>
 /// <remarks>

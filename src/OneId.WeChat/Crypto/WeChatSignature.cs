@@ -3,7 +3,7 @@ using System.Text;
 
 namespace OneId.WeChat.Crypto;
 
-/// <summary>The SHA-1 signatures WeChat puts on callbacks and open data (wechat-api.md §7.1, §7.2, §4.5).</summary>
+/// <summary>The SHA-1 signatures WeChat puts on callbacks and open data (docs/wechat-api.md §7.1, §7.2, §4.5).</summary>
 public static class WeChatSignature
 {
     /// <summary>

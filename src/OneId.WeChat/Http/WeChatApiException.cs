@@ -1,7 +1,7 @@
 namespace OneId.WeChat.Http;
 
 /// <summary>
-/// A WeChat / WeCom API call failed: either an <c>errcode</c> inside an HTTP 200 answer (wechat-api.md §0.1), or a transport
+/// A WeChat / WeCom API call failed: either an <c>errcode</c> inside an HTTP 200 answer (docs/wechat-api.md §0.1), or a transport
 /// failure (HTTP error status, timeout, unreadable body). Never carries tokens, secrets or codes.
 /// </summary>
 public sealed class WeChatApiException : Exception

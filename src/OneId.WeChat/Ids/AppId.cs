@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace OneId.WeChat.Ids;
 
-/// <summary>An app id (OA, MP, mini game, website, mobile or component): `wx` + 16 characters (wechat-api.md §8).</summary>
+/// <summary>An app id (OA, MP, mini game, website, mobile or component): `wx` + 16 characters (docs/wechat-api.md §8).</summary>
 public readonly record struct AppId : IWeChatId<AppId>
 {
     private AppId(string value) => Value = value;

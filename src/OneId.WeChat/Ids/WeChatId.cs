@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace OneId.WeChat.Ids;
 
-/// <summary>A validated WeChat / WeCom identifier. Values are case-sensitive and never re-cased (wechat-api.md §6.14).</summary>
+/// <summary>A validated WeChat / WeCom identifier. Values are case-sensitive and never re-cased (docs/wechat-api.md §6.14).</summary>
 public interface IWeChatId<TSelf> where TSelf : struct, IWeChatId<TSelf>
 {
     /// <summary>The identifier exactly as WeChat issued it.</summary>

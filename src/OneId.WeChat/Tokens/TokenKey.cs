@@ -2,7 +2,7 @@ using OneId.WeChat.Ids;
 
 namespace OneId.WeChat.Tokens;
 
-/// <summary>What a token is for. Each kind has its own endpoint and refresh rules (wechat-api.md §1, §5, §6.1).</summary>
+/// <summary>What a token is for. Each kind has its own endpoint and refresh rules (docs/wechat-api.md §1, §5, §6.1).</summary>
 public enum TokenKind
 {
     /// <summary>An OA / MP / mini game global access_token (stable_token by default, cgi-bin/token optional).</summary>

@@ -5,7 +5,7 @@ using System.Text;
 namespace OneId.Sandbox.Tests.Support;
 
 /// <summary>
-/// An independent reading of wechat-api.md §7.1/7.2 for the tests (not the production crypto), so a push is
+/// An independent reading of docs/wechat-api.md §7.1/7.2 for the tests (not the production crypto), so a push is
 /// checked against the spec rather than against the code that produced it.
 /// </summary>
 internal static class CallbackOracle
