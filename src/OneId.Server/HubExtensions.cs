@@ -64,6 +64,7 @@ public static class HubExtensions
     public static WebApplication MapOneIdHub(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseRequestLimits();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();
