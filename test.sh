@@ -12,6 +12,15 @@ if ! ls /usr/lib/postgresql/15/bin/initdb >/dev/null 2>&1; then
     || echo "warning: could not install postgresql-15; the PostgreSQL tests will fail" >&2
 fi
 
+# Citus 13.2.2 (PostgreSQL's distributed engine; Debian does not package it): built from the source beside the
+# repository, ~3 minutes once per machine. Without it the Citus tests are skipped and say why.
+citus_installer="$root/../shared/vendor/install-citus.sh"
+if ! ls /usr/lib/postgresql/15/lib/citus.so >/dev/null 2>&1 && [ -f "$citus_installer" ]; then
+  echo "installing citus 13.2.2 (building from source) ..."
+  bash "$citus_installer" >/dev/null \
+    || echo "warning: could not install citus; the Citus tests will be skipped" >&2
+fi
+
 results="$root/.build/test-results"
 rm -rf "$results"; mkdir -p "$results"
 if ! dotnet build OneId.slnx -c Release -nologo -v q -clp:NoSummary; then

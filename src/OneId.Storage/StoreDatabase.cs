@@ -61,6 +61,17 @@ public abstract class StoreDatabase : IAsyncDisposable
         await _migrationGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Usually every migration is applied already: a plain read says so without the tenant's write lock, so
+            // opening a store (every CLI command, every hub start) never queues behind a running import.
+            var applied = await ReadAppliedMigrationsAsync(cancellationToken).ConfigureAwait(false);
+            if (applied is not null && pending.All(m => applied.Contains(m.Name)))
+            {
+                foreach (var m in pending)
+                {
+                    _applied.Add(m.Name);
+                }
+                return;
+            }
             await WriteAsync(async (connection, tx) =>
             {
                 await ExecuteAsync(connection, tx, CreateMigrationsTableSql, cancellationToken).ConfigureAwait(false);
@@ -97,6 +108,32 @@ public abstract class StoreDatabase : IAsyncDisposable
             _migrationGate.Release();
         }
     }
+
+    /// <summary>The names in schema_migrations, or null when the table does not exist yet; read without any lock.</summary>
+    private async Task<HashSet<string>?> ReadAppliedMigrationsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var exists = connection.CreateCommand())
+        {
+            exists.CommandText = MigrationsTableExistsSql;
+            if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null or DBNull)
+            {
+                return null;
+            }
+        }
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT name FROM schema_migrations";
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            done.Add(reader.GetString(0));
+        }
+        return done;
+    }
+
+    /// <summary>A query that answers one row when schema_migrations exists, none or NULL when it does not.</summary>
+    protected abstract string MigrationsTableExistsSql { get; }
 
     protected virtual string CreateMigrationsTableSql =>
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)";
@@ -214,6 +251,8 @@ public sealed class SqliteDatabase : StoreDatabase
 
     protected override SemaphoreSlim ProcessWriteGate => _writeGate;
 
+    protected override string MigrationsTableExistsSql => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+
     protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -262,6 +301,9 @@ public sealed class PostgresDatabase : StoreDatabase
 
     public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    // The connection's search_path is the tenant's schema alone, so this finds only the tenant's own table.
+    protected override string MigrationsTableExistsSql => "SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL";
 
     protected override string CreateMigrationsTableSql =>
         $"CREATE SCHEMA IF NOT EXISTS {Schema}; CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)";

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using OneId.Graph;
 using OneId.Storage.Graph;
+using OneId.Testing;
 using Xunit;
 
 namespace OneId.Storage.Tests;
@@ -22,7 +23,10 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
     /// <summary>A fresh, empty store location (SQLite file path or PostgreSQL connection string).</summary>
     protected abstract Task<string> NewDatabaseAsync();
 
-    public async Task InitializeAsync() => Store = await SqlGraphStore.OpenAsync(await NewDatabaseAsync(), CancellationToken.None);
+    /// <summary>The tenant whose file or schema the test uses (null: the default one).</summary>
+    protected virtual string? Tenant => null;
+
+    public async Task InitializeAsync() => Store = await SqlGraphStore.OpenAsync(await NewDatabaseAsync(), CancellationToken.None, Tenant);
 
     public async Task DisposeAsync() => await Store.DisposeAsync();
 
@@ -40,7 +44,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
     protected async Task<Person> Resolve(string id) =>
         (await Store.FindAsync(Id(id), CancellationToken.None)) ?? throw new Xunit.Sdk.XunitException($"{id} resolves to nobody");
 
-    [Fact]
+    [StoreFact]
     public async Task A_new_observation_creates_a_person_holding_all_its_identifiers()
     {
         var result = await Observe(OpenId(Mp, "alice"), UnionId("alice"));
@@ -54,7 +58,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         result.Events.Select(e => e.Kind).Should().Equal(GraphEventKind.Created);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Silent_first_openid_person_gains_the_unionid_later_and_keeps_its_id()
     {
         var first = await Observe(OpenId(Oa, "bob"));
@@ -68,7 +72,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Resolve(OpenId(Mp, "bob"))).Identifiers.Should().HaveCount(3);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Two_persons_merge_when_evidence_joins_them_and_the_older_id_survives_with_the_other_as_alias()
     {
         var older = await Observe(OpenId(Oa, "carol"));
@@ -85,7 +89,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetStatsAsync(CancellationToken.None)).Persons.Should().Be(1);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Aliases_of_aliases_still_resolve_after_a_chain_of_merges()
     {
         var p1 = (await Observe(OpenId(Oa, "d1"))).Person!.Value;
@@ -101,7 +105,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetAsync(p1, CancellationToken.None))!.Aliases.Should().Equal(p2, p3);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task An_observation_giving_a_person_a_second_openid_in_one_app_is_rejected_whole()
     {
         var alice = await Observe(OpenId(Mp, "alice"), UnionId("alice"));
@@ -117,7 +121,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetHistoryAsync(alice.Person!.Value, CancellationToken.None)).Should().Contain(e => e.Kind == GraphEventKind.Conflict);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_merge_that_would_join_two_openids_of_one_app_is_rejected_and_both_persons_stay()
     {
         var a = await Observe(OpenId(Mp, "erin"), UnionId("erin"));
@@ -131,7 +135,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Resolve(UnionId("erin"))).Id.Should().Be(a.Person!.Value);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Weak_identifiers_attach_without_merging_and_alone_link_nothing()
     {
         var a = await Observe(OpenId(Mp, "gina"), "phone::+8613800000001");
@@ -146,7 +150,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetStatsAsync(CancellationToken.None)).Persons.Should().Be(2);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_phone_both_persons_hold_stays_once_after_they_merge()
     {
         await Observe(OpenId(Mp, "ivy"), "phone::+8613800000003");
@@ -157,7 +161,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         person.Identifiers.Count(i => i.Type == IdentifierType.Phone).Should().Be(1);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Retracting_the_linking_observation_splits_the_person_and_the_oldest_part_keeps_the_id()
     {
         var o1 = await Observe(OpenId(Oa, "jack"));
@@ -176,7 +180,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         other.Identifiers.Select(i => i.ToString()).Should().BeEquivalentTo(OpenId(Mp, "jack"), UnionId("jack"));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Retracting_a_persons_only_observation_leaves_nobody()
     {
         var o = await Observe(OpenId(Oa, "kate"));
@@ -187,7 +191,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetStatsAsync(CancellationToken.None)).Persons.Should().Be(0);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Retracting_an_identifier_seen_only_once_removes_it_but_keeps_the_rest()
     {
         var o1 = await Observe(OpenId(Oa, "leo"), UnionId("leo"));
@@ -199,7 +203,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         person.Identifiers.Should().NotContain(i => i.Type == IdentifierType.Phone);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Rejected_observations_stay_rejected_after_the_one_they_clashed_with_is_retracted()
     {
         var good = await Observe(OpenId(Mp, "mia"), UnionId("mia"));
@@ -215,7 +219,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         await unknown.Should().ThrowAsync<UnknownObservationException>();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task The_profile_is_the_newest_real_value_and_placeholders_never_overwrite_it()
     {
         await Store.ObserveAsync(ObsWithProfile("Nina", OpenId(Mp, "nina")), CancellationToken.None);
@@ -225,7 +229,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         person.Profile.Should().ContainSingle(a => a.Name == "nickname").Which.Value.Should().Be("Nina");
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Erasing_a_profile_removes_private_data_everywhere_and_keeps_the_ids()
     {
         var r = await Store.ObserveAsync(ObsWithProfile("Olga", OpenId(Mp, "olga"), "phone::+8613800000005"), CancellationToken.None);
@@ -243,7 +247,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.EraseProfileAsync(new PersonId(424242), CancellationToken.None)).Should().BeFalse();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task History_and_observations_tell_how_the_person_came_to_be()
     {
         var a = await Observe(OpenId(Oa, "pat"));
@@ -257,7 +261,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.ReadEventsAsync(0, 100, CancellationToken.None)).Should().HaveCount(3);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Stats_count_persons_identifiers_coverage_and_overlap()
     {
         await Observe(OpenId(Oa, "q1"), UnionId("q1"));
@@ -275,7 +279,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         stats.Overlap.Should().BeEquivalentTo(new[] { new AppOverlap(Mp, Oa, 1) });
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_batch_applies_in_order_in_one_transaction()
     {
         var results = await Store.ObserveManyAsync(
@@ -286,7 +290,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         results[2].Person.Should().Be(results[0].Person);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Parallel_writers_touching_the_same_persons_lose_nothing_and_never_split_an_identifier()
     {
         // 8 writers race over 40 people; each person's ids arrive from several writers in random order.
@@ -324,7 +328,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         await GraphInvariants.AssertMatchesReplayAsync(Store);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Reopening_the_store_keeps_everything_and_migrations_apply_once()
     {
         var r = await Observe(OpenId(Oa, "sam"), UnionId("sam"));

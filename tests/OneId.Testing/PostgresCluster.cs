@@ -27,7 +27,10 @@ public sealed class PostgresCluster : IAsyncDisposable
 
     public string AdminConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=postgres;Pooling=false;Timeout=30";
 
-    public static async Task<PostgresCluster> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<PostgresCluster> StartAsync(CancellationToken cancellationToken = default) => StartAsync([], cancellationToken);
+
+    /// <summary>Starts a cluster with extra server settings (<c>name=value</c>, passed as <c>-c</c> options).</summary>
+    public static async Task<PostgresCluster> StartAsync(IReadOnlyList<string> settings, CancellationToken cancellationToken = default)
     {
         var bin = BinCandidates.FirstOrDefault(b => File.Exists(Path.Combine(b, "initdb")))
             ?? throw new InvalidOperationException("PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin; install Debian's postgresql-15 (./test.sh does)");
@@ -44,7 +47,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         for (var attempt = 0; ; attempt++)
         {
             var port = FreePort();
-            var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
+            var options = $"-p {port} -c listen_addresses=127.0.0.1 -k {dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+                + string.Concat(settings.Select(x => " -c " + x));
             try
             {
                 await RunAsync(Path.Combine(bin, "pg_ctl"), ["-D", data, "-o", options, "-l", Path.Combine(dir, "log"), "-w", "-t", "60", "start"], asRoot ? "postgres" : null, cancellationToken).ConfigureAwait(false);
@@ -94,6 +98,16 @@ public sealed class PostgresCluster : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Runs one statement as the superuser in <paramref name="database"/>.</summary>
+    public async Task ExecuteAsync(string database, string sql, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false;Timeout=30;Command Timeout=120");
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task RunAsync(string file, string[] args, string? asUser, CancellationToken cancellationToken)

@@ -299,14 +299,32 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             return;
         }
-        await using (var create = AdHoc(connection is Microsoft.Data.Sqlite.SqliteConnection
-            ? "CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL); DELETE FROM merge_map;"
-            : "CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM merge_map;"))
+        if (connection is not Microsoft.Data.Sqlite.SqliteConnection)
+        {
+            // PostgreSQL: the map travels as two arrays and joins by UPDATE … FROM unnest(…). Citus's schema-based
+            // sharding routes these to the one worker holding the tenant's schema; a correlated subquery on a
+            // coordinator-local temp table it cannot route ("found no worker with all shard placements").
+            await using var pg = AdHoc("""
+                UPDATE persons p SET merged_into = m.root FROM unnest(@old, @root) AS m(old, root) WHERE p.merged_into = m.old;
+                UPDATE persons p SET merged_into = m.root FROM unnest(@old, @root) AS m(old, root) WHERE p.id = m.old;
+                UPDATE identifiers i SET person_id = m.root FROM unnest(@old, @root) AS m(old, root) WHERE i.person_id = m.old;
+                INSERT INTO weak_identifiers (key, type, person_id)
+                    SELECT w.key, w.type, m.root FROM weak_identifiers w JOIN unnest(@old, @root) AS m(old, root) ON w.person_id = m.old
+                    ON CONFLICT DO NOTHING;
+                DELETE FROM weak_identifiers w USING unnest(@old, @root) AS m(old, root) WHERE w.person_id = m.old;
+                UPDATE observations o SET person_id = m.root FROM unnest(@old, @root) AS m(old, root) WHERE o.person_id = m.old;
+                """);
+            AddParameter(pg, "old", merges.Select(m => m.Old).ToArray());
+            AddParameter(pg, "root", merges.Select(m => m.Root).ToArray());
+            await pg.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            return;
+        }
+        await using (var create = AdHoc("CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL); DELETE FROM merge_map;"))
         {
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         await InsertRowsAsync("merge_map", ["old", "root"], merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
-        // IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
+        // SQLite: IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
         await using var repoint = AdHoc("""
             UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.merged_into)
                 WHERE merged_into IN (SELECT old FROM merge_map);
