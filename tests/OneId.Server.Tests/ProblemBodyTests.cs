@@ -36,9 +36,10 @@ public sealed class ProblemBodyTests : IAsyncLifetime
         await ShouldBeProblemAsync(await _hub.Client.GetAsync("v1/resolve?id=" + new string('a', 10_000)), HttpStatusCode.RequestUriTooLong);
     }
 
+    // A percent-encoded NUL (%00) never gets this far: Kestrel refuses it with an empty 400 before any middleware runs.
     [Theory]
-    [InlineData("/v1/resolve%00x")]
-    [InlineData("/a%00b")]
+    [InlineData("/v1/resolve%01x")]
+    [InlineData("/a%7Fb")]
     [InlineData("/%0d%0aSet-Cookie:x=1")]
     public async Task A_control_character_in_the_path_gets_a_400_with_problem_details(string path)
     {

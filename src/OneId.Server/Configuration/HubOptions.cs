@@ -28,6 +28,22 @@ public sealed class HubOptions
     [ConfigurationKeyName("data_key")]
     public string? DataKey { get; set; }
 
+    /// <summary>
+    /// Origins (<c>https://shop.example.com</c>) besides the hub's own that OA web authorization may send the browser back
+    /// to (<c>return_to</c>) with its login token. Anything else is refused at <c>/authorize</c>: an open redirect would
+    /// hand the token to whoever wrote the link.
+    /// </summary>
+    [ConfigurationKeyName("return_to_origins")]
+    public List<string> ReturnToOrigins { get; set; } = [];
+
+    /// <summary>
+    /// How far a push's <c>timestamp</c> may be from the hub's clock, in seconds (default 300). WeChat signs the
+    /// timestamp, so an old push replayed later is refused; its nonce is remembered for that long, so a replay inside
+    /// the window is refused too.
+    /// </summary>
+    [ConfigurationKeyName("callback_window_seconds")]
+    public int CallbackWindowSeconds { get; set; } = 300;
+
     /// <summary>When set, an admin API key with exactly this value is created at start-up (idempotent).</summary>
     [ConfigurationKeyName("bootstrap_key")]
     public string? BootstrapKey { get; set; }

@@ -88,6 +88,17 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
         {
             errors.Add("data_key: must be 32 random bytes in base64; generate one with `openssl rand -base64 32` and set ONEID_DATA_KEY");
         }
+        foreach (var (origin, i) in o.ReturnToOrigins.Select((x, i) => (x, i)))
+        {
+            if (!OneId.Server.Security.ReturnTarget.IsOrigin(origin))
+            {
+                errors.Add($"return_to_origins[{i}]: '{origin}' is not an origin; write scheme and host (and port) only, e.g. https://shop.example.com");
+            }
+        }
+        if (o.CallbackWindowSeconds is < 10 or > 86_400)
+        {
+            errors.Add($"callback_window_seconds: {o.CallbackWindowSeconds} is out of range; use 10 to 86400 (WeChat retries within about 15 s; the default is 300)");
+        }
         if (o.SessionMinutes is < 1 or > 60 * 24 * 90)
         {
             errors.Add($"session_minutes: {o.SessionMinutes} is out of range; use 1 to 129600 (90 days)");

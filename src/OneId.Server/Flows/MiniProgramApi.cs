@@ -81,6 +81,10 @@ public static class MiniProgramApi
         {
             return Problems.BadRequest("Missing code", "Send {\"code\": \"<the code from wx.login()>\"}.");
         }
+        if (WeChatInput.Code("code", request.Code, "send the code wx.login() gave, unchanged.") is { } malformed)
+        {
+            return malformed;
+        }
         var (tenant, app) = found;
         MiniProgramSession session;
         try
@@ -125,6 +129,10 @@ public static class MiniProgramApi
             || string.IsNullOrEmpty(request.RawData) || string.IsNullOrEmpty(request.Signature))
         {
             return Problems.BadRequest("Missing open data", "Send encryptedData, iv, rawData and signature exactly as wx.getUserInfo returned them.");
+        }
+        if (WeChatInput.OpenData(request.EncryptedData, request.Iv, request.RawData, request.Signature) is { } malformed)
+        {
+            return malformed;
         }
         if (sessions.SessionKeyOf(session) is not { } sessionKey)
         {
@@ -182,6 +190,10 @@ public static class MiniProgramApi
         {
             return Problems.BadRequest("Missing code", "Send {\"code\": \"<the code from the getPhoneNumber button>\"}.");
         }
+        if (WeChatInput.Code("code", request.Code, "send the code the getPhoneNumber button gave, unchanged.") is { } malformed)
+        {
+            return malformed;
+        }
         PhoneNumberResponse phone;
         try
         {
@@ -219,6 +231,10 @@ public static class MiniProgramApi
         if (!OpenId.TryParse(request?.Openid, out var openId) || string.IsNullOrWhiteSpace(request?.TransactionId))
         {
             return Problems.BadRequest("Missing openid or transaction_id", "Send {\"openid\": \"…\", \"transaction_id\": \"…\"} within 5 minutes of the payment.");
+        }
+        if (WeChatInput.TransactionId(request.TransactionId) is { } malformed)
+        {
+            return malformed;
         }
         PaidUnionIdResponse paid;
         try
