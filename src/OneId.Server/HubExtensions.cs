@@ -42,6 +42,7 @@ public static class HubExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TenantRegistry>();
         services.TryAddSingleton<ApiKeys>();
+        services.TryAddSingleton<OneId.Server.Callbacks.PushGuard>();
         services.TryAddSingleton(sp => DataProtector.FromBase64(sp.GetRequiredService<IOptions<HubOptions>>().Value.DataKey));
         services.TryAddSingleton<PersonReadCache>();
         services.AddHostedService<HubStartup>();

@@ -77,7 +77,7 @@ public static partial class CallbackApi
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> OfficialAccountEventAsync(
         string appid, string? signature, string? timestamp, string? nonce, string? encrypt_type, string? msg_signature,
-        HttpContext http, TenantRegistry tenants, OfficialAccountClient oa, IdentityRecorder recorder, ILoggerFactory loggers, CancellationToken ct)
+        HttpContext http, TenantRegistry tenants, OfficialAccountClient oa, IdentityRecorder recorder, PushGuard guard, ILoggerFactory loggers, CancellationToken ct)
     {
         if (tenants.FindApp(appid) is not { App.Token: { Length: > 0 } token } found)
         {
@@ -88,10 +88,11 @@ public static partial class CallbackApi
             return MissingParameters();
         }
         WeChatXmlMessage message;
+        string body;
         try
         {
             WeChatSignature.VerifyCallback(token, signature, timestamp, nonce);
-            var body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
             if (encrypt_type == "aes")
             {
                 if (string.IsNullOrEmpty(found.App.AesKey))
@@ -99,6 +100,12 @@ public static partial class CallbackApi
                     return Problems.BadRequest("Safe mode not configured", $"WeChat sent an encrypted push; set aes_key for {appid} to the console's EncodingAESKey.");
                 }
                 message = new WeChatMessageCrypto(token, found.App.AesKey, appid).DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
+            }
+            else if (MessageModes.Of(found.App) == MessageModes.Safe)
+            {
+                // The plain-mode signature covers token, timestamp and nonce but not the body (§7.1): accepting a
+                // plaintext push here would let anyone holding one old push URL forge any event.
+                return Problems.Unauthorized("Encrypted push required", $"{appid} is in safe mode (message_mode): only pushes with encrypt_type=aes and a valid msg_signature are processed.");
             }
             else
             {
@@ -108,6 +115,10 @@ public static partial class CallbackApi
         catch (WeChatCryptoException e)
         {
             return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"oa:{appid}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
         }
 
         var (tenant, app) = found;
@@ -193,7 +204,7 @@ public static partial class CallbackApi
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> WeComEventAsync(
         string corpid, string app, string? msg_signature, string? timestamp, string? nonce,
-        HttpContext http, TenantRegistry tenants, WeComClient wecom, IdentityRecorder recorder, ILoggerFactory loggers, CancellationToken ct)
+        HttpContext http, TenantRegistry tenants, WeComClient wecom, IdentityRecorder recorder, PushGuard guard, ILoggerFactory loggers, CancellationToken ct)
     {
         if (WeComApp(tenants, corpid, app) is not { } found)
         {
@@ -204,14 +215,19 @@ public static partial class CallbackApi
             return MissingParameters();
         }
         WeChatXmlMessage message;
+        string body;
         try
         {
-            var body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
             message = found.Crypto.DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
         }
         catch (WeChatCryptoException e)
         {
             return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"wecom:{corpid}/{app}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
         }
         // Self-built apps get Event=change_external_contact; provider suites InfoType=change_external_contact (§7.5).
         var isContactChange = message["Event"] == "change_external_contact" || message["InfoType"] == "change_external_contact";
@@ -290,7 +306,7 @@ public static partial class CallbackApi
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> ComponentEventAsync(
         string component_appid, string? timestamp, string? nonce, string? msg_signature,
-        HttpContext http, TenantRegistry tenants, ComponentClient component, ILoggerFactory loggers, CancellationToken ct)
+        HttpContext http, TenantRegistry tenants, ComponentClient component, PushGuard guard, ILoggerFactory loggers, CancellationToken ct)
     {
         if (tenants.FindComponent(component_appid) is not { } found)
         {
@@ -301,9 +317,10 @@ public static partial class CallbackApi
             return MissingParameters();
         }
         WeChatXmlMessage message;
+        string body;
         try
         {
-            var body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
             // Platform pushes are always encrypted, with the component appid as receiveid (§5.1, §7.2).
             message = new WeChatMessageCrypto(found.Component.Token!, found.Component.AesKey!, component_appid)
                 .DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
@@ -311,6 +328,10 @@ public static partial class CallbackApi
         catch (WeChatCryptoException e)
         {
             return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"component:{component_appid}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
         }
         try
         {

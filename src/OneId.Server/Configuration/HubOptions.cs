@@ -156,6 +156,29 @@ public sealed class AppOptions : WeChatConsoleOptions
     /// <summary>The third-party platform that acts for this app (its component_appid), when the app has no secret of its own.</summary>
     [ConfigurationKeyName("component_appid")]
     public string? ComponentAppId { get; set; }
+
+    /// <summary>
+    /// The message mode the WeChat console is set to (消息加解密方式): <c>plain</c> (明文), <c>compatible</c> (兼容) or
+    /// <c>safe</c> (安全). Empty means safe when <c>aes_key</c> is set, plain otherwise. In safe mode only encrypted pushes
+    /// with a valid msg_signature are processed.
+    /// </summary>
+    [ConfigurationKeyName("message_mode")]
+    public string? MessageMode { get; set; }
+}
+
+/// <summary>The console's message modes (docs/wechat-api.md §7.1, §7.2).</summary>
+public static class MessageModes
+{
+    public const string Plain = "plain";
+    public const string Compatible = "compatible";
+    public const string Safe = "safe";
+
+    /// <summary>The app's mode: as configured, else safe with an aes_key and plain without.</summary>
+    public static string Of(AppOptions app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.MessageMode is { Length: > 0 } m ? m : string.IsNullOrEmpty(app.AesKey) ? Plain : Safe;
+    }
 }
 
 public sealed class CorpOptions

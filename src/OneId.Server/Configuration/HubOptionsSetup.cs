@@ -166,6 +166,17 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                     errors.Add($"{f}.union_space: '{space}' is not listed in {at}.union_spaces; add it there or fix the name");
                 }
                 CheckAesKey(errors, $"{f}.aes_key", a.AesKey);
+                if (a.MessageMode is { Length: > 0 } mode)
+                {
+                    if (mode is not (MessageModes.Plain or MessageModes.Compatible or MessageModes.Safe))
+                    {
+                        errors.Add($"{f}.message_mode: '{mode}' is not a mode; use plain, compatible or safe, as the console's 消息加解密方式 says");
+                    }
+                    else if (mode != MessageModes.Plain && string.IsNullOrEmpty(a.AesKey))
+                    {
+                        errors.Add($"{f}.message_mode: {mode} mode needs aes_key (the console's EncodingAESKey)");
+                    }
+                }
                 if (!string.IsNullOrEmpty(a.AesKey) && string.IsNullOrEmpty(a.Token))
                 {
                     errors.Add($"{f}.token: missing; safe mode (aes_key) also needs the callback Token from the console");

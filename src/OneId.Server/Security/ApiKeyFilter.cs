@@ -6,10 +6,10 @@ using OneId.Server.Api;
 namespace OneId.Server.Security;
 
 /// <summary>
-/// Requires <c>Authorization: Bearer &lt;API key&gt;</c>: 401 without a valid key, 403 when the endpoint needs an admin
-/// key. The caller is then available to the endpoint through <see cref="CallerExtensions.Caller"/>.
+/// Requires <c>Authorization: Bearer &lt;API key&gt;</c>: 401 without a valid (unrevoked) key, 403 when the endpoint needs a
+/// permission the key lacks. The caller is then available to the endpoint through <see cref="CallerExtensions.Caller"/>.
 /// </summary>
-public sealed class ApiKeyFilter(bool adminOnly) : IEndpointFilter
+public sealed class ApiKeyFilter(KeyPermission permission) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -29,9 +29,13 @@ public sealed class ApiKeyFilter(bool adminOnly) : IEndpointFilter
             http.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
             return Problems.Unauthorized("API key not recognized", "The key is unknown or revoked. Check for copy/paste truncation, or ask an admin for a new key.");
         }
-        if (adminOnly && !caller.IsAdmin)
+        if (permission == KeyPermission.Admin && !caller.IsAdmin)
         {
-            return Problems.Forbidden("Admin key required", "This operation changes the graph or creates keys; use a key created with \"admin\": true.");
+            return Problems.Forbidden("Admin key required", "This operation retracts, erases or manages keys; use a key with the 'admin' permission.");
+        }
+        if (permission == KeyPermission.Write && !caller.MayWrite)
+        {
+            return Problems.Forbidden("Write permission required", "Adding observations needs a key with the 'write' (or 'admin') permission.");
         }
         http.Items[typeof(Caller)] = caller;
         return await next(context).ConfigureAwait(false);
@@ -44,5 +48,8 @@ public static class CallerExtensions
         http?.Items[typeof(Caller)] as Caller ?? throw new InvalidOperationException("endpoint is missing RequireApiKey()");
 
     public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, bool admin = false) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(new ApiKeyFilter(admin));
+        builder.AddEndpointFilter(new ApiKeyFilter(admin ? KeyPermission.Admin : KeyPermission.Read));
+
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, KeyPermission permission) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(new ApiKeyFilter(permission));
 }
