@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OneId.Server.Api;
 using OneId.Server.Configuration;
+using OneId.Server.Application;
 using OneId.Storage.Secrets;
 using OneId.Server.Flows;
 using OneId.Server.Security;
@@ -47,7 +48,7 @@ public static class HubExtensions
         services.TryAddSingleton<PersonReadCache>();
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
-        services.AddOneIdFlows();
+        services.AddOneIdApplication();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<HubExceptionHandler>();

@@ -62,7 +62,9 @@ internal static class KeysCommand
             var all = await keys.ListAsync(t, ct);
             if (parse.GetValue(json))
             {
-                CliOutput.WriteJson(new OneId.Server.Api.KeyListView(all));
+                // The same shape as GET /v1/keys, whose JSON is snake_case.
+                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new OneId.Server.Api.KeyListView(all),
+                    new System.Text.Json.JsonSerializerOptions(CliOutput.Json) { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower }));
                 return CliOutput.Ok;
             }
             Console.WriteLine("id            permissions        tiers                    created               last used             name");

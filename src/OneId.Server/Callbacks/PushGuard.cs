@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using OneId.Server.Api;
 using OneId.Server.Configuration;
-using OneId.Server.Storage;
+using OneId.Storage.Hub;
 using OneId.Server.Tenants;
 
 namespace OneId.Server.Callbacks;
@@ -39,7 +39,7 @@ public sealed class PushGuard(IOptions<HubOptions> options, TimeProvider time)
             return Problems.Forbidden("Stale push", $"The push's timestamp is {now - seconds} s from the hub's clock; at most {(long)Window.TotalSeconds} s are accepted (callback_window_seconds). Check the hub's clock if WeChat's pushes are refused.");
         }
         var bodyHash = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(body)));
-        return await tenant.Store.CheckNonceAsync(scope, nonce, seconds, bodyHash, 2 * Window, ct).ConfigureAwait(false) == NonceCheck.OtherBody
+        return await tenant.CallbackNonces.CheckNonceAsync(scope, nonce, seconds, bodyHash, 2 * Window, ct).ConfigureAwait(false) == NonceCheck.OtherBody
             ? Problems.Conflict("Replayed nonce", "This nonce and timestamp came before with another body: a replayed signature. WeChat never reuses a nonce for another push.")
             : null;
     }

@@ -158,6 +158,13 @@ public sealed class AppOptions : WeChatConsoleOptions
     public string? ComponentAppId { get; set; }
 
     /// <summary>
+    /// The app acts through its third-party platform: it has no secret here, and the platform's component and authorizer
+    /// tokens log in, authorize and call APIs for it (component jscode2session, component web OAuth). The one place
+    /// that decides it.
+    /// </summary>
+    public bool ActsThroughPlatform => string.IsNullOrEmpty(Secret) && !string.IsNullOrEmpty(ComponentAppId);
+
+    /// <summary>
     /// The message mode the WeChat console is set to (消息加解密方式): <c>plain</c> (明文), <c>compatible</c> (兼容) or
     /// <c>safe</c> (安全). Empty means safe when <c>aes_key</c> is set, plain otherwise. In safe mode only encrypted pushes
     /// with a valid msg_signature are processed.

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using OneId.Graph;
-using OneId.Server.Storage;
+using OneId.Storage.Hub;
 using OneId.Server.Tenants;
 
 namespace OneId.Server.Security;
@@ -85,22 +85,22 @@ public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var key = $"oneid.{tenant.Name}.{Base64Url(RandomNumberGenerator.GetBytes(24))}";
-        await tenant.Store.AddApiKeyAsync(Hash(key), name, tiers, NameOf(permission), cancellationToken).ConfigureAwait(false);
+        await tenant.ApiKeys.AddApiKeyAsync(Hash(key), name, tiers, NameOf(permission), cancellationToken).ConfigureAwait(false);
         return (key, IdOf(key));
     }
 
     /// <summary>Stores a key the operator chose (ONEID_BOOTSTRAP_KEY); idempotent.</summary>
     public Task ImportAsync(HubTenant tenant, string key, IEnumerable<DataTier> tiers, bool admin, CancellationToken cancellationToken) =>
-        tenant.Store.AddApiKeyAsync(Hash(key), "bootstrap", tiers, admin ? "admin" : "read", cancellationToken);
+        tenant.ApiKeys.AddApiKeyAsync(Hash(key), "bootstrap", tiers, admin ? "admin" : "read", cancellationToken);
 
     public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(HubTenant tenant, CancellationToken cancellationToken) =>
-        (await tenant.Store.ListApiKeysAsync(cancellationToken).ConfigureAwait(false)).Select(ApiKeyInfo.From).ToArray();
+        (await tenant.ApiKeys.ListApiKeysAsync(cancellationToken).ConfigureAwait(false)).Select(ApiKeyInfo.From).ToArray();
 
     /// <summary>Revokes a key of <paramref name="tenant"/> by id, at once for every hub instance; false when unknown.</summary>
     public Task<bool> RevokeAsync(HubTenant tenant, string id, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        return id.Length == 12 && id.All(char.IsAsciiHexDigitLower) ? tenant.Store.RevokeApiKeyAsync(id, cancellationToken) : Task.FromResult(false);
+        return id.Length == 12 && id.All(char.IsAsciiHexDigitLower) ? tenant.ApiKeys.RevokeApiKeyAsync(id, cancellationToken) : Task.FromResult(false);
     }
 
     public async Task<Caller?> AuthenticateAsync(string key, CancellationToken cancellationToken)
@@ -114,7 +114,7 @@ public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
         var candidates = parts.Length == 3 && parts[0] == "oneid" && tenants.Get(parts[1]) is { } named ? [named] : tenants.All;
         foreach (var tenant in candidates)
         {
-            if (await tenant.Store.FindApiKeyAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored)
+            if (await tenant.ApiKeys.FindApiKeyAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored)
             {
                 await TouchAsync(tenant, hash, cancellationToken).ConfigureAwait(false);
                 var permission = ParsePermission(stored.Permission);
@@ -132,7 +132,7 @@ public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
             return;
         }
         _touched[hash] = now;
-        await tenant.Store.TouchApiKeyAsync(hash, now, cancellationToken).ConfigureAwait(false);
+        await tenant.ApiKeys.TouchApiKeyAsync(hash, now, cancellationToken).ConfigureAwait(false);
     }
 
     public static string Base64Url(ReadOnlySpan<byte> bytes) =>
