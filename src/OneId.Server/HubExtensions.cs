@@ -46,6 +46,8 @@ public static class HubExtensions
         services.TryAddSingleton<OneId.Server.Callbacks.PushGuard>();
         services.TryAddSingleton(sp => DataProtector.FromBase64(sp.GetRequiredService<IOptions<HubOptions>>().Value.DataKey));
         services.TryAddSingleton<PersonReadCache>();
+        services.TryAddSingleton<OperatorAudit>();
+        services.TryAddSingleton<ConsoleSessions>();
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
         services.AddOneIdApplication();
@@ -71,6 +73,8 @@ public static class HubExtensions
         app.UseStatusCodePages();
         app.MapOpenApi();
         app.MapQueryApi();
+        app.MapOperatorApi();
+        app.MapConsole();
         app.MapFlowApis();
         return app;
     }

@@ -29,6 +29,9 @@ public sealed record Caller(string Tenant, IReadOnlySet<DataTier> Tiers, bool Is
     /// <summary>May add observations (POST /v1/observations).</summary>
     public bool MayWrite => Permission >= KeyPermission.Write;
 
+    /// <summary>Signed in through the console's session cookie rather than the key header.</summary>
+    public bool ViaConsole { get; init; }
+
     public bool May(DataTier tier) => Tiers.Contains(tier);
 
     public bool MaySee(Identifier id) => May(id.Tier);

@@ -21,6 +21,8 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     private readonly List<object?[]> _events = [];
     private Dictionary<string, (long Id, int Status, long? Person)> _storedKeys = [];
     private readonly Dictionary<string, ObserveResult> _keysInBatch = new(StringComparer.Ordinal);
+    private readonly List<object?[]> _conflicts = [];
+    private List<KeptApart> _keptApart = [];
 
     private sealed class PersonWork(bool isNew)
     {
@@ -59,6 +61,11 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         {
             _persons[person].WeakKeys.Add(key);
         }
+        // Keep-apart constraints are rare: one cheap probe per batch spares the lookup when there are none.
+        if (persons.Length > 1 && await sql.AnyKeepApartAsync(ct).ConfigureAwait(false))
+        {
+            _keptApart = await sql.KeptApartOfAsync(persons, ct).ConfigureAwait(false);
+        }
         var observationKeys = observations.Where(o => o.Key is not null).Select(o => o.Key!).Distinct(StringComparer.Ordinal).ToArray();
         _storedKeys = await sql.ObservationsByKeyAsync(observationKeys, ct).ConfigureAwait(false);
         await sql.EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
@@ -90,6 +97,26 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         return result;
     }
 
+    /// <summary>The constraints between current holders; persons merged earlier in the batch speak for their roots.</summary>
+    private KeptApart[] KeptApartAmong(SortedSet<long> holders)
+    {
+        if (_keptApart.Count == 0 || holders.Count < 2)
+        {
+            return [];
+        }
+        var found = new List<KeptApart>();
+        foreach (var k in _keptApart)
+        {
+            var a = Root(k.A.Value);
+            var b = Root(k.B.Value);
+            if (a != b && holders.Contains(a) && holders.Contains(b))
+            {
+                found.Add(new KeptApart(new PersonId(a), new PersonId(b)));
+            }
+        }
+        return [.. found];
+    }
+
     private long Root(long person)
     {
         while (_absorbedInto.TryGetValue(person, out var next))
@@ -113,7 +140,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         var events = new List<GraphEvent>();
         var obsId = new ObservationId(sql.NextObservationId());
 
-        switch (GraphRules.Decide(observation, holders))
+        switch (GraphRules.Decide(observation, holders, KeptApartAmong(holderIds)))
         {
             case ObservationDecision.LinksNothing:
                 _observations.Add((obsId.Value, (int)ObservationStatus.Accepted, null, observation, null));
@@ -123,6 +150,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             {
                 var detail = string.Join("; ", rejected.Conflicts);
                 _observations.Add((obsId.Value, (int)ObservationStatus.Rejected, null, observation, detail));
+                _conflicts.Add([obsId.Value, (int)ConflictState.Open, SqlGraphStore.DisputesJson(rejected.Conflicts)]);
                 var persons = rejected.Conflicts.SelectMany(c => c.Persons).Distinct().Order().ToArray();
                 events.Add(Event(GraphEventKind.Conflict, persons.Length > 0 ? persons[0] : null, persons.Skip(1).ToArray(), obsId, observation.Identifiers, detail));
                 return new ObserveResult(obsId, ObserveOutcome.Rejected, null, false, rejected.Conflicts, events);
@@ -220,5 +248,6 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict, o.Observation.Key,
         }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertEventsAsync(_events, ct).ConfigureAwait(false);
+        await sql.InsertConflictsAsync(_conflicts, ct).ConfigureAwait(false);
     }
 }
