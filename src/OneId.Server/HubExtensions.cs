@@ -76,6 +76,8 @@ public static class HubExtensions
         app.MapOperatorApi();
         app.MapConsole();
         app.MapFlowApis();
+        app.MapInboxApi();
+        app.MapJobsApi();
         return app;
     }
 

@@ -69,6 +69,16 @@ public abstract class HardeningContract : IAsyncLifetime
 
     private static StringContent Xml(string body) => new(body, Encoding.UTF8, "text/xml");
 
+    // Accepted pushes are processed by the inbox worker (of either instance); wait until both inboxes are empty.
+    private async Task DrainedAsync()
+    {
+        foreach (var hub in new[] { _a, _b })
+        {
+            var tenant = hub.App.Services.GetRequiredService<OneId.Server.Tenants.TenantRegistry>().Get("acme")!;
+            await Eventually.TrueAsync(async () => (await tenant.Inbox.StatsAsync(default)).Pending == 0, "the inbox has processed every push");
+        }
+    }
+
     private async Task<bool> KnownAsync(string appid, string openid) =>
         await _a.Graph().FindAsync(Identifier.Parse($"openid:{appid}:{openid}"), default) is not null;
 
@@ -94,6 +104,7 @@ public abstract class HardeningContract : IAsyncLifetime
         var fresh = await _a.Client.PostAsync(Plain(TestHub.OaAppId, Now(-30), NewNonce()), Xml(Unsubscribe(now)));
 
         (await fresh.Content.ReadAsStringAsync()).Should().Be("success");
+        await DrainedAsync();
         (await KnownAsync(TestHub.OaAppId, old)).Should().BeFalse();
         (await KnownAsync(SafeOa, old)).Should().BeFalse();
         (await KnownAsync(TestHub.OaAppId, ahead)).Should().BeFalse();
@@ -114,6 +125,7 @@ public abstract class HardeningContract : IAsyncLifetime
         (await first.Content.ReadAsStringAsync()).Should().Be("success");
         (await retry.Content.ReadAsStringAsync()).Should().Be("success", "WeChat retries a push with its nonce; the dedupe answers it");
         await ShouldBeProblemAsync(replay, HttpStatusCode.Conflict);
+        await DrainedAsync();
         (await KnownAsync(TestHub.OaAppId, forged)).Should().BeFalse();
         var person = await _a.Graph().FindAsync(Identifier.Parse($"openid:{TestHub.OaAppId}:{genuine}"), default);
         (await _a.Graph().GetObservationsAsync(person!.Id, default)).Should().ContainSingle("the retry was not processed again");
@@ -131,6 +143,7 @@ public abstract class HardeningContract : IAsyncLifetime
         var (cPath, cBody) = Encrypted(CompatibleOa, Unsubscribe(OpenId("compat2")), Now(), NewNonce());
         (await (await _a.Client.PostAsync(cPath, Xml(cBody))).Content.ReadAsStringAsync()).Should().Be("success");
 
+        await DrainedAsync();
         (await KnownAsync(SafeOa, bypass)).Should().BeFalse();
         (await KnownAsync(SafeOa, OpenId("sealed"))).Should().BeTrue();
         (await KnownAsync(CompatibleOa, OpenId("compat1"))).Should().BeTrue();
@@ -175,6 +188,7 @@ public abstract class HardeningContract : IAsyncLifetime
             return status == 200 ? text == "success"
                 : status is >= 400 and < 500 && r.Content.Headers.ContentType?.MediaType == "application/problem+json";
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
+        await DrainedAsync();
 
         (await _a.Graph().GetStatsAsync(default)).Should().BeEquivalentTo(before, "no garbage became an observation");
     }
