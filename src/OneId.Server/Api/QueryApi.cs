@@ -26,8 +26,6 @@ public static class QueryApi
         api.MapPost("/observations/{id}/retract", RetractAsync).RequireApiKey(admin: true);
         api.MapGet("/stats", GetStatsAsync).RequireApiKey();
         api.MapPost("/keys", CreateKeyAsync).RequireApiKey(admin: true).WithTags("Keys");
-        app.MapGet("/healthz", (TenantRegistry tenants) => TypedResults.Ok(new HealthView("ok", tenants.All.Select(t => t.Name).ToArray())))
-            .WithTags("Health");
         return app;
     }
 
