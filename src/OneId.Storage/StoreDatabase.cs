@@ -287,6 +287,13 @@ public sealed class PostgresDatabase : StoreDatabase
             throw new ArgumentException($"not a valid PostgreSQL connection string: {e.Message}", nameof(connectionString), e);
         }
         builder.SearchPath = Schema;
+        // Statements a connection runs again and again (owner lookups, person loads, batch inserts) are prepared on
+        // the server once per physical connection instead of parsed and planned on every execution.
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
         Description = $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database} schema {Schema}";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         // One advisory lock key per schema: writers of one tenant queue, other tenants run in parallel.

@@ -116,15 +116,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
             return owners;
         }
-        foreach (var chunk in keys.Chunk(RowsPerInsert))
+        // PostgreSQL: one statement for the whole batch, the keys as one array.
+        var cmd = Bind(Command("SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)", "keys"), (object)keys.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var cmd = InList("SELECT key, person_id FROM identifiers WHERE key IN ({0})", chunk.Length);
-            Bind(cmd, chunk);
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                owners[reader.GetString(0)] = reader.GetInt64(1);
-            }
+            owners[reader.GetString(0)] = reader.GetInt64(1);
         }
         return owners;
     }
@@ -147,42 +144,32 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
             return list;
         }
-        foreach (var chunk in persons.Chunk(RowsPerInsert))
+        var cmd = Bind(Command(sql.Replace("IN ({0})", "= ANY(@persons)", StringComparison.Ordinal), "persons"), (object)persons.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var cmd = InList(sql, chunk.Length);
-            Bind(cmd, chunk.Cast<object?>().ToArray());
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                list.Add((reader.GetString(0), reader.GetInt64(1)));
-            }
+            list.Add((reader.GetString(0), reader.GetInt64(1)));
         }
         return list;
     }
 
-    private DbCommand InList(string template, int count)
-    {
-        var names = Enumerable.Range(0, count).Select(i => "@p" + i).ToArray();
-        return Command(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, string.Join(',', names)), names);
-    }
-
-    // ---- bulk writes: multi-row INSERTs
+    // ---- bulk writes: row at a time through the C API on SQLite, one array statement per table on PostgreSQL
 
     public Task InsertPersonsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("persons", ["id", "created_at", "merged_into"], rows, "", ct);
+        InsertRowsAsync("persons", ["id", "created_at", "merged_into"], "bbb", rows, "", ct);
 
     public Task InsertExclusiveAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], rows, "", ct);
+        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], "tttb", rows, "", ct);
 
     /// <summary>Weak rows a person already holds are skipped.</summary>
     public Task InsertWeakAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], rows, " ON CONFLICT DO NOTHING", ct);
+        InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], "ttb", rows, " ON CONFLICT DO NOTHING", ct);
 
     public Task InsertObservationsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict"], rows, "", ct);
+        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict"], "bbbtbttt", rows, "", ct);
 
     public Task InsertEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], rows, "", ct);
+        InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], "btbtbttb", rows, "", ct);
 
     public static object?[] EventRow(GraphEvent e) =>
     [
@@ -208,16 +195,13 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return new PersonId(id);
     }
 
-    // SQLite finds a named parameter by a linear search over the statement's parameters, so binding cost grows with
-    // the square of the parameters per statement; 64 rows a statement keeps it small and still saves most round trips.
-    private const int RowsPerInsert = 64;
-
     private SqliteDirect? _sqliteRows;
 
     /// <summary>The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL.</summary>
     private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? _sqliteRows ??= new SqliteDirect(sqlite) : null;
 
-    private async Task InsertRowsAsync(string table, string[] columns, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
+    /// <param name="types">one letter per column: <c>b</c> bigint, <c>t</c> text.</param>
+    private async Task InsertRowsAsync(string table, string[] columns, string types, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
     {
         if (rows.Count == 0)
         {
@@ -229,32 +213,33 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             direct.Insert($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES ({string.Join(',', columns.Select(_ => "?"))}){suffix}", rows);
             return;
         }
-        foreach (var chunk in rows.Chunk(RowsPerInsert))
+        // PostgreSQL: the whole batch of a table in one statement, each column one array parameter, so the server
+        // parses and plans once and the client binds a handful of parameters instead of thousands.
+        var unnest = string.Join(',', columns.Select((_, c) => $"@c{c}::{(types[c] == 'b' ? "bigint" : "text")}[]"));
+        var cmd = Command($"INSERT INTO {table} ({string.Join(',', columns)}) SELECT * FROM unnest({unnest}){suffix}",
+            columns.Select((_, c) => "c" + c).ToArray());
+        for (var c = 0; c < columns.Length; c++)
         {
-            var names = new string[chunk.Length * columns.Length];
-            var values = new System.Text.StringBuilder();
-            for (var r = 0; r < chunk.Length; r++)
+            if (types[c] == 'b')
             {
-                values.Append(r == 0 ? "(" : ",(");
-                for (var c = 0; c < columns.Length; c++)
+                var values = new long?[rows.Count];
+                for (var r = 0; r < rows.Count; r++)
                 {
-                    var name = "@p" + (r * columns.Length + c);
-                    names[r * columns.Length + c] = name;
-                    values.Append(c == 0 ? "" : ",").Append(name);
+                    values[r] = rows[r][c] switch { null => null, long l => l, int i => i, var v => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) };
                 }
-                values.Append(')');
+                cmd.Parameters[c].Value = values;
             }
-            var cmd = Command($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES {values}{suffix}", names);
-            var k = 0;
-            foreach (var row in chunk)
+            else
             {
-                foreach (var value in row)
+                var values = new string?[rows.Count];
+                for (var r = 0; r < rows.Count; r++)
                 {
-                    cmd.Parameters[k++].Value = value ?? DBNull.Value;
+                    values[r] = (string?)rows[r][c];
                 }
+                cmd.Parameters[c].Value = values;
             }
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -291,7 +276,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await InsertRowsAsync("merge_map", ["old", "root"], merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
+        await InsertRowsAsync("merge_map", ["old", "root"], "bb", merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
         // SQLite: IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
         await using var repoint = AdHoc("""
             UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.merged_into)
