@@ -18,6 +18,12 @@ public sealed record ObserveResult(
     IReadOnlyList<Conflict> Conflicts,
     IReadOnlyList<GraphEvent> Events);
 
+/// <summary>
+/// A value that changes with every write to a tenant's graph: each write appends an observation or an event (erasure
+/// and retraction write events), and both ids only grow. Reads may be cached while it stays the same.
+/// </summary>
+public readonly record struct GraphVersion(long Observations, long Events);
+
 public sealed record RetractResult(ObservationId Observation, IReadOnlyList<PersonId> Persons, IReadOnlyList<GraphEvent> Events);
 
 public sealed record GraphStats(
@@ -81,6 +87,9 @@ public interface IGraphStore : IAsyncDisposable
     Task<IReadOnlyList<GraphEvent>> ReadEventsAsync(long afterSequence, int max, CancellationToken cancellationToken);
 
     Task<GraphStats> GetStatsAsync(CancellationToken cancellationToken);
+
+    /// <summary>The graph's current version: one cheap read, so that caches can check every request against it.</summary>
+    Task<GraphVersion> GetVersionAsync(CancellationToken cancellationToken);
 
     /// <summary>Erases private profile data of the person everywhere it is kept (PIPL); identifiers stay. False when unknown.</summary>
     Task<bool> EraseProfileAsync(PersonId id, CancellationToken cancellationToken);

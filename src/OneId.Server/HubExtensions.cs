@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OneId.Server.Api;
 using OneId.Server.Configuration;
+using OneId.Server.Application;
 using OneId.Server.Flows;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
@@ -45,7 +46,7 @@ public static class HubExtensions
         services.TryAddSingleton<PersonReadCache>();
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
-        services.AddOneIdFlows();
+        services.AddOneIdApplication();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<HubExceptionHandler>();

@@ -5,7 +5,7 @@ using System.Text.Json;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using OneId.Graph;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Server.Tenants;
 using OneId.WeChat.Crypto;
 using Xunit;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
 using Microsoft.Extensions.Logging;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Testing;
 using Xunit;
 using Demo = OneId.Sandbox.World.DemoWorld;

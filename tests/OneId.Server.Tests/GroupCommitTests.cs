@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using FluentAssertions;
-using OneId.Server.Flows;
+using OneId.Server.Application;
 using Xunit;
 
 namespace OneId.Server.Tests;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OneId.Graph;
 using OneId.Sandbox.World;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Server.Tenants;
 using OneId.Testing;
 using Xunit;

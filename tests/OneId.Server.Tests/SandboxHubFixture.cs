@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OneId.Server.Configuration;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
 using OneId.Testing;

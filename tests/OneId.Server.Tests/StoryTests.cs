@@ -1,7 +1,7 @@
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using OneId.Testing;
 using Xunit;
 using Xunit.Abstractions;

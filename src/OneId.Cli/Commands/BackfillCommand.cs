@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using OneId.Server;
 using OneId.Server.Configuration;
-using OneId.Server.Flows;
+using OneId.Server.Application;
 using OneId.Server.Tenants;
 using OneId.WeChat.Http;
 
@@ -46,7 +46,7 @@ internal static class BackfillCommand
             }
             try
             {
-                var r = await app.Services.GetRequiredService<LegacyBackfill>().RunAsync(found.Tenant, found.App, ct);
+                var r = await app.Services.GetRequiredService<FollowerBackfill>().RunAsync(found.Tenant, found.App, ct);
                 Console.WriteLine($"{(r.ResumedAfter is null ? "" : $"resumed after {r.ResumedAfter}: ")}{r.Followers} followers, {r.WithUnionId} with a unionid; " +
                                   $"{r.NewPersons} new persons, {r.Changed} linked or merged, {r.Conflicts} conflicts");
                 return CliOutput.Ok;

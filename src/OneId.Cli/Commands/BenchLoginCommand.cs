@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using OneId.Cli.Bench;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 using Demo = OneId.Sandbox.World.DemoWorld;
 
 namespace OneId.Cli.Commands;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 
 namespace OneId.Cli.Commands;
 

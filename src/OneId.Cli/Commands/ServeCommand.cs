@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OneId.Server;
 using OneId.Server.Configuration;
-using OneId.Server.Sandbox;
+using OneId.DemoWiring;
 
 namespace OneId.Cli.Commands;
 

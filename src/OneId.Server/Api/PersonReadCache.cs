@@ -12,13 +12,16 @@ namespace OneId.Server.Api;
 public sealed class PersonReadCache
 {
     private const int MaxEntries = 200_000;
-    private readonly ConcurrentDictionary<(string Tenant, string Key), ((long, long) Version, Person? Person)> _entries = new();
+    private readonly ConcurrentDictionary<(string Tenant, string Key), (GraphVersion Version, Person? Person)> _entries = new();
 
-    public async Task<(long, long)> VersionAsync(HubTenant tenant, CancellationToken cancellationToken) =>
-        await tenant.Store.GraphVersionAsync(cancellationToken).ConfigureAwait(false);
+    public Task<GraphVersion> VersionAsync(HubTenant tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return tenant.Graph.GetVersionAsync(cancellationToken);
+    }
 
     /// <summary>The cached person for <paramref name="key"/> at <paramref name="version"/>, or <paramref name="load"/>'s answer (then cached).</summary>
-    public async Task<Person?> GetAsync(HubTenant tenant, (long, long) version, string key, Func<Task<Person?>> load)
+    public async Task<Person?> GetAsync(HubTenant tenant, GraphVersion version, string key, Func<Task<Person?>> load)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(load);

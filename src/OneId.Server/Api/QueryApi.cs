@@ -62,7 +62,7 @@ public static class QueryApi
     }
 
     private static async Task<(Person? Person, ProblemHttpResult? Problem)> LookupAsync(HubTenant tenant, Caller caller, string text,
-        PersonReadCache cache, (long, long) version, CancellationToken ct)
+        PersonReadCache cache, GraphVersion version, CancellationToken ct)
     {
         if (PersonId.TryParse(text, out var pid))
         {

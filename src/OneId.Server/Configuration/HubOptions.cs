@@ -140,6 +140,13 @@ public sealed class AppOptions : WeChatConsoleOptions
     /// <summary>The third-party platform that acts for this app (its component_appid), when the app has no secret of its own.</summary>
     [ConfigurationKeyName("component_appid")]
     public string? ComponentAppId { get; set; }
+
+    /// <summary>
+    /// The app acts through its third-party platform: it has no secret here, and the platform's component and authorizer
+    /// tokens log in, authorize and call APIs for it (component jscode2session, component web OAuth). The one place
+    /// that decides it.
+    /// </summary>
+    public bool ActsThroughPlatform => string.IsNullOrEmpty(Secret) && !string.IsNullOrEmpty(ComponentAppId);
 }
 
 public sealed class CorpOptions

@@ -29,13 +29,13 @@ public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var key = $"oneid.{tenant.Name}.{Base64Url(RandomNumberGenerator.GetBytes(24))}";
-        await tenant.Store.AddApiKeyAsync(Hash(key), tiers, admin, cancellationToken).ConfigureAwait(false);
+        await tenant.ApiKeys.AddApiKeyAsync(Hash(key), tiers, admin, cancellationToken).ConfigureAwait(false);
         return key;
     }
 
     /// <summary>Stores a key the operator chose (ONEID_BOOTSTRAP_KEY); idempotent.</summary>
     public Task ImportAsync(HubTenant tenant, string key, IEnumerable<DataTier> tiers, bool admin, CancellationToken cancellationToken) =>
-        tenant.Store.AddApiKeyAsync(Hash(key), tiers, admin, cancellationToken);
+        tenant.ApiKeys.AddApiKeyAsync(Hash(key), tiers, admin, cancellationToken);
 
     public async Task<Caller?> AuthenticateAsync(string key, CancellationToken cancellationToken)
     {
@@ -53,7 +53,7 @@ public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
         var candidates = parts.Length == 3 && parts[0] == "oneid" && tenants.Get(parts[1]) is { } named ? [named] : tenants.All;
         foreach (var tenant in candidates)
         {
-            if (await tenant.Store.FindApiKeyAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored)
+            if (await tenant.ApiKeys.FindApiKeyAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored)
             {
                 var caller = new Caller(tenant.Name, stored.Tiers, stored.Admin);
                 _cache[hash] = (caller, now + CacheFor);

@@ -2,20 +2,25 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OneId.Graph;
 using OneId.Server.Configuration;
-using OneId.Server.Storage;
-using OneId.Storage;
-using OneId.Storage.Graph;
+using OneId.Storage.Hub;
 
 namespace OneId.Server.Tenants;
 
-/// <summary>One tenant at run time: its configuration, its graph and the hub's rows, all in its own database file or schema.</summary>
-public sealed class HubTenant(TenantOptions options, StoreDatabase database, IGraphStore graph, HubStore store)
+/// <summary>One tenant at run time: its configuration, its graph and the hub's rows (ports), all in its own database file or schema.</summary>
+public sealed class HubTenant(TenantOptions options, TenantStorage storage)
 {
     public string Name => Options.Name;
     public TenantOptions Options { get; } = options;
-    public StoreDatabase Database { get; } = database;
-    public IGraphStore Graph { get; } = graph;
-    public HubStore Store { get; } = store;
+    internal TenantStorage Storage { get; } = storage;
+    public IGraphStore Graph => Storage.Graph;
+    public IApiKeyStore ApiKeys => Storage.ApiKeys;
+    public ILoginSessionStore Sessions => Storage.Sessions;
+    public IOAuthStateStore OAuthStates => Storage.OAuthStates;
+    public ICallbackDedupe CallbackDedupe => Storage.CallbackDedupe;
+    public IWebhookCursorStore WebhookCursors => Storage.WebhookCursors;
+    public IPendingIdStore PendingIds => Storage.PendingIds;
+    public ICheckpointStore Checkpoints => Storage.Checkpoints;
+    public IComponentStateStore ComponentState => Storage.ComponentState;
 
     public AppOptions? FindApp(string appId) => Options.Apps.FirstOrDefault(a => a.AppId == appId);
 }
@@ -47,11 +52,9 @@ public sealed partial class TenantRegistry(IOptions<HubOptions> options, TimePro
             }
             foreach (var t in options.Value.Tenants)
             {
-                var db = StoreDatabase.Open(options.Value.Database, t.Name);
-                var graph = await SqlGraphStore.OpenAsync(db, cancellationToken, time).ConfigureAwait(false);
-                var store = await HubStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
-                _tenants[t.Name] = new HubTenant(t, db, graph, store);
-                LogTenantOpened(logger, t.Name, db.Description);
+                var storage = await TenantStorage.OpenAsync(options.Value.Database, t.Name, time, cancellationToken).ConfigureAwait(false);
+                _tenants[t.Name] = new HubTenant(t, storage);
+                LogTenantOpened(logger, t.Name, storage.Description);
             }
             _ready = true;
         }
@@ -104,8 +107,7 @@ public sealed partial class TenantRegistry(IOptions<HubOptions> options, TimePro
     {
         foreach (var t in _tenants.Values)
         {
-            await t.Graph.DisposeAsync().ConfigureAwait(false);
-            await t.Database.DisposeAsync().ConfigureAwait(false);
+            await t.Storage.DisposeAsync().ConfigureAwait(false);
         }
         _tenants.Clear();
         _gate.Dispose();

@@ -113,7 +113,7 @@ public sealed partial class WebhookDispatcher(
         {
             foreach (var tenant in tenants.All)
             {
-                await tenant.Store.ReleaseWebhookLeasesAsync(_instance, cancellationToken).ConfigureAwait(false);
+                await tenant.WebhookCursors.ReleaseWebhookLeasesAsync(_instance, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
@@ -153,11 +153,11 @@ public sealed partial class WebhookDispatcher(
     {
         var name = CursorName(index, webhook);
         var leasedAt = time.GetUtcNow();
-        if (!await tenant.Store.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
+        if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
         {
             return; // another hub instance delivers this webhook now
         }
-        var cursor = await tenant.Store.GetWebhookCursorAsync(name, ct).ConfigureAwait(false);
+        var cursor = await tenant.WebhookCursors.GetWebhookCursorAsync(name, ct).ConfigureAwait(false);
         if (cursor.NextAttemptAt > time.GetUtcNow())
         {
             return;
@@ -181,7 +181,7 @@ public sealed partial class WebhookDispatcher(
                 {
                     // A long pass (slow receivers) renews its lease before it could lapse.
                     leasedAt = time.GetUtcNow();
-                    if (!await tenant.Store.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
+                    if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -201,17 +201,17 @@ public sealed partial class WebhookDispatcher(
                 {
                     attempts++;
                     var next = time.GetUtcNow() + Backoff(attempts);
-                    await tenant.Store.SaveWebhookCursorAsync(name, seq, attempts, next, error, ct).ConfigureAwait(false);
+                    await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, attempts, next, error, ct).ConfigureAwait(false);
                     LogDeliveryFailed(logger, tenant.Name, index, e.Sequence, attempts, error, next);
                     return;
                 }
                 seq = e.Sequence;
                 attempts = 0;
                 // Saved after every delivery: a crash re-sends at most the one event in flight (at least once).
-                await tenant.Store.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
+                await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
                 LogDelivered(logger, tenant.Name, index, type, e.Sequence);
             }
-            await tenant.Store.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
+            await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
         }
     }
 

@@ -177,6 +177,16 @@ public sealed class SqlGraphStore : IGraphStore
         return await sql.StatsAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<GraphVersion> GetVersionAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT COALESCE((SELECT MAX(id) FROM observations), 0), COALESCE((SELECT MAX(seq) FROM events), 0)";
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new GraphVersion(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
     public Task<bool> EraseProfileAsync(PersonId id, CancellationToken cancellationToken) =>
         _db.WriteAsync(async (connection, tx) =>
         {

@@ -17,7 +17,10 @@ public interface IWeChatId<TSelf> where TSelf : struct, IWeChatId<TSelf>
     static abstract bool TryParse([NotNullWhen(true)] string? value, out TSelf id);
 }
 
-/// <summary>Shared validation: no blanks, no whitespace, none of the "null"/"undefined" strings front ends send, bounded length.</summary>
+/// <summary>
+/// Shared validation of the wire shape: not blank, bounded length, WeChat's character set. Which values are refused as
+/// placeholders ("null", "undefined", "0") is the graph's rule alone, applied where a WeChat value becomes an identifier.
+/// </summary>
 internal static class WeChatIdRules
 {
     public static string? Check(string? value, string kind, int maxLength, Func<char, bool> allowed, string? prefix = null, int? exactLength = null)
@@ -25,10 +28,6 @@ internal static class WeChatIdRules
         if (string.IsNullOrWhiteSpace(value))
         {
             return $"{kind} is empty.";
-        }
-        if (value is "null" or "undefined" or "NULL" or "None")
-        {
-            return $"{kind} is the string '{value}', which a client sends when it has no value.";
         }
         if (value.Length > maxLength)
         {

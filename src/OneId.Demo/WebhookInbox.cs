@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 using OneId.Server.Configuration;
 using OneId.Server.Webhooks;
 
-namespace OneId.Server.Sandbox;
+namespace OneId.DemoWiring;
 
 /// <summary>
 /// A stand-in for the company's CRM in the demo: receives the hub's webhooks on loopback, checks each signature and

@@ -5,13 +5,14 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using OneId.Sandbox.Hosting;
 using OneId.Sandbox.World;
+using OneId.Server;
 using OneId.Server.Configuration;
 using Demo = OneId.Sandbox.World.DemoWorld;
 using AppTypes = OneId.Server.Configuration.AppTypes;
 using CorpAppKinds = OneId.Server.Configuration.CorpAppKinds;
 using WorldKinds = OneId.Sandbox.World.CorpAppKinds;
 
-namespace OneId.Server.Sandbox;
+namespace OneId.DemoWiring;
 
 /// <summary>
 /// A whole WeChat ecosystem on one machine: the sandbox's demo world with every callback URL, token and key pointing

@@ -1,13 +1,12 @@
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using OneId.Graph;
 using OneId.Server.Configuration;
 using OneId.Server.Security;
-using OneId.Server.Storage;
+using OneId.Storage.Hub;
 using OneId.Server.Tenants;
 
-namespace OneId.Server.Flows;
+namespace OneId.Server.Application;
 
 /// <summary>
 /// The hub's own login state: an opaque, revocable, expiring token <c>oneids.{tenant}.{random}</c> (only its hash is
@@ -15,11 +14,15 @@ namespace OneId.Server.Flows;
 /// </summary>
 public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector protector, IOptions<HubOptions> options, TimeProvider time) : IAsyncDisposable
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<HubStore.NewSession, int>>> _writers = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<NewSession, int>>> _writers = new(StringComparer.Ordinal);
 
-    private GroupCommit<HubStore.NewSession, int> Writer(HubTenant tenant) =>
-        _writers.GetOrAdd(tenant.Name, _ => new Lazy<GroupCommit<HubStore.NewSession, int>>(() =>
-            new GroupCommit<HubStore.NewSession, int>((batch, ct) => tenant.Store.AddSessionsAsync(batch, ct)))).Value;
+    private GroupCommit<NewSession, int> Writer(HubTenant tenant) =>
+        _writers.GetOrAdd(tenant.Name, _ => new Lazy<GroupCommit<NewSession, int>>(() =>
+            new GroupCommit<NewSession, int>(async (batch, ct) =>
+            {
+                await tenant.Sessions.AddSessionsAsync(batch, ct).ConfigureAwait(false);
+                return batch.Select(_ => 1).ToArray();
+            }))).Value;
 
     public async ValueTask DisposeAsync()
     {
@@ -41,27 +44,24 @@ public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector pr
         var token = $"oneids.{tenant.Name}.{ApiKeys.Base64Url(RandomNumberGenerator.GetBytes(32))}";
         var expires = time.GetUtcNow().AddMinutes(options.Value.SessionMinutes);
         var stored = sessionKey is null ? "" : protector.Protect(sessionKey, AssociatedData(appId, openId));
-        await Writer(tenant).SubmitAsync(new HubStore.NewSession(ApiKeys.Hash(token), appId, openId, person, stored, expires), cancellationToken).ConfigureAwait(false);
+        await Writer(tenant).SubmitAsync(new NewSession(ApiKeys.Hash(token), appId, openId, person, stored, expires), cancellationToken).ConfigureAwait(false);
         return (token, expires);
     }
 
-    /// <summary>The live session behind <c>Authorization: Bearer …</c>, or null.</summary>
-    public async Task<Session?> FromRequestAsync(HttpContext http, CancellationToken cancellationToken)
+    /// <summary>The live session of a login token, or null (unknown, expired, revoked, or not a login token).</summary>
+    public async Task<Session?> FindAsync(string? token, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(http);
-        var header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (string.IsNullOrEmpty(token) || token.Length > 512)
         {
             return null;
         }
-        var token = header["Bearer ".Length..].Trim();
         var parts = token.Split('.');
         if (parts.Length != 3 || parts[0] != "oneids" || tenants.Get(parts[1]) is not { } tenant)
         {
             return null;
         }
         var hash = ApiKeys.Hash(token);
-        return await tenant.Store.FindSessionAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored
+        return await tenant.Sessions.FindSessionAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored
             ? new Session(tenant, hash, stored)
             : null;
     }
@@ -71,7 +71,7 @@ public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector pr
         string.IsNullOrEmpty(session?.Stored.ProtectedSessionKey) ? null : protector.Unprotect(session.Stored.ProtectedSessionKey, AssociatedData(session.AppId, session.OpenId));
 
     public Task RevokeAsync(Session session, CancellationToken cancellationToken) =>
-        session.Tenant.Store.RevokeSessionAsync(session.TokenHash, cancellationToken);
+        session.Tenant.Sessions.RevokeSessionAsync(session.TokenHash, cancellationToken);
 
     // Binding the ciphertext to its app and user stops a row's session_key from being pasted onto another user's row.
     private static string AssociatedData(string appId, string openId) => appId + ":" + openId;

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace OneId.Server.Flows;
+namespace OneId.Server.Application;
 
 /// <summary>
 /// Group commit: concurrent requests hand their writes to one loop that applies whatever has queued up in a single

@@ -1,35 +1,26 @@
 using System.Data.Common;
 using Dapper;
 using OneId.Graph;
-using OneId.Storage;
 
-namespace OneId.Server.Storage;
+namespace OneId.Storage.Hub;
 
-public sealed record StoredApiKey(IReadOnlySet<DataTier> Tiers, bool Admin);
-
-public sealed record StoredSession(string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
-
-public sealed record OAuthState(string AppId, string Scope, string? ReturnTo);
-
-public sealed record WebhookCursor(long Sequence, int Attempts, DateTimeOffset NextAttemptAt);
-
-/// <summary>The hub's rows in one tenant's database. Only hashes of keys and tokens are stored, never the values.</summary>
-public sealed class HubStore
+/// <summary>The hub's rows in one tenant's database (SQLite or PostgreSQL). Only hashes of keys and tokens are stored, never the values.</summary>
+public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore
 {
     private readonly StoreDatabase _db;
     private readonly TimeProvider _time;
 
-    private HubStore(StoreDatabase db, TimeProvider time)
+    private SqlHubStore(StoreDatabase db, TimeProvider time)
     {
         _db = db;
         _time = time;
     }
 
-    public static async Task<HubStore> OpenAsync(StoreDatabase db, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<SqlHubStore> OpenAsync(StoreDatabase db, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
         await db.MigrateAsync(HubSchema.Migrations, cancellationToken).ConfigureAwait(false);
-        return new HubStore(db, time);
+        return new SqlHubStore(db, time);
     }
 
     private long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -54,20 +45,6 @@ public sealed class HubStore
         return await c.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
     }
 
-    // ---- graph version (read cache validation) ----
-
-    /// <summary>
-    /// A value that changes with every write to the tenant's graph: each write appends an observation or an event
-    /// (erasure and retraction write events), and both ids only grow. Reads may be cached while it stays the same.
-    /// </summary>
-    public Task<(long Observations, long Events)> GraphVersionAsync(CancellationToken ct) => ReadAsync(async c =>
-    {
-        var v = await c.QueryFirstAsync<VersionRow>(new CommandDefinition(
-            "SELECT COALESCE((SELECT MAX(id) FROM observations), 0) AS Observations, COALESCE((SELECT MAX(seq) FROM events), 0) AS Events",
-            cancellationToken: ct)).ConfigureAwait(false);
-        return (v.Observations, v.Events);
-    }, ct);
-
     // ---- API keys ----
 
     public Task<int> AddApiKeyAsync(string hash, IEnumerable<DataTier> tiers, bool admin, CancellationToken ct) =>
@@ -88,10 +65,8 @@ public sealed class HubStore
 
     // ---- MP login sessions ----
 
-    public sealed record NewSession(string Hash, string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
-
     /// <summary>Stores several sessions in one transaction (logins arriving together share the commit).</summary>
-    public async Task<IReadOnlyList<int>> AddSessionsAsync(IReadOnlyList<NewSession> sessions, CancellationToken ct)
+    public async Task AddSessionsAsync(IReadOnlyList<NewSession> sessions, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(sessions);
         var at = Now;
@@ -111,7 +86,6 @@ public sealed class HubStore
             await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
             await tx.CommitAsync(ct).ConfigureAwait(false);
         }
-        return rows.Select(_ => 1).ToArray();
     }
 
     public Task<StoredSession?> FindSessionAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
@@ -202,7 +176,7 @@ public sealed class HubStore
     public Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct) =>
         ExecuteAsync("UPDATE hub_pending_ids SET closed_at = @now WHERE corp_ns = @corpNamespace AND pending_id = @pendingId", new { corpNamespace, pendingId, now = Now }, ct);
 
-    // ---- job checkpoints (backfills resume where they stopped) ----
+    // ---- checkpoints (backfills resume where they stopped) ----
 
     public Task<string?> GetCheckpointAsync(string name, CancellationToken ct) => ReadAsync(c =>
         c.QueryFirstOrDefaultAsync<string?>(new CommandDefinition("SELECT value FROM hub_checkpoints WHERE name = @name", new { name }, cancellationToken: ct)), ct);
@@ -216,15 +190,13 @@ public sealed class HubStore
     public Task<int> DeleteCheckpointAsync(string name, CancellationToken ct) =>
         ExecuteAsync("DELETE FROM hub_checkpoints WHERE name = @name", new { name }, ct);
 
-    // ---- third-party platform: when each INFO event last arrived (the ticket itself lives in the token store) ----
+    // ---- third-party platform ----
 
     public Task<int> SetComponentStateAsync(string componentAppId, string name, string value, CancellationToken ct) =>
         ExecuteAsync("""
             INSERT INTO hub_component_state(component_appid, name, value, at) VALUES (@componentAppId, @name, @value, @at)
             ON CONFLICT (component_appid, name) DO UPDATE SET value = excluded.value, at = excluded.at
             """, new { componentAppId, name, value, at = Now }, ct);
-
-    private sealed class VersionRow { public long Observations { get; set; } public long Events { get; set; } }
 
     private sealed class KeyRow { public string Tiers { get; set; } = ""; public long Admin { get; set; } }
 

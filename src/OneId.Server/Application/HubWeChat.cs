@@ -9,10 +9,10 @@ using OneId.WeChat.Http;
 using OneId.WeChat.Ids;
 using OneId.WeChat.Tokens;
 
-namespace OneId.Server.Flows;
+namespace OneId.Server.Application;
 
 /// <summary>Connects the hub's configuration to the WeChat clients: base URLs, secrets, and a token store in the database.</summary>
-internal static class HubWeChat
+public static class HubWeChat
 {
     public static IServiceCollection AddHubWeChat(this IServiceCollection services)
     {
@@ -47,11 +47,14 @@ internal static class HubWeChat
         return services;
     }
 
-    /// <summary>The token an app's API calls use: its own, or the one its third-party platform holds for it (§5.5).</summary>
-    public static TokenBinding TokenFor(AppOptions app) =>
-        string.IsNullOrEmpty(app.Secret) && app.ComponentAppId is { Length: > 0 } component
-            ? TokenKey.Authorizer(AppId.Parse(component), AppId.Parse(app.AppId))
+    /// <summary>The token an app's API calls use: its own, or the authorizer token its third-party platform holds for it (docs/wechat-api.md §5.5).</summary>
+    public static TokenBinding TokenFor(AppOptions app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.ActsThroughPlatform
+            ? TokenKey.Authorizer(AppId.Parse(app.ComponentAppId!), AppId.Parse(app.AppId))
             : TokenKey.App(AppId.Parse(app.AppId));
+    }
 
     public static TokenBinding TokenFor(CorpOptions corp, CorpAppOptions app) => TokenKey.WeCom(CorpId.Parse(corp.CorpId), app.Name);
 }

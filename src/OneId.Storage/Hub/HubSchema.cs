@@ -1,6 +1,6 @@
-using OneId.Storage;
 
-namespace OneId.Server.Storage;
+
+namespace OneId.Storage.Hub;
 
 /// <summary>
 /// The hub's own tables, beside the graph's in each tenant's database: API keys, login sessions, OAuth states,

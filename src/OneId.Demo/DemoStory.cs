@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Demo = OneId.Sandbox.World.DemoWorld;
 
-namespace OneId.Server.Sandbox;
+namespace OneId.DemoWiring;
 
 /// <summary>How the story is told: a console with colours in the CLI, a test log in tests.</summary>
 public interface IStoryTeller

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace OneId.Server.Application;
+
+public static class ApplicationExtensions
+{
+    /// <summary>The flows (one operation per trigger), the one graph write path, and the WeChat clients they use.</summary>
+    public static IServiceCollection AddOneIdApplication(this IServiceCollection services)
+    {
+        services.AddHubWeChat();
+        services.TryAddSingleton<GraphWriter>();
+        services.TryAddSingleton<ProviderConversions>();
+        services.TryAddSingleton<IdentityRecorder>();
+        services.TryAddSingleton<LoginSessions>();
+        services.TryAddSingleton<MiniProgramFlows>();
+        services.TryAddSingleton<WebLoginFlows>();
+        services.TryAddSingleton<PushFlows>();
+        services.TryAddSingleton<FollowerBackfill>();
+        return services;
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Logging;
+using OneId.Graph;
+using OneId.Server.Tenants;
+using OneId.Server.Webhooks;
+
+namespace OneId.Server.Application;
+
+/// <summary>
+/// The one way the hub writes the graph: observations built by the flows, applied by the tenant's graph store, and the
+/// webhooks woken when something changed. Concurrent single writes of one tenant share transactions (group commit);
+/// pages of a backfill go as one batch.
+/// </summary>
+public sealed partial class GraphWriter(WebhookSignal signal, TimeProvider time, ILogger<GraphWriter> logger) : IAsyncDisposable
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<Observation, ObserveResult>>> _writers = new(StringComparer.Ordinal);
+
+    // The tenant's graph applies a group in arrival order.
+    private GroupCommit<Observation, ObserveResult> Writer(HubTenant tenant) =>
+        _writers.GetOrAdd(tenant.Name, _ => new Lazy<GroupCommit<Observation, ObserveResult>>(() =>
+            new GroupCommit<Observation, ObserveResult>((batch, ct) => tenant.Graph.ObserveManyAsync(batch, ct)))).Value;
+
+    /// <summary>Observes <paramref name="identifiers"/> (nulls skipped) together, now, from <paramref name="source"/>.</summary>
+    public async Task<ObserveResult> RecordAsync(HubTenant tenant, string source, IEnumerable<Identifier?> identifiers, IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(identifiers);
+        var ids = identifiers.Where(i => i is not null).Select(i => i!.Value).ToArray();
+        var result = await Writer(tenant).SubmitAsync(new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken).ConfigureAwait(false);
+        LogObserved(logger, tenant.Name, source, result.Outcome, result.Person?.ToString());
+        if (result.Events.Count > 0)
+        {
+            signal.Notify();
+        }
+        return result;
+    }
+
+    /// <summary>Applies a page of observations in one transaction, in order (backfills).</summary>
+    public async Task<IReadOnlyList<ObserveResult>> RecordPageAsync(HubTenant tenant, IReadOnlyList<Observation> observations, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var results = await tenant.Graph.ObserveManyAsync(observations, cancellationToken).ConfigureAwait(false);
+        if (results.Any(r => r.Events.Count > 0))
+        {
+            signal.Notify();
+        }
+        return results;
+    }
+
+    public DateTimeOffset Now => time.GetUtcNow();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
+        {
+            await writer.Value.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "{Tenant}: {Source} → {Outcome} {Person}")]
+    private static partial void LogObserved(ILogger logger, string tenant, string source, ObserveOutcome outcome, string? person);
+}

@@ -1,0 +1,177 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using OneId.Graph;
+using OneId.Server.Configuration;
+using OneId.Server.Tenants;
+using OneId.WeChat.Clients;
+using OneId.WeChat.Crypto;
+using OneId.WeChat.Http;
+using OneId.WeChat.Ids;
+
+namespace OneId.Server.Application;
+
+/// <summary>Where a verified push came from.</summary>
+public enum PushKind
+{
+    /// <summary>An Official Account's message push; target is the appid.</summary>
+    OfficialAccount,
+    /// <summary>A WeCom app's event push; target is corpid/app name.</summary>
+    WeCom,
+    /// <summary>A third-party platform's authorization events; target is the component appid.</summary>
+    Component,
+}
+
+/// <summary>A verified, decrypted push that means something to the hub, with the key that identifies WeChat's retries of it.</summary>
+public sealed record InboundPush(PushKind Kind, string Target, string DedupeKey, WeChatXmlMessage Message);
+
+/// <summary>
+/// Push triggers: OA follow / unfollow (S1), WeCom customer-contact events (S9 self-built, S10 provider) and third-party
+/// platform INFO events (S7). <c>Classify*</c> decide at once whether a push matters and how its retries are known;
+/// <see cref="ProcessAsync"/> does the work, which may call WeChat and so may be slow or fail.
+/// </summary>
+public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient wecom, ComponentClient component, IdentityRecorder recorder,
+    GraphWriter writer, ILogger<PushFlows> logger)
+{
+    /// <summary>An OA push, or null when it carries nothing for the graph (messages, menu clicks, …).</summary>
+    public static InboundPush? ClassifyOfficialAccount(string appId, WeChatXmlMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var evt = message["MsgType"] == "event" ? message["Event"] : null;
+        if (evt is not ("subscribe" or "unsubscribe") || !OpenId.TryParse(message["FromUserName"], out var openId))
+        {
+            return null;
+        }
+        // WeChat retries a push 3 times when it gets no answer within 5 s; events carry no MsgId, so FromUserName +
+        // CreateTime identify them (docs/wechat-api.md §7.2).
+        return new InboundPush(PushKind.OfficialAccount, appId, $"oa:{appId}:{message["MsgId"] ?? $"{openId.Value}:{message["CreateTime"]}:{evt}"}", message);
+    }
+
+    /// <summary>A WeCom push that adds or edits a customer, or null (deletions, transfers and member events change no person: employees are not customers).</summary>
+    public static InboundPush? ClassifyWeCom(string corpId, string appName, WeChatXmlMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        // Self-built apps get Event=change_external_contact; provider suites InfoType=change_external_contact (docs/wechat-api.md §7.5).
+        var isContactChange = message["Event"] == "change_external_contact" || message["InfoType"] == "change_external_contact";
+        var changeType = message["ChangeType"];
+        if (!isContactChange || changeType is not ("add_external_contact" or "add_half_external_contact" or "edit_external_contact")
+            || !ExternalUserId.TryParse(message["ExternalUserID"], out var ext))
+        {
+            return null;
+        }
+        return new InboundPush(PushKind.WeCom, $"{corpId}/{appName}", $"wecom:{corpId}/{appName}:{ext.Value}:{changeType}:{message["CreateTime"] ?? message["TimeStamp"]}", message);
+    }
+
+    /// <summary>Every platform INFO event matters: verify tickets, authorizations and their revocation.</summary>
+    public static InboundPush ClassifyComponent(string componentAppId, WeChatXmlMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return new InboundPush(PushKind.Component, componentAppId,
+            $"component:{componentAppId}:{message["InfoType"]}:{message["AuthorizerAppid"]}:{message["CreateTime"]}", message);
+    }
+
+    /// <summary>Does what the push says. Throws <see cref="WeChatApiException"/> when WeChat failed; calling again is safe.</summary>
+    public async Task ProcessAsync(HubTenant tenant, InboundPush push, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(push);
+        switch (push.Kind)
+        {
+            case PushKind.OfficialAccount:
+                await OfficialAccountAsync(tenant, push, cancellationToken).ConfigureAwait(false);
+                break;
+            case PushKind.WeCom:
+                await WeComAsync(tenant, push, cancellationToken).ConfigureAwait(false);
+                break;
+            case PushKind.Component:
+                await ComponentAsync(tenant, push, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(push), push.Kind, "unknown push kind");
+        }
+    }
+
+    private async Task OfficialAccountAsync(HubTenant tenant, InboundPush push, CancellationToken ct)
+    {
+        var app = tenant.FindApp(push.Target) ?? throw new InvalidOperationException($"app {push.Target} is no longer configured in tenant {tenant.Name}");
+        var message = push.Message;
+        var openId = OpenId.Parse(message["FromUserName"]!);
+        if (message["Event"] == "unsubscribe")
+        {
+            await writer.RecordAsync(tenant, $"oa.unsubscribe:{app.AppId}", [WeChatIdentifiers.OpenId(app.AppId, openId)], null, ct).ConfigureAwait(false);
+            return;
+        }
+        // A follow event carries only the openid; user/info adds the unionid when the OA is bound (S1). Its profile
+        // fields are blanked since 2021-12 (docs/wechat-api.md §2.1) and so are not taken.
+        var user = await oa.GetUserInfoAsync(HubWeChat.TokenFor(app), openId, cancellationToken: ct).ConfigureAwait(false);
+        var profile = user.Language is { Length: > 0 } lang ? new[] { ProfilePolicy.Attribute("language", lang) } : [];
+        await recorder.RecordAppUserAsync(tenant, app, $"oa.subscribe:{app.AppId}", openId, user.UnionId, profile, ct).ConfigureAwait(false);
+    }
+
+    private async Task WeComAsync(HubTenant tenant, InboundPush push, CancellationToken ct)
+    {
+        var slash = push.Target.IndexOf('/', StringComparison.Ordinal);
+        var corp = tenant.Options.Corps.FirstOrDefault(c => c.CorpId == push.Target[..slash]);
+        var corpApp = corp?.Apps.FirstOrDefault(a => a.Name == push.Target[(slash + 1)..])
+            ?? throw new InvalidOperationException($"WeCom app {push.Target} is no longer configured in tenant {tenant.Name}");
+        var ext = ExternalUserId.Parse(push.Message["ExternalUserID"]!);
+        var ns = WeChatIdentifiers.CorpNamespace(corp!, corpApp);
+        var source = $"wecom.contact:{push.Target}";
+        var externalId = WeChatIdentifiers.ExternalUserId(ns, ext);
+        if (corpApp.Kind == CorpAppKinds.SelfBuilt)
+        {
+            // S9: a self-built app sees the plaintext id, and externalcontact/get gives the unionid when the corp's
+            // developer account is bound (docs/wechat-api.md §6.3, §6.14).
+            var detail = await wecom.GetExternalContactAsync(HubWeChat.TokenFor(corp!, corpApp), ext, cancellationToken: ct).ConfigureAwait(false);
+            var profile = detail.ExternalContact.Type == 1 && !string.IsNullOrEmpty(detail.ExternalContact.Name)
+                ? new[] { ProfilePolicy.Attribute("nickname", detail.ExternalContact.Name) } : [];
+            await writer.RecordAsync(tenant, source, [externalId, WeChatIdentifiers.UnionId(corp!.UnionSpace, detail.ExternalContact.UnionId)], profile, ct).ConfigureAwait(false);
+            return;
+        }
+        // S10: a provider app sees a ciphertext id and never a unionid. If the hub converted this person's unionid
+        // earlier, WeCom issued a pending_id; external_userid_to_pending_id now says which, and observing the two
+        // together links the customer to that person. The pending_id is then closed.
+        var mapping = await wecom.ExternalUserIdToPendingIdAsync(HubWeChat.TokenFor(corp!, corpApp), [ext], cancellationToken: ct).ConfigureAwait(false);
+        var pending = mapping.Result?.FirstOrDefault(m => m.ExternalUserId.Value == ext.Value)?.PendingId;
+        await writer.RecordAsync(tenant, source, [externalId, pending is { } p ? WeChatIdentifiers.PendingId(ns, p) : null], null, ct).ConfigureAwait(false);
+        if (pending is { } closed)
+        {
+            await tenant.PendingIds.ClosePendingIdAsync(ns, closed.Value, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ComponentAsync(HubTenant tenant, InboundPush push, CancellationToken ct)
+    {
+        // component_verify_ticket is stored (the component token needs it); authorized/updateauthorized persist the
+        // authorizer_refresh_token via api_query_auth; unauthorized forgets the authorizer.
+        var info = await component.HandleInfoEventAsync(push.Message, ct).ConfigureAwait(false);
+        await tenant.ComponentState.SetComponentStateAsync(push.Target, "last_" + info.InfoType,
+            info.CreateTime.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Takes a verified push: a retry of one already taken changes nothing. The push is processed now; when that
+    /// fails its key is forgotten so that WeChat's retry gets another chance.
+    /// </summary>
+    public async Task AcceptAsync(HubTenant tenant, InboundPush push, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(push);
+        if (!await tenant.CallbackDedupe.FirstSeenAsync(push.DedupeKey, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+        try
+        {
+            await ProcessAsync(tenant, push, cancellationToken).ConfigureAwait(false);
+        }
+        catch (WeChatApiException e)
+        {
+            await tenant.CallbackDedupe.ForgetSeenAsync(push.DedupeKey, CancellationToken.None).ConfigureAwait(false);
+            LogPushFailed(logger, push.Kind, push.Target, e.ErrCode ?? 0, e.Message);
+            throw;
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "{Kind} push for {Target} failed (errcode {ErrCode}): {Message}; WeChat will retry")]
+    private static partial void LogPushFailed(ILogger logger, PushKind kind, string target, int errCode, string message);
+}

@@ -1,0 +1,57 @@
+using OneId.Graph;
+using OneId.Storage.Graph;
+
+namespace OneId.Storage.Hub;
+
+/// <summary>
+/// Everything one tenant keeps: its graph and the hub's own rows, in the tenant's own SQLite file or PostgreSQL schema.
+/// The hub sees ports only (<see cref="IGraphStore"/>, <see cref="ILoginSessionStore"/>, …), never SQL.
+/// </summary>
+public sealed class TenantStorage : IAsyncDisposable
+{
+    private readonly StoreDatabase _db;
+    private readonly SqlHubStore _hub;
+
+    private TenantStorage(StoreDatabase db, IGraphStore graph, SqlHubStore hub)
+    {
+        _db = db;
+        Graph = graph;
+        _hub = hub;
+    }
+
+    /// <summary>Opens (and migrates) tenant <paramref name="tenant"/> of <paramref name="database"/>: a SQLite file or a PostgreSQL connection string.</summary>
+    public static async Task<TenantStorage> OpenAsync(string database, string tenant, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var db = StoreDatabase.Open(database, tenant);
+        try
+        {
+            var graph = await SqlGraphStore.OpenAsync(db, cancellationToken, time).ConfigureAwait(false);
+            var hub = await SqlHubStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
+            return new TenantStorage(db, graph, hub);
+        }
+        catch
+        {
+            await db.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Where the data is, for messages (never includes a password).</summary>
+    public string Description => _db.Description;
+
+    public IGraphStore Graph { get; }
+    public IApiKeyStore ApiKeys => _hub;
+    public ILoginSessionStore Sessions => _hub;
+    public IOAuthStateStore OAuthStates => _hub;
+    public ICallbackDedupe CallbackDedupe => _hub;
+    public IWebhookCursorStore WebhookCursors => _hub;
+    public IPendingIdStore PendingIds => _hub;
+    public ICheckpointStore Checkpoints => _hub;
+    public IComponentStateStore ComponentState => _hub;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Graph.DisposeAsync().ConfigureAwait(false);
+        await _db.DisposeAsync().ConfigureAwait(false);
+    }
+}
