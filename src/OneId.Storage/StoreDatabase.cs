@@ -251,6 +251,31 @@ public sealed class SqliteDatabase : StoreDatabase
 
     protected override SemaphoreSlim ProcessWriteGate => _writeGate;
 
+    private readonly Lock _watchGate = new();
+    private SqliteConnection? _watcher;
+    private SqliteCommand? _dataVersion;
+
+    /// <summary>
+    /// SQLite's change counter as one dedicated connection sees it: it differs from the previous answer exactly when
+    /// another connection (of this process or another) has committed in between. A pragma read of the WAL index in
+    /// shared memory, far cheaper than a query.
+    /// </summary>
+    public long DataVersion()
+    {
+        lock (_watchGate)
+        {
+            if (_dataVersion is null)
+            {
+                _watcher = new SqliteConnection(_connectionString);
+                _watcher.Open();
+                _dataVersion = _watcher.CreateCommand();
+                _dataVersion.CommandText = "PRAGMA data_version";
+                _dataVersion.Prepare();
+            }
+            return (long)_dataVersion.ExecuteScalar()!;
+        }
+    }
+
     protected override string MigrationsTableExistsSql => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 
     protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
@@ -263,6 +288,12 @@ public sealed class SqliteDatabase : StoreDatabase
 
     public override async ValueTask DisposeAsync()
     {
+        lock (_watchGate)
+        {
+            _dataVersion?.Dispose();
+            _watcher?.Dispose();
+            _dataVersion = null;
+        }
         _writeGate.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }

@@ -47,6 +47,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async Task<PersonId?> FindExclusiveAsync(string key, CancellationToken ct)
     {
+        if (Direct is { } direct)
+        {
+            PersonId? found = null;
+            direct.Query("SELECT person_id FROM identifiers WHERE key = ?", key, row => found = new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)));
+            return found;
+        }
         var cmd = Bind(Command("SELECT person_id FROM identifiers WHERE key = @key", "key"), key);
         var result = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         return result is null or DBNull ? null : new PersonId(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
@@ -62,6 +68,59 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             list.Add(new PersonId(reader.GetInt64(0)));
         }
         return list;
+    }
+
+    // Everything a person document needs, in one statement: its identifiers (0), aliases (1), creation time (2) and the
+    // profiles of its accepted observations (3). 0 in observations.status is ObservationStatus.Accepted.
+    private const string PersonSql = """
+        SELECT 0, key, 0, 0 FROM identifiers WHERE person_id = @p
+        UNION ALL SELECT 0, key, 0, 0 FROM weak_identifiers WHERE person_id = @p
+        UNION ALL SELECT 1, CAST(NULL AS TEXT), id, 0 FROM persons WHERE merged_into = @p
+        UNION ALL SELECT 2, CAST(NULL AS TEXT), created_at, 0 FROM persons WHERE id = @p
+        UNION ALL SELECT 3, profile, id, at FROM observations WHERE person_id = @p AND status = 0 AND profile IS NOT NULL
+        """;
+
+    /// <summary>The person <paramref name="id"/> names (it must be current, see <see cref="CurrentIdAsync"/>), in one statement.</summary>
+    public async Task<Person> LoadPersonAsync(PersonId id, CancellationToken ct)
+    {
+        var identifiers = new List<Identifier>();
+        var aliases = new List<PersonId>();
+        var observations = new List<ObservationRecord>();
+        long createdAt = 0;
+        void Row(int tag, string? text, long number, long at)
+        {
+            switch (tag)
+            {
+                case 0: identifiers.Add(Identifier.FromStored(text!)); break;
+                case 1: aliases.Add(new PersonId(number)); break;
+                case 2: createdAt = number; break;
+                default:
+                    observations.Add(new ObservationRecord(new ObservationId(number), [], "", DateTimeOffset.FromUnixTimeMilliseconds(at),
+                        SqlGraphStore.ParseProfile(text), ObservationStatus.Accepted));
+                    break;
+            }
+        }
+        if (Direct is { } direct)
+        {
+            direct.Query(PersonSql.Replace("@p", "?1", StringComparison.Ordinal), id.Value, row => Row(
+                SQLitePCL.raw.sqlite3_column_int(row, 0),
+                SQLitePCL.raw.sqlite3_column_type(row, 1) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_text(row, 1).utf8_to_string(),
+                SQLitePCL.raw.sqlite3_column_int64(row, 2),
+                SQLitePCL.raw.sqlite3_column_int64(row, 3)));
+        }
+        else
+        {
+            var cmd = Bind(Command(PersonSql, "p"), id.Value);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                Row(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), reader.IsDBNull(1) ? null : reader.GetString(1),
+                    Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        identifiers.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        aliases.Sort((a, b) => a.Value.CompareTo(b.Value));
+        return new Person(id, aliases, identifiers, Person.DeriveProfile(observations), DateTimeOffset.FromUnixTimeMilliseconds(createdAt));
     }
 
     public async Task<IReadOnlyList<Identifier>> AllIdentifiersOfAsync(PersonId person, CancellationToken ct)
@@ -195,10 +254,11 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return new PersonId(id);
     }
 
-    private SqliteDirect? _sqliteRows;
-
-    /// <summary>The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL.</summary>
-    private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? _sqliteRows ??= new SqliteDirect(sqlite) : null;
+    /// <summary>
+    /// The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL. Its prepared statements belong to
+    /// the native handle, which the connection pool reuses, so a statement is prepared once per handle, not per request.
+    /// </summary>
+    private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? SqliteDirect.For(sqlite) : null;
 
     /// <param name="types">one letter per column: <c>b</c> bigint, <c>t</c> text.</param>
     private async Task InsertRowsAsync(string table, string[] columns, string types, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
@@ -490,7 +550,6 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async ValueTask DisposeAsync()
     {
-        _sqliteRows?.Dispose();
         foreach (var cmd in _cache.Values)
         {
             await cmd.DisposeAsync().ConfigureAwait(false);
