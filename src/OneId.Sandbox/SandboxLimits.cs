@@ -33,6 +33,13 @@ public sealed class SandboxLimits
     public int ThirdPartyIdConvertPerHour { get; set; } = 50_000;
     public int ThirdPartyIdConvertPerDay { get; set; } = 240_000;
 
+    /// <summary>
+    /// WeCom's base frequency per corp and API: 10,000 calls a minute and 150,000 an hour (45009 beyond). Benchmarks
+    /// raise them.
+    /// </summary>
+    public int WeComApiPerMinute { get; set; } = 10_000;
+    public int WeComApiPerHour { get; set; } = 150_000;
+
     /// <summary>WeCom gettoken per app per minute before 45009 (WeCom throttles "frequent" calls; the number is ours).</summary>
     public int WeComGetTokenPerMinute { get; set; } = 600;
 }

@@ -29,7 +29,9 @@ public sealed class OfficialAccountTests
         var bobOpenid = (await sandbox.TruthAsync("bob")).GetProperty("openids").Str(Oa);
         var notFollowing = await sandbox.GetAsync($"cgi-bin/user/info?access_token={token}&openid={bobOpenid}");
         notFollowing.GetProperty("subscribe").GetInt32().Should().Be(0);
-        notFollowing.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(["subscribe", "openid"]);
+        // A non-follower of a bound OA: subscribe 0, openid and unionid, nothing else (the official field text).
+        notFollowing.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo(["subscribe", "openid", "unionid"]);
+        notFollowing.Str("unionid").Should().Be((await sandbox.TruthAsync("bob")).GetProperty("unionids").Str("acme"));
 
         (await sandbox.GetAsync($"cgi-bin/user/info?access_token={token}&openid={truth.GetProperty("openids").Str(DemoWorld.MiniProgram)}")).ShouldBeError(40003);
         (await sandbox.GetAsync($"cgi-bin/user/info?access_token={token}")).ShouldBeError(41009);
@@ -50,12 +52,11 @@ public sealed class OfficialAccountTests
     }
 
     [Fact]
-    public async Task Generated_users_page_10000_at_a_time_and_100k_generate_in_seconds()
+    public async Task Generated_users_page_10000_at_a_time()
     {
+        // How fast generating and paging is belongs to `oneid bench sandbox`, not to a test.
         await using var sandbox = await TestSandbox.StartAsync();
-        var watch = Stopwatch.StartNew();
         var generated = await sandbox.ControlAsync("generate", new { users = 100_000, seed = 7, follow = new Dictionary<string, double> { [Oa] = 0.23 } });
-        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3));
         generated.GetProperty("users").GetInt32().Should().Be(100_000);
         var token = await sandbox.AppTokenAsync(Oa);
 
@@ -85,7 +86,6 @@ public sealed class OfficialAccountTests
         seen.Should().HaveCount(total);
         pages.Take(pages.Count - 1).Should().OnlyContain(c => c == 10_000);
         pages[^1].Should().Be(total % 10_000 == 0 ? 10_000 : total % 10_000);
-        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15));
 
         // A generated user resolves like any other.
         var user = generated.Str("first");

@@ -84,7 +84,10 @@ public sealed class PushTests
             && CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(p.Body, "Encrypt")).Message.Contains("change_external_contact", StringComparison.Ordinal));
         var (suiteXml, suiteReceiver) = CallbackOracle.Decrypt(TestWorlds.SuiteAesKey, CallbackOracle.Between(suite.Body, "Encrypt"));
         CallbackOracle.Between(suiteXml, "SuiteId").Should().Be(suiteReceiver).And.StartWith("ww");
-        CallbackOracle.Between(suiteXml, "AuthCorpId").Should().Be(DemoWorld.Corp);
+        // An upgraded provider (the default) sees the open corpid and the member's open_userid.
+        var view = await sandbox.ProviderViewAsync(DemoWorld.Corp, "isv1");
+        CallbackOracle.Between(suiteXml, "AuthCorpId").Should().Be(view.Str("open_corpid")).And.StartWith("wp");
+        CallbackOracle.Between(suiteXml, "UserID").Should().Be(view.GetProperty("open_userids").Str("zhangsan"));
         CallbackOracle.Between(suiteXml, "InfoType").Should().Be("change_external_contact");
         CallbackOracle.Between(suiteXml, "ExternalUserID").Should().Be(truth.GetProperty("external_userids").Str(DemoWorld.Corp + "/isv1"));
 

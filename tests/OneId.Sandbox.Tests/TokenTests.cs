@@ -96,6 +96,9 @@ public sealed class TokenTests
     public async Task Stable_force_refresh_kills_the_previous_token_is_debounced_30_seconds_and_capped_at_20_a_day()
     {
         await using var sandbox = await TestSandbox.StartAsync();
+        // Daily quotas reset at midnight China time; start just after one so the 20 forced calls share one day.
+        var china = sandbox.Running.Clock.GetUtcNow().ToOffset(TimeSpan.FromHours(8));
+        await sandbox.AdvanceAsync((china.Date.AddDays(1).AddMinutes(1) - china.DateTime).TotalSeconds);
         var normal = (await Stable(sandbox)).Str("access_token");
         var forced = (await Stable(sandbox, force: true)).Str("access_token");
         forced.Should().NotBe(normal);

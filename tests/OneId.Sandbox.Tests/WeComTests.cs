@@ -222,8 +222,10 @@ public sealed class WeComTests
         await sandbox.ControlAsync("users/bob/wecom-add", new { corpid = Corp, userid = "lisi" });
         await sandbox.ControlAsync("users/bob/wecom-add", new { corpid = TestWorlds.OtherCorp, userid = "wangwu" });
         var info = (await sandbox.PostAsync(Url(), body)).GetProperty("external_userid_info").EnumerateArray().ToList();
-        info.Select(i => i.Str("corpid")).Should().BeEquivalentTo([Corp, TestWorlds.OtherCorp]);
-        info.Single(i => i.Str("corpid") == Corp).Str("external_userid").Should().Be(truth.GetProperty("external_userids").Str(Corp + "/isv1"));
+        var openCorp = (await sandbox.ProviderViewAsync(Corp, "isv1")).Str("open_corpid");
+        var openOther = (await sandbox.ProviderViewAsync(TestWorlds.OtherCorp, "isv1")).Str("open_corpid");
+        info.Select(i => i.Str("corpid")).Should().BeEquivalentTo([openCorp, openOther], "an upgraded provider sees open corpids");
+        info.Single(i => i.Str("corpid") == openCorp).Str("external_userid").Should().Be(truth.GetProperty("external_userids").Str(Corp + "/isv1"));
         var one = (await sandbox.PostAsync(Url(), new { body.unionid, body.openid, corpid = TestWorlds.OtherCorp })).GetProperty("external_userid_info");
         one.GetArrayLength().Should().Be(1);
         one[0].Str("external_userid").Should().Be(truth.GetProperty("external_userids").Str(TestWorlds.OtherCorp + "/isv1"));

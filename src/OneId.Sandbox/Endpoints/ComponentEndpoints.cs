@@ -109,7 +109,7 @@ internal static class ComponentEndpoints
                 ["authorizer_appid"] = grant.Appid,
                 ["authorizer_access_token"] = token.Token,
                 ["expires_in"] = state.Tokens.SecondsLeft(token),
-                ["authorizer_refresh_token"] = AuthorizerRefreshToken(component.ComponentAppid, grant.Appid),
+                ["authorizer_refresh_token"] = AuthorizerRefreshToken(state, component.ComponentAppid, grant.Appid),
                 ["func_info"] = new JsonArray(
                     new JsonObject { ["funcscope_category"] = new JsonObject { ["id"] = 1 } },
                     new JsonObject { ["funcscope_category"] = new JsonObject { ["id"] = 18 } }),
@@ -118,15 +118,16 @@ internal static class ComponentEndpoints
     }
 
     /// <summary>
-    /// api_authorizer_token (§5.5): the refresh token lives as long as the authorization; after `unauthorized` it
-    /// answers 61023. The refresh token is returned unchanged, as WeChat usually does.
+    /// api_authorizer_token: the refresh token lives as long as the authorization; after `unauthorized`, and after a
+    /// re-authorization for the refresh token of the earlier one ("用户重新授权后，之前的刷新令牌会失效"), it answers
+    /// 61023 "refresh_token is invalid". The refresh token is returned unchanged, as WeChat usually does.
     /// </summary>
     private static async Task<IResult> AuthorizerTokenAsync(HttpContext http, CancellationToken cancellationToken)
     {
         var (state, component, body) = await ComponentCallAsync(http, cancellationToken).ConfigureAwait(false);
         var authorizer = Text(body, "authorizer_appid") ?? throw new WeChatApiException(41002);
         var refresh = Text(body, "authorizer_refresh_token") ?? throw new WeChatApiException(41003);
-        if (!IsAuthorizer(state, component, authorizer) || refresh != AuthorizerRefreshToken(component.ComponentAppid, authorizer))
+        if (!IsAuthorizer(state, component, authorizer) || refresh != AuthorizerRefreshToken(state, component.ComponentAppid, authorizer))
         {
             throw new WeChatApiException(61023);
         }
@@ -146,14 +147,22 @@ internal static class ComponentEndpoints
     internal static CodeGrant Authorize(SandboxWorldState state, SandboxEvents events, SandboxComponent component, SandboxApp app, string preAuthCode = "")
     {
         state.Authorizations[(component.ComponentAppid, app.Appid)] = true;
+        // Every authorization, the first included, is a new one: the refresh token of any earlier one stops working.
+        state.AuthorizationGenerations.AddOrUpdate((component.ComponentAppid, app.Appid), 1, (_, g) => g + 1);
         var code = state.Codes.Issue(CodeKind.ComponentAuthorization, app.Appid, AuthorizationCodeLifetime, componentAppid: component.ComponentAppid);
         events.PushInfo(component, "authorized", ("AuthorizerAppid", app.Appid), ("AuthorizationCode", code.Code),
             ("AuthorizationCodeExpiredTime", code.ExpiresAt.ToUnixTimeSeconds()), ("PreAuthCode", preAuthCode));
         return code;
     }
 
-    /// <summary>Deterministic per (component, authorizer): "refreshtoken@@@" + 43 url-safe characters.</summary>
-    public static string AuthorizerRefreshToken(string componentAppid, string authorizerAppid) =>
-        "refreshtoken@@@" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes("refresh:" + componentAppid + ":" + authorizerAppid)))
-            .Replace('+', '-').Replace('/', '_').TrimEnd('=');
+    /// <summary>
+    /// The refresh token of the current authorization: deterministic per (component, authorizer, authorization) —
+    /// "refreshtoken@@@" + 43 url-safe characters. The world's own authorizers hold authorization 0.
+    /// </summary>
+    public static string AuthorizerRefreshToken(SandboxWorldState state, string componentAppid, string authorizerAppid)
+    {
+        var generation = state.AuthorizationGenerations.GetValueOrDefault((componentAppid, authorizerAppid));
+        var seed = "refresh:" + componentAppid + ":" + authorizerAppid + (generation == 0 ? "" : ":" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return "refreshtoken@@@" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(seed))).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+    }
 }

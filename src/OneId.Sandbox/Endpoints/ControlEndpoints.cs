@@ -34,6 +34,10 @@ internal static class ControlEndpoints
         control.MapPost("/users/{user}/authorize", AuthorizeAsync);
         control.MapPost("/users/{user}/follow", (HttpContext http, string user, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => FollowAsync(http, user, runtime, events, true, ct));
         control.MapPost("/users/{user}/unfollow", (HttpContext http, string user, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => FollowAsync(http, user, runtime, events, false, ct));
+        control.MapPost("/users/{user}/scan", ScanAsync);
+        control.MapPost("/users/{user}/contact-way", ContactWayAsync);
+        control.MapPost("/apps/{appid}/migrate", MigrateAccountAsync);
+        control.MapPost("/corps/{corpid}/providers/{provider}/agree-migration", AgreeMigration);
         control.MapPost("/users/{user}/pay", PayAsync);
         control.MapPost("/users/{user}/phone", PhoneAsync);
         control.MapPost("/users/{user}/userinfo", UserInfoAsync);
@@ -163,7 +167,25 @@ internal static class ControlEndpoints
                 follow[appid] = p is >= 0 and <= 1 ? p : throw new ControlException(400, $"follow odds for {appid} must be between 0 and 1");
             }
         }
+        var contacts = new List<(SandboxCorp Corp, double Odds)>();
+        if (body["contacts"] is JsonObject corps)
+        {
+            foreach (var (corpid, contactValue) in corps)
+            {
+                if (!runtime.State.Corps.TryGetValue(corpid, out var corp) || corp.Members.Count == 0)
+                {
+                    throw new ControlException(400, $"contacts: no corp '{corpid}' with members in the world");
+                }
+                var c = contactValue is JsonValue cv && cv.TryGetValue<double>(out var cd) ? cd : -1;
+                contacts.Add((corp, c is >= 0 and <= 1 ? c : throw new ControlException(400, $"contact odds for {corpid} must be between 0 and 1")));
+            }
+        }
         var batch = runtime.State.Users.Generate(count, seed, follow);
+        var customers = 0;
+        foreach (var (corp, contactOdds) in contacts)
+        {
+            customers += AddGeneratedCustomers(runtime.State, batch, corp, contactOdds);
+        }
         return Json(new JsonObject
         {
             ["users"] = count,
@@ -171,8 +193,42 @@ internal static class ControlEndpoints
             ["first"] = batch.Prefix + "0",
             ["last"] = batch.Prefix + (count - 1).ToString(CultureInfo.InvariantCulture),
             ["total"] = runtime.State.Users.Count,
+            ["customers"] = customers,
         });
     });
+
+    /// <summary>
+    /// Generated customers: each user of the batch becomes, with the given odds, a customer of one member (spread
+    /// evenly), added at the batch's creation time with add_way 1. No pushes: this is the history before the test.
+    /// </summary>
+    private static int AddGeneratedCustomers(SandboxWorldState state, GeneratedBatch batch, SandboxCorp corp, double odds)
+    {
+        var key = corp.Corpid.ToUpperInvariant();
+        var seed = batch.Seed.ToString(CultureInfo.InvariantCulture);
+        var added = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var index = i.ToString(CultureInfo.InvariantCulture);
+            if (IdDeriver.Fraction("contact", seed, key, index) >= odds)
+            {
+                continue;
+            }
+            var member = corp.Members[(int)(IdDeriver.Fraction("contact-member", seed, key, index) * corp.Members.Count)];
+            var user = state.Users.Find(batch.Prefix + index)!;
+            lock (user.Gate)
+            {
+                if (!user.Contacts.TryGetValue(key, out var byMember))
+                {
+                    byMember = new Dictionary<string, ContactState>(StringComparer.Ordinal);
+                    user.Contacts[key] = byMember;
+                }
+                byMember[member] = new ContactState(corp.Corpid, member, batch.CreatedAt, null);
+            }
+            state.CustomersOf(corp, member).Add(user.Name);
+            added++;
+        }
+        return added;
+    }
 
     /// <summary>Everything the user is, as WeChat knows it: the answer key for tests.</summary>
     private static IResult GroundTruth(string user, SandboxRuntime runtime)
@@ -193,6 +249,8 @@ internal static class ControlEndpoints
             unionids[space.Id] = state.UnionIdInSpace(space.Id, user);
         }
         var external = new JsonObject();
+        var legacy = new JsonObject();
+        var upgraded = new JsonObject();
         var pending = new JsonObject();
         foreach (var corp in state.World.Corps)
         {
@@ -200,10 +258,16 @@ internal static class ControlEndpoints
             foreach (var app in corp.Apps.Where(a => a.Kind == CorpAppKinds.Provider).DistinctBy(a => a.Provider))
             {
                 var reference = new CorpAppRef(corp, app);
-                external[corp.Corpid + "/" + app.Provider] = state.ProviderExternalUserId(corp, app.Provider!, user);
-                if (state.PendingIds.ContainsKey((corp.Corpid.ToUpperInvariant(), reference.PendingKey, user)))
+                // What the provider sees now; before its id upgrade the old id, listed apart as well.
+                external[corp.Corpid + "/" + app.Provider] = state.ExternalUserIdOf(reference, user);
+                if (!state.ViewOf(reference).ExternalUpgraded)
                 {
-                    pending[corp.Corpid + "/" + app.Provider] = IdDeriver.PendingId(corp.Corpid, reference.PendingKey, user);
+                    legacy[corp.Corpid + "/" + app.Provider] = state.LegacyProviderExternalUserId(corp, app.Provider!, user);
+                    upgraded[corp.Corpid + "/" + app.Provider] = state.ProviderExternalUserId(corp, app.Provider!, user);
+                }
+                if (state.LivePendingId(reference, user) is { } pendingId)
+                {
+                    pending[corp.Corpid + "/" + app.Provider] = pendingId;
                 }
             }
         }
@@ -216,11 +280,26 @@ internal static class ControlEndpoints
             }
         }
         var customerOf = new JsonArray();
+        var contactDetails = new JsonArray();
         foreach (var corp in state.World.Corps)
         {
             foreach (var contact in WeComEndpoints.FollowsOf(u, corp))
             {
                 customerOf.Add(corp.Corpid + "/" + contact.MemberUserId);
+                var detail = new JsonObject { ["corpid"] = corp.Corpid, ["userid"] = contact.MemberUserId, ["createtime"] = contact.CreateTime, ["add_way"] = contact.AddWay };
+                if (contact.State is not null)
+                {
+                    detail["state"] = contact.State;
+                }
+                contactDetails.Add(detail);
+            }
+        }
+        var scenes = new JsonObject();
+        foreach (var app in state.World.Apps.Where(a => a.Type == AppTypes.OfficialAccount))
+        {
+            if (state.Users.FollowOf(user, app.Appid) is { Subscribed: true } f && (f.QrSceneStr.Length > 0 || f.QrScene != 0))
+            {
+                scenes[app.Appid] = f.QrSceneStr.Length > 0 ? f.QrSceneStr : f.QrScene.ToString(CultureInfo.InvariantCulture);
             }
         }
         return Json(new JsonObject
@@ -231,9 +310,13 @@ internal static class ControlEndpoints
             ["openids"] = openids,
             ["unionids"] = unionids,
             ["external_userids"] = external,
+            ["legacy_external_userids"] = legacy,
+            ["upgraded_external_userids"] = upgraded,
             ["pending_ids"] = pending,
             ["follows"] = follows,
+            ["follow_scenes"] = scenes,
             ["wecom_contacts"] = customerOf,
+            ["wecom_contact_details"] = contactDetails,
         });
     }
 
@@ -269,12 +352,131 @@ internal static class ControlEndpoints
         var body = await BodyAsync(http, ct).ConfigureAwait(false);
         var u = UserOrThrow(state, user);
         var app = AppOrThrow(state, Required(body, "appid"), AppTypes.OfficialAccount);
-        var qrScene = Str(body, "qr_scene_str");
-        state.Users.SetFollow(u, app.Appid, subscribe, Str(body, "scene") ?? (qrScene is null ? "ADD_SCENE_SEARCH" : "ADD_SCENE_QR_CODE"), qrScene ?? "");
+        var qrSceneStr = Str(body, "qr_scene_str");
+        var qrScene = body["qr_scene"] is JsonValue qv && qv.TryGetValue<long>(out var qn) ? qn : 0;
+        var scene = qrSceneStr ?? (qrScene != 0 ? qrScene.ToString(CultureInfo.InvariantCulture) : null);
+        state.Users.SetFollow(u, app.Appid, subscribe, Str(body, "scene") ?? (scene is null ? "ADD_SCENE_SEARCH" : "ADD_SCENE_QR_CODE"), qrSceneStr ?? "", qrScene);
         var openid = state.OpenIdOf(app.Appid, u.Name);
-        events.FollowChanged(app, openid, subscribe, subscribe ? qrScene : null);
+        events.FollowChanged(app, openid, subscribe, subscribe ? scene : null);
         return Json(new JsonObject { ["openid"] = openid, ["subscribe"] = subscribe ? 1 : 0 });
     }).ConfigureAwait(false);
+
+    /// <summary>
+    /// The user scans a parametric QR code (a ticket from qrcode/create, or appid + scene_str / scene_id): a
+    /// non-follower follows (subscribe, EventKey qrscene_…, user/info subscribe_scene ADD_SCENE_QR_CODE with
+    /// qr_scene / qr_scene_str); a follower gets SCAN with EventKey = the scene. An expired temporary code: 410.
+    /// </summary>
+    private static Task<IResult> ScanAsync(HttpContext http, string user, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => Guard(async () =>
+    {
+        var state = runtime.State;
+        var body = await BodyAsync(http, ct).ConfigureAwait(false);
+        var u = UserOrThrow(state, user);
+        QrCode code;
+        if (Str(body, "ticket") is { } ticket)
+        {
+            code = state.QrCodes.TryGetValue(ticket, out var found) ? found : throw new ControlException(404, "no QR code with that ticket; make one with cgi-bin/qrcode/create");
+            if (code.ExpiresAt is { } expires && expires <= state.Clock.GetUtcNow())
+            {
+                throw new ControlException(410, "that temporary QR code has expired");
+            }
+        }
+        else
+        {
+            var app = AppOrThrow(state, Required(body, "appid"), AppTypes.OfficialAccount);
+            var sceneStr = Str(body, "scene_str");
+            var sceneId = body["scene_id"] is JsonValue sv && sv.TryGetValue<long>(out var sid) ? sid : 0;
+            if (sceneStr is null && sceneId == 0)
+            {
+                throw new ControlException(400, "give 'ticket', or 'appid' with 'scene_str' or 'scene_id'");
+            }
+            var originalId = app.OriginalId ?? IdDeriver.OriginalId(app.Appid);
+            code = new QrCode(PushMessages.QrTicketOf(originalId, sceneStr ?? sceneId.ToString(CultureInfo.InvariantCulture)), app.Appid, sceneId, sceneStr, true, null);
+        }
+        var oa = state.Apps[code.Appid];
+        var openid = state.OpenIdOf(oa.Appid, u.Name);
+        var following = state.Users.FollowOf(u.Name, oa.Appid) is { Subscribed: true };
+        if (following)
+        {
+            events.Scanned(oa, openid, code.Scene, code.Ticket);
+        }
+        else
+        {
+            state.Users.SetFollow(u, oa.Appid, true, "ADD_SCENE_QR_CODE", code.SceneStr ?? "", code.SceneStr is null ? code.SceneId : 0);
+            events.FollowChanged(oa, openid, true, code.Scene, code.Ticket);
+        }
+        return Json(new JsonObject { ["openid"] = openid, ["event"] = following ? "SCAN" : "subscribe", ["scene"] = code.Scene });
+    });
+
+    /// <summary>
+    /// The user adds a member through a "contact me" way (config_id from add_contact_way): the way's member (round
+    /// robin for several, or the given userid), its state in the add_external_contact push and in follow_user.state.
+    /// </summary>
+    private static Task<IResult> ContactWayAsync(HttpContext http, string user, SandboxRuntime runtime, SandboxEvents events, CancellationToken ct) => Guard(async () =>
+    {
+        var state = runtime.State;
+        var body = await BodyAsync(http, ct).ConfigureAwait(false);
+        var u = UserOrThrow(state, user);
+        var configId = Required(body, "config_id");
+        var way = state.ContactWays.TryGetValue(configId, out var found) ? found : throw new ControlException(404, $"no contact way '{configId}' (deleted, or never made with add_contact_way)");
+        var member = Str(body, "userid") ?? way.NextMember();
+        if (!way.Members.Contains(member))
+        {
+            throw new ControlException(400, $"'{member}' is not a member of contact way {configId}");
+        }
+        var corp = state.Corps[way.Corpid];
+        // add_way 1: scanned a QR code; a mini-program "contact me" button has no add_way of its own, we report 0.
+        var changed = AddContact(state, events, u, corp, member, way.State, way.Scene == 2 ? 1 : 0);
+        return Json(new JsonObject { ["userid"] = member, ["state"] = way.State, ["changed"] = changed });
+    });
+
+    /// <summary>
+    /// OA account migration (帐号迁移): every follower of the old account now follows the new one
+    /// (subscribe_scene ADD_SCENE_ACCOUNT_MIGRATION) and none follows the old one; changeopenid on the new account
+    /// maps old openids to new ones for 15 days. No pushes, as in WeChat.
+    /// </summary>
+    private static Task<IResult> MigrateAccountAsync(HttpContext http, string appid, SandboxRuntime runtime, CancellationToken ct) => Guard(async () =>
+    {
+        var state = runtime.State;
+        var body = await BodyAsync(http, ct).ConfigureAwait(false);
+        var from = AppOrThrow(state, appid, AppTypes.OfficialAccount);
+        var to = AppOrThrow(state, Required(body, "to_appid"), AppTypes.OfficialAccount);
+        if (from == to)
+        {
+            throw new ControlException(400, "an account cannot migrate to itself");
+        }
+        var followers = state.Users.FollowerNames(from.Appid);
+        foreach (var name in followers)
+        {
+            var u = state.Users.Find(name)!;
+            state.Users.SetFollow(u, from.Appid, false, "ADD_SCENE_ACCOUNT_MIGRATION");
+            state.Users.SetFollow(u, to.Appid, true, "ADD_SCENE_ACCOUNT_MIGRATION");
+        }
+        state.Migrations[(to.Appid, from.Appid)] = new AccountMigration(from.Appid, to.Appid, state.Clock.GetUtcNow(), new HashSet<string>(followers, StringComparer.Ordinal));
+        return Json(new JsonObject { ["from_appid"] = from.Appid, ["to_appid"] = to.Appid, ["followers"] = followers.Count });
+    });
+
+    /// <summary>The corp admin agrees to a provider's id upgrade: agree_external_userid_migration to its suites.</summary>
+    private static IResult AgreeMigration(string corpid, string provider, SandboxRuntime runtime, SandboxEvents events)
+    {
+        var state = runtime.State;
+        if (!state.Corps.TryGetValue(corpid, out var corp) || corp.Apps.Find(a => a.Kind == CorpAppKinds.Provider && a.Provider == provider) is not { } app)
+        {
+            return Problem(404, $"corp '{corpid}' has no app of provider '{provider}'");
+        }
+        var reference = new CorpAppRef(corp, app);
+        var view = state.ViewOf(reference);
+        var first = !view.Agreed;
+        view.Agreed = true;
+        if (first)
+        {
+            events.MigrationAgreed(reference);
+        }
+        return Json(new JsonObject
+        {
+            ["corpid"] = corp.Corpid, ["provider"] = provider, ["agreed"] = true,
+            ["external_upgraded"] = view.ExternalUpgraded, ["open_ids_upgraded"] = view.OpenIdsUpgraded,
+        });
+    }
 
     private static Task<IResult> PayAsync(HttpContext http, string user, SandboxRuntime runtime, CancellationToken ct) => Guard(async () =>
     {
@@ -358,7 +560,12 @@ internal static class ControlEndpoints
         });
     });
 
-    /// <summary>A WeChat user adds (or deletes) a corp member; every app of the corp gets change_external_contact (§7.5).</summary>
+    /// <summary>
+    /// A WeChat user adds a corp member (wecom-add, with the contact way's state if any), or one side ends the
+    /// relation (wecom-del): "by":"customer" (the default) is the customer deleting the member — del_follow_user —,
+    /// "by":"member" the member deleting the customer — del_external_contact. Every app of the corp gets
+    /// change_external_contact.
+    /// </summary>
     private static async Task<IResult> WeComContactAsync(HttpContext http, string user, SandboxRuntime runtime, SandboxEvents events, bool add, CancellationToken ct) => await Guard(async () =>
     {
         var state = runtime.State;
@@ -374,8 +581,31 @@ internal static class ControlEndpoints
         {
             throw new ControlException(400, $"'{member}' is not a member of {corp.Corpid}; members: {string.Join(", ", corp.Members)}");
         }
+        bool changed;
+        if (add)
+        {
+            var addWay = body["add_way"] is JsonValue aw && aw.TryGetValue<int>(out var w) ? w : 1;
+            changed = AddContact(state, events, u, corp, member, Str(body, "state"), addWay);
+        }
+        else
+        {
+            var by = Str(body, "by") ?? "customer";
+            if (by is not ("customer" or "member"))
+            {
+                throw new ControlException(400, "'by' is 'customer' (the customer deletes the member) or 'member' (the member deletes the customer)");
+            }
+            changed = RemoveContact(state, u, corp, member);
+            if (changed)
+            {
+                events.ContactChanged(corp, member, u.Name, by == "customer" ? "del_follow_user" : "del_external_contact", by == "member" ? Str(body, "source") : null, null);
+            }
+        }
+        return Json(new JsonObject { ["external_userid"] = state.PlainExternalUserId(corp, u.Name), ["changed"] = changed });
+    }).ConfigureAwait(false);
+
+    private static bool AddContact(SandboxWorldState state, SandboxEvents events, SandboxUser u, SandboxCorp corp, string member, string? contactState, int addWay)
+    {
         var key = corp.Corpid.ToUpperInvariant();
-        var contactState = Str(body, "state");
         bool changed;
         lock (u.Gate)
         {
@@ -384,30 +614,31 @@ internal static class ControlEndpoints
                 byMember = new Dictionary<string, ContactState>(StringComparer.Ordinal);
                 u.Contacts[key] = byMember;
             }
-            changed = add
-                ? byMember.TryAdd(member, new ContactState(corp.Corpid, member, state.Clock.UnixSeconds(), contactState))
-                : byMember.Remove(member);
-        }
-        var customers = state.CustomersByMember.GetOrAdd((key, member), _ => []);
-        lock (customers)
-        {
-            if (add && changed)
-            {
-                customers.Add(u.Name);
-            }
-            else if (!add)
-            {
-                customers.Remove(u.Name);
-            }
+            changed = byMember.TryAdd(member, new ContactState(corp.Corpid, member, state.Clock.UnixSeconds(), contactState, addWay));
         }
         if (changed)
         {
-            // WelcomeCode: usable for 20 s, once (§7.5); the sandbox sends one but does not serve send_welcome_msg.
-            events.ContactChanged(corp, member, u.Name, add ? "add_external_contact" : "del_follow_user", contactState,
-                add ? Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_') : null);
+            state.CustomersOf(corp, member).Add(u.Name);
+            // WelcomeCode: usable for 20 s, once; the sandbox sends one but does not serve send_welcome_msg.
+            events.ContactChanged(corp, member, u.Name, "add_external_contact", contactState,
+                Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_'));
         }
-        return Json(new JsonObject { ["external_userid"] = state.PlainExternalUserId(corp, u.Name), ["changed"] = changed });
-    }).ConfigureAwait(false);
+        return changed;
+    }
+
+    private static bool RemoveContact(SandboxWorldState state, SandboxUser u, SandboxCorp corp, string member)
+    {
+        bool changed;
+        lock (u.Gate)
+        {
+            changed = u.Contacts.TryGetValue(corp.Corpid.ToUpperInvariant(), out var byMember) && byMember.Remove(member);
+        }
+        if (changed)
+        {
+            state.CustomersOf(corp, member).Remove(u.Name);
+        }
+        return changed;
+    }
 
     private static Task<IResult> AdvanceClockAsync(HttpContext http, SandboxRuntime runtime, ILogger<SandboxRuntime> logger, CancellationToken ct) => Guard(async () =>
     {
@@ -468,6 +699,7 @@ internal static class ControlEndpoints
                 ["corpid"] = corp.Corpid,
                 ["members"] = new JsonArray([.. corp.Members.Select(m => (JsonNode)m)]),
                 ["apps"] = new JsonArray([.. corp.Apps.Select(a => (JsonNode)new JsonObject { ["name"] = a.Name, ["kind"] = a.Kind, ["provider"] = a.Provider, ["suite_id"] = a.SuiteId })]),
+                ["providers"] = ProvidersOf(state, corp),
             });
         }
         return Json(new JsonObject
@@ -481,6 +713,32 @@ internal static class ControlEndpoints
             ["users"] = state.Users.Count,
             ["named_users"] = new JsonArray([.. state.Users.NamedUsers().Take(100).Select(n => (JsonNode)n)]),
         });
+    }
+
+    /// <summary>Per provider of the corp: its open corpid, members' open_userids and how far its id upgrade went.</summary>
+    private static JsonObject ProvidersOf(SandboxWorldState state, SandboxCorp corp)
+    {
+        var providers = new JsonObject();
+        foreach (var app in corp.Apps.Where(a => a.Kind == CorpAppKinds.Provider).DistinctBy(a => a.Provider))
+        {
+            var reference = new CorpAppRef(corp, app);
+            var view = state.ViewOf(reference);
+            var open = new JsonObject();
+            foreach (var member in corp.Members)
+            {
+                open[member] = IdDeriver.OpenUserId(corp.Corpid, app.Provider!, member);
+            }
+            providers[app.Provider!] = new JsonObject
+            {
+                ["provider_corpid"] = state.ProviderCredentials(app.Provider!).Corpid,
+                ["open_corpid"] = IdDeriver.OpenCorpId(corp.Corpid, app.Provider!),
+                ["open_userids"] = open,
+                ["agreed"] = view.Agreed,
+                ["external_upgraded"] = view.ExternalUpgraded,
+                ["open_ids_upgraded"] = view.OpenIdsUpgraded,
+            };
+        }
+        return providers;
     }
 
     private static IResult Calls(SandboxRuntime runtime) => Json(new JsonObject

@@ -23,6 +23,113 @@ internal static class OfficialAccountEndpoints
         api.MapPost("/cgi-bin/user/info/batchget", BatchGetAsync);
         api.MapGet("/cgi-bin/user/get", UserGet);
         api.MapPost("/cgi-bin/clear_quota", ClearQuotaAsync);
+        api.MapPost("/cgi-bin/qrcode/create", CreateQrCodeAsync);
+        api.MapPost("/cgi-bin/changeopenid", ChangeOpenIdAsync);
+    }
+
+    /// <summary>Temporary QR codes live 60 s by default and at most 30 days; permanent scene ids run 1 to 100,000.</summary>
+    public const int QrDefaultSeconds = 60;
+    public const int QrMaxSeconds = 2_592_000;
+    public const int PermanentSceneIdMax = 100_000;
+    public const int PermanentQrCodesMax = 100_000;
+    private const int ChangeOpenIdMax = 100;
+
+    /// <summary>
+    /// qrcode/create: a parametric QR code (QR_SCENE / QR_STR_SCENE temporary, QR_LIMIT_SCENE / QR_LIMIT_STR_SCENE
+    /// permanent). scene_id is a non-zero 32-bit number (1..100000 when permanent), scene_str 1 to 64 characters.
+    /// The errcodes for a bad action_name (40052) or scene (40053) and for the 100,000 permanent codes (45009) are our
+    /// choice: the docs name the limits, not the codes.
+    /// </summary>
+    private static async Task<IResult> CreateQrCodeAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = OfficialAccountOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var action = Text(body, "action_name");
+        var permanent = action is "QR_LIMIT_SCENE" or "QR_LIMIT_STR_SCENE";
+        var isString = action is "QR_STR_SCENE" or "QR_LIMIT_STR_SCENE";
+        if (action is not ("QR_SCENE" or "QR_STR_SCENE" or "QR_LIMIT_SCENE" or "QR_LIMIT_STR_SCENE"))
+        {
+            throw new WeChatApiException(40052);
+        }
+        var scene = (body["action_info"] as JsonObject)?["scene"] as JsonObject ?? throw new WeChatApiException(40053);
+        long sceneId = 0;
+        string? sceneStr = null;
+        if (isString)
+        {
+            sceneStr = Text(scene, "scene_str");
+            if (sceneStr is null || sceneStr.Length > 64)
+            {
+                throw new WeChatApiException(40053);
+            }
+        }
+        else
+        {
+            sceneId = scene["scene_id"] is JsonValue v && v.TryGetValue<long>(out var n) ? n : 0;
+            if (sceneId is <= 0 or > uint.MaxValue || (permanent && sceneId is < 1 or > PermanentSceneIdMax))
+            {
+                throw new WeChatApiException(40053);
+            }
+        }
+        DateTimeOffset? expiresAt = null;
+        var seconds = 0L;
+        if (!permanent)
+        {
+            seconds = body["expire_seconds"] is JsonValue e && e.TryGetValue<long>(out var requested) && requested > 0 ? Math.Min(requested, QrMaxSeconds) : QrDefaultSeconds;
+            expiresAt = state.Clock.GetUtcNow().AddSeconds(seconds);
+        }
+        else if (state.PermanentQrCodes.AddOrUpdate(app.Appid, 1, (_, c) => c + 1) > PermanentQrCodesMax)
+        {
+            state.PermanentQrCodes.AddOrUpdate(app.Appid, 0, (_, c) => c - 1);
+            throw new WeChatApiException(45009);
+        }
+        var ticket = IdDeriver.QrTicket();
+        state.QrCodes[ticket] = new QrCode(ticket, app.Appid, sceneId, sceneStr, permanent, expiresAt);
+        var answer = new JsonObject { ["ticket"] = ticket };
+        if (!permanent)
+        {
+            answer["expire_seconds"] = seconds;
+        }
+        answer["url"] = "http://weixin.qq.com/q/" + ticket[2..24];
+        return WeChatResult.Bare(answer);
+    }
+
+    /// <summary>
+    /// changeopenid (OA account migration, 帐号迁移): called with the NEW account's token, from_appid the old account,
+    /// at most 100 openids of the old account. Each entry answers ori_openid + new_openid + err_msg "ok", or
+    /// ori_openid + err_msg "ori_openid error" when it was not a follower of the old account at the migration. The
+    /// call works for 15 days after the migration; the errcodes outside the happy path are our choice: 40013 when no
+    /// migration from from_appid exists, 40032 for an empty or oversized list, 48001 once the 15 days are over.
+    /// </summary>
+    private static async Task<IResult> ChangeOpenIdAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = OfficialAccountOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var from = Text(body, "from_appid") ?? throw new WeChatApiException(41002);
+        if (!state.Migrations.TryGetValue((app.Appid, from), out var migration))
+        {
+            throw new WeChatApiException(40013);
+        }
+        var list = body["openid_list"] as JsonArray ?? throw new WeChatApiException(47001);
+        if (list.Count is 0 or > ChangeOpenIdMax)
+        {
+            throw new WeChatApiException(40032);
+        }
+        if (state.Clock.GetUtcNow() - migration.At > AccountMigration.ChangeOpenIdWindow)
+        {
+            throw new WeChatApiException(48001);
+        }
+        var results = new JsonArray();
+        foreach (var item in list)
+        {
+            var openid = item is JsonValue v && v.TryGetValue<string>(out var o) ? o : "";
+            var user = openid.Length == 0 ? null : state.UserByOpenId(from, openid);
+            results.Add(user is not null && migration.Users.Contains(user)
+                ? new JsonObject { ["ori_openid"] = openid, ["new_openid"] = state.OpenIdOf(app.Appid, user), ["err_msg"] = "ok" }
+                : new JsonObject { ["ori_openid"] = openid, ["err_msg"] = "ori_openid error" });
+        }
+        return WeChatResult.Ok(new JsonObject { ["result_list"] = results });
     }
 
     private static IResult Throw(int errcode) => throw new WeChatApiException(errcode);
@@ -104,8 +211,9 @@ internal static class OfficialAccountEndpoints
     }
 
     /// <summary>
-    /// The user/info object (§2.1). Since 2021-12 the profile fields are blanked but still present. For a
-    /// non-follower WeChat sends only subscribe 0 and openid (the extra fields are unconfirmed; we send none).
+    /// The user/info object. Since 2021-12 the profile fields are blanked but still present. For a non-follower
+    /// WeChat sends subscribe 0, the openid and — when the OA is bound to an Open Platform account — the unionid,
+    /// nothing else ("只有openid和UnionID", as the official field text and its batchget sample show).
     /// </summary>
     private static JsonObject FollowerObject(SandboxWorldState state, SandboxApp app, string openid)
     {
@@ -113,7 +221,12 @@ internal static class OfficialAccountEndpoints
         var follow = state.Users.FollowOf(user, app.Appid);
         if (follow is not { Subscribed: true })
         {
-            return new JsonObject { ["subscribe"] = 0, ["openid"] = openid };
+            var stranger = new JsonObject { ["subscribe"] = 0, ["openid"] = openid };
+            if (state.UnionIdOf(app, user) is { } strangerUnionId)
+            {
+                stranger["unionid"] = strangerUnionId;
+            }
+            return stranger;
         }
         var info = new JsonObject
         {
@@ -136,7 +249,7 @@ internal static class OfficialAccountEndpoints
         info["groupid"] = 0;
         info["tagid_list"] = new JsonArray();
         info["subscribe_scene"] = follow.Scene;
-        info["qr_scene"] = 0;
+        info["qr_scene"] = follow.QrScene;
         info["qr_scene_str"] = follow.QrSceneStr;
         return info;
     }

@@ -19,6 +19,8 @@ internal static class WeChatErrors
         [40029] = "invalid code",
         [40030] = "invalid refresh_token",
         [40032] = "invalid openid list size",
+        [40052] = "invalid action name",
+        [40053] = "invalid action info",
         [40125] = "invalid appsecret",
         [40163] = "code been used",
         [40226] = "code blocked",

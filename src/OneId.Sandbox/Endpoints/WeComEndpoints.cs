@@ -17,8 +17,8 @@ internal static class WeComEndpoints
     private const int MaxUserIdList = 100;
     private const int MaxPendingBatch = 100;
 
-    /// <summary>pending_id lives 90 days (§6.6).</summary>
-    public static readonly TimeSpan PendingIdLifetime = TimeSpan.FromDays(90);
+    /// <summary>pending_id lives 90 days.</summary>
+    public static readonly TimeSpan PendingIdLifetime = PendingGrant.Lifetime;
 
     public static void Map(RouteGroupBuilder qy)
     {
@@ -35,6 +35,11 @@ internal static class WeComEndpoints
         qy.MapPost("/cgi-bin/batch/userid_to_openuserid", UserIdToOpenUserIdAsync);
         qy.MapPost("/cgi-bin/service/get_suite_token", GetSuiteTokenAsync);
         qy.MapPost("/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd", UnionIdToExternalUserIdThirdPartyAsync);
+        qy.MapGet("/cgi-bin/externalcontact/get_follow_user_list", GetFollowUserList);
+        qy.MapPost("/cgi-bin/externalcontact/add_contact_way", AddContactWayAsync);
+        qy.MapPost("/cgi-bin/externalcontact/get_contact_way", GetContactWayAsync);
+        qy.MapPost("/cgi-bin/externalcontact/del_contact_way", DelContactWayAsync);
+        ProviderEndpoints.Map(qy);
     }
 
     /// <summary>The suite_ticket lives 30 minutes (WeCom pushes a new one every 10).</summary>
@@ -63,7 +68,7 @@ internal static class WeComEndpoints
     /// <summary>
     /// unionid_to_external_userid_3rd (§6.8): the unionid (and openid) must have the provider's subject (845003);
     /// answers the provider's external_userid in every corp (or the given one) that installed the suite and where the
-    /// person is a customer. corpid is returned plain (the real API may return the provider-level open corpid).
+    /// person is a customer, with the corpid as the provider sees it.
     /// </summary>
     private static async Task<IResult> UnionIdToExternalUserIdThirdPartyAsync(HttpContext http, CancellationToken cancellationToken)
     {
@@ -99,11 +104,13 @@ internal static class WeComEndpoints
         var corpid = Text(body, "corpid");
         var sandboxUser = UserOf(state, user);
         var info = new JsonArray();
-        foreach (var app in apps.Where(a => corpid is null || string.Equals(a.Corp.Corpid, corpid, StringComparison.OrdinalIgnoreCase)))
+        foreach (var app in apps.Where(a => corpid is null || string.Equals(a.Corp.Corpid, corpid, StringComparison.OrdinalIgnoreCase)
+            || string.Equals(state.CorpIdSeenBy(a), corpid, StringComparison.Ordinal)))
         {
             if (SandboxWorldState.IsCustomer(sandboxUser, app.Corp))
             {
-                info.Add(new JsonObject { ["corpid"] = app.Corp.Corpid, ["external_userid"] = state.ExternalUserIdOf(app, user) });
+                // The corpid as the provider sees it: the open corpid once the corp's provider ids are upgraded.
+                info.Add(new JsonObject { ["corpid"] = state.CorpIdSeenBy(app), ["external_userid"] = state.ExternalUserIdOf(app, user) });
             }
         }
         return WeChatResult.Ok(new JsonObject { ["external_userid_info"] = info });
@@ -113,8 +120,10 @@ internal static class WeComEndpoints
         (body[name] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
 
     /// <summary>
-    /// get_new_external_userid (§6.9). The sandbox's provider ids are already the upgraded ones (corps authorized after
-    /// 2022-03-01), so each known id maps to itself; unknown ids are left out.
+    /// get_new_external_userid (WeCom's id upgrade for providers): old ciphertext ids → the new ones; ids that are
+    /// already new map to themselves; unknown ids are left out. In a corp authorized before the upgrade the corp admin
+    /// must have agreed first (agree_external_userid_migration); before that we answer 48002 "api forbidden" (the
+    /// docs do not name the code). At most 1000 ids (unconfirmed upstream; 40058 beyond).
     /// </summary>
     private static async Task<IResult> GetNewExternalUserIdAsync(HttpContext http, CancellationToken cancellationToken)
     {
@@ -126,10 +135,19 @@ internal static class WeComEndpoints
         {
             throw new WeChatApiException(40058);
         }
-        var items = new JsonArray();
-        foreach (var id in ids.Where(id => state.UserByExternalUserId(app, id) is not null))
+        if (!state.ViewOf(app).Agreed)
         {
-            items.Add(new JsonObject { ["external_userid"] = id, ["new_external_userid"] = id });
+            throw new WeChatApiException(48002);
+        }
+        var provider = app.App.Provider!;
+        var items = new JsonArray();
+        foreach (var id in ids)
+        {
+            var user = state.UserByLegacyExternalUserId(app.Corp, provider, id) ?? state.UserByUpgradedExternalUserId(app.Corp, provider, id);
+            if (user is not null)
+            {
+                items.Add(new JsonObject { ["external_userid"] = id, ["new_external_userid"] = state.ProviderExternalUserId(app.Corp, provider, user) });
+            }
         }
         return WeChatResult.Ok(new JsonObject { ["items"] = items });
     }
@@ -231,19 +249,18 @@ internal static class WeComEndpoints
         {
             throw new WeChatApiException(40014);
         }
-        return grant.Kind == TokenKind.WeCom && state.CorpAppByKey(grant.Owner) is { } app ? app : throw new WeChatApiException(40014);
-    }
-
-    private static IReadOnlyList<string> CustomersOf(SandboxWorldState state, SandboxCorp corp, string member)
-    {
-        if (!state.CustomersByMember.TryGetValue((corp.Corpid.ToUpperInvariant(), member), out var list))
+        if (grant.Kind != TokenKind.WeCom || state.CorpAppByKey(grant.Owner) is not { } app)
         {
-            return [];
+            throw new WeChatApiException(40014);
         }
-        lock (list)
+        // WeCom's base frequency: per corp, one API at most 10,000 calls a minute and 150,000 an hour (45009).
+        var key = "wecom-api:" + app.Corp.Corpid.ToUpperInvariant() + ":" + http.Request.Path.Value;
+        if (!state.Quotas.TryHit(key, state.Limits.WeComApiPerMinute, QuotaWindow.Minute)
+            || !state.Quotas.TryHit(key, state.Limits.WeComApiPerHour, QuotaWindow.Hour))
         {
-            return [.. list];
+            throw new WeChatApiException(45009);
         }
+        return app;
     }
 
     /// <summary>
@@ -254,12 +271,9 @@ internal static class WeComEndpoints
     {
         var state = StateOf(http);
         var app = AppOf(http, state);
-        var member = Query(http, "userid") ?? throw new WeChatApiException(40003);
-        if (!app.Corp.Members.Contains(member))
-        {
-            throw new WeChatApiException(60111);
-        }
-        var customers = CustomersOf(state, app.Corp, member);
+        var asSeen = Query(http, "userid") ?? throw new WeChatApiException(40003);
+        var member = state.MemberFromView(app, asSeen) ?? throw new WeChatApiException(60111);
+        var customers = state.CustomersOf(app.Corp, member).All();
         if (customers.Count == 0)
         {
             throw new WeChatApiException(84061);
@@ -280,59 +294,169 @@ internal static class WeComEndpoints
         {
             throw new WeChatApiException(84061);
         }
-        var start = DecodeCursor(Query(http, "cursor"));
+        var (_, start) = DecodeCursor(Query(http, "cursor"));
         var page = follows.Skip(start).Take(FollowUserPage).ToList();
         var followUsers = new JsonArray();
         foreach (var contact in page)
         {
-            followUsers.Add(FollowObject(contact, tagsAsObjects: true));
+            followUsers.Add(FollowObject(state, app, contact, tagsAsObjects: true));
         }
         return WeChatResult.Ok(new JsonObject
         {
             ["external_contact"] = ContactObject(state, app, sandboxUser, externalUserId),
             ["follow_user"] = followUsers,
-            ["next_cursor"] = start + page.Count < follows.Count ? EncodeCursor(start + page.Count) : "",
+            ["next_cursor"] = start + page.Count < follows.Count ? EncodeCursor(0, start + page.Count) : "",
         });
     }
 
     /// <summary>
-    /// batch/get_by_user (§6.4): userid_list at most 100 (40031), limit default 50 and clamped to 100, cursor until
-    /// next_cursor is empty.
+    /// batch/get_by_user: userid_list at most 100 (40031; unknown members 60111), limit default 50 and clamped to
+    /// 100, cursor until next_cursor is empty. The cursor names (member, position in that member's add order), so a
+    /// page costs O(limit) however many customers the members have.
     /// </summary>
     private static async Task<IResult> GetByUserAsync(HttpContext http, CancellationToken cancellationToken)
     {
         var state = StateOf(http);
         var app = AppOf(http, state);
         var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
-        var members = (body["userid_list"] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
-        if (members.Count is 0 or > MaxUserIdList || members.Exists(m => m.Length == 0))
+        var asSeen = (body["userid_list"] as JsonArray)?.Select(n => n?.GetValue<string>() ?? "").ToList() ?? [];
+        if (asSeen.Count is 0 or > MaxUserIdList || asSeen.Exists(m => m.Length == 0))
         {
             throw new WeChatApiException(40031);
         }
-        if (members.Find(m => !app.Corp.Members.Contains(m)) is not null)
+        var members = new List<string>(asSeen.Count);
+        foreach (var id in asSeen)
         {
-            throw new WeChatApiException(60111);
+            members.Add(state.MemberFromView(app, id) ?? throw new WeChatApiException(60111));
         }
         var limit = body["limit"] is JsonValue l && l.TryGetValue<int>(out var requested) && requested > 0 ? Math.Min(requested, 100) : 50;
-        var start = DecodeCursor(Text(body, "cursor"));
-        var pairs = members.SelectMany(m => CustomersOf(state, app.Corp, m).Select(u => (Member: m, User: u))).ToList();
+        var (memberIndex, position) = DecodeCursor(Text(body, "cursor"));
         var list = new JsonArray();
-        foreach (var (member, user) in pairs.Skip(start).Take(limit))
+        var page = new List<string>(limit);
+        while (memberIndex < members.Count && list.Count < limit)
         {
-            var sandboxUser = UserOf(state, user);
-            var contact = FollowsOf(sandboxUser, app.Corp).Find(c => c.MemberUserId == member);
-            if (contact is null)
+            var member = members[memberIndex];
+            page.Clear();
+            position = state.CustomersOf(app.Corp, member).Page(position, limit - list.Count, page);
+            foreach (var user in page)
             {
-                continue;
+                var sandboxUser = UserOf(state, user);
+                if (ContactOf(sandboxUser, app.Corp, member) is not { } contact)
+                {
+                    continue;
+                }
+                list.Add(new JsonObject
+                {
+                    ["external_contact"] = ContactObject(state, app, sandboxUser, state.ExternalUserIdOf(app, user)),
+                    ["follow_info"] = FollowObject(state, app, contact, tagsAsObjects: false),
+                });
             }
-            list.Add(new JsonObject
+            if (list.Count < limit)
             {
-                ["external_contact"] = ContactObject(state, app, sandboxUser, state.ExternalUserIdOf(app, user)),
-                ["follow_info"] = FollowObject(contact, tagsAsObjects: false),
-            });
+                memberIndex++;
+                position = 0;
+            }
         }
-        var next = start + limit < pairs.Count ? EncodeCursor(start + limit) : "";
+        // More to come if this member has customers after the position, or any later member has one.
+        var more = memberIndex < members.Count
+            && (state.CustomersOf(app.Corp, members[memberIndex]).AnyFrom(position)
+                || members.Skip(memberIndex + 1).Any(m => state.CustomersOf(app.Corp, m).Count > 0));
+        var next = more ? EncodeCursor(memberIndex, position) : "";
         return WeChatResult.Ok(new JsonObject { ["external_contact_list"] = list, ["next_cursor"] = next });
+    }
+
+    /// <summary>
+    /// get_follow_user_list: the members configured for customer contact, as the app sees their userids. Every member
+    /// of a sandbox corp has customer contact.
+    /// </summary>
+    private static IResult GetFollowUserList(HttpContext http)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        return WeChatResult.Ok(new JsonObject
+        {
+            ["follow_user"] = new JsonArray([.. app.Corp.Members.Select(m => (JsonNode)state.MemberIdSeenBy(app, m))]),
+        });
+    }
+
+    private const int MaxContactWayState = 30;
+
+    /// <summary>
+    /// add_contact_way ("联系我"): type 1 (one member) or 2 (several), scene 1 (mini program button) or 2 (QR code),
+    /// state at most 30 characters, user = member userids as the app sees them. Answers config_id, and qr_code for
+    /// scene 2. Bad parameters answer 40058, unknown members 60111.
+    /// </summary>
+    private static async Task<IResult> AddContactWayAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        int? Int(string name) => body[name] is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
+        var type = Int("type");
+        var scene = Int("scene");
+        var wayState = Text(body, "state");
+        var asSeen = StringList(body, "user");
+        if (type is not (1 or 2) || scene is not (1 or 2) || wayState is { Length: > MaxContactWayState } || asSeen.Count == 0 || (type == 1 && asSeen.Count != 1))
+        {
+            throw new WeChatApiException(40058);
+        }
+        var members = new List<string>(asSeen.Count);
+        foreach (var id in asSeen)
+        {
+            members.Add(state.MemberFromView(app, id) ?? throw new WeChatApiException(60111));
+        }
+        var configId = IdDeriver.ConfigId();
+        var qr = scene == 2 ? "https://wework.qpic.cn/wwpic/" + configId[..16] + "/0" : null;
+        var skipVerify = body["skip_verify"] is not JsonValue sv || !sv.TryGetValue<bool>(out var skip) || skip;
+        state.ContactWays[configId] = new ContactWay(configId, app.Corp.Corpid, type.Value, scene.Value, wayState, members, skipVerify, Text(body, "remark"), qr, app.Key);
+        var answer = new JsonObject { ["config_id"] = configId };
+        if (qr is not null)
+        {
+            answer["qr_code"] = qr;
+        }
+        return WeChatResult.Ok(answer);
+    }
+
+    private static async Task<ContactWay> ContactWayOfAsync(HttpContext http, SandboxWorldState state, CorpAppRef app, CancellationToken cancellationToken)
+    {
+        var body = await WeChatResult.ReadBodyAsync(http.Request, cancellationToken).ConfigureAwait(false);
+        var configId = Text(body, "config_id") ?? throw new WeChatApiException(40058);
+        return state.ContactWays.TryGetValue(configId, out var way) && string.Equals(way.Corpid, app.Corp.Corpid, StringComparison.OrdinalIgnoreCase)
+            ? way
+            : throw new WeChatApiException(40058);
+    }
+
+    /// <summary>get_contact_way: the configuration as made (members as the app sees them).</summary>
+    private static async Task<IResult> GetContactWayAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var way = await ContactWayOfAsync(http, state, app, cancellationToken).ConfigureAwait(false);
+        var contactWay = new JsonObject
+        {
+            ["config_id"] = way.ConfigId,
+            ["type"] = way.Type,
+            ["scene"] = way.Scene,
+            ["remark"] = way.Remark ?? "",
+            ["skip_verify"] = way.SkipVerify,
+            ["state"] = way.State ?? "",
+            ["user"] = new JsonArray([.. way.Members.Select(m => (JsonNode)state.MemberIdSeenBy(app, m))]),
+        };
+        if (way.QrCode is not null)
+        {
+            contactWay["qr_code"] = way.QrCode;
+        }
+        return WeChatResult.Ok(new JsonObject { ["contact_way"] = contactWay });
+    }
+
+    /// <summary>del_contact_way: the configuration stops working; scanning it afterwards adds no one.</summary>
+    private static async Task<IResult> DelContactWayAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var state = StateOf(http);
+        var app = AppOf(http, state);
+        var way = await ContactWayOfAsync(http, state, app, cancellationToken).ConfigureAwait(false);
+        state.ContactWays.TryRemove(way.ConfigId, out _);
+        return WeChatResult.Ok();
     }
 
     /// <summary>
@@ -357,11 +481,12 @@ internal static class WeComEndpoints
         return contact;
     }
 
-    private static JsonObject FollowObject(ContactState contact, bool tagsAsObjects)
+    private static JsonObject FollowObject(SandboxWorldState state, CorpAppRef app, ContactState contact, bool tagsAsObjects)
     {
+        var memberId = state.MemberIdSeenBy(app, contact.MemberUserId);
         var follow = new JsonObject
         {
-            ["userid"] = contact.MemberUserId,
+            ["userid"] = memberId,
             ["remark"] = "",
             ["description"] = "",
             ["createtime"] = contact.CreateTime,
@@ -370,13 +495,22 @@ internal static class WeComEndpoints
         follow[tagsAsObjects ? "tags" : "tag_id"] = new JsonArray();
         follow["remark_corp_name"] = "";
         follow["remark_mobiles"] = new JsonArray();
-        follow["add_way"] = 1;
-        follow["oper_userid"] = contact.MemberUserId;
+        follow["add_way"] = contact.AddWay;
+        // Added by the customer: oper_userid is the customer's id in WeCom's docs for add_way 1; we name the member.
+        follow["oper_userid"] = memberId;
         if (contact.State is not null)
         {
             follow["state"] = contact.State;
         }
         return follow;
+    }
+
+    internal static ContactState? ContactOf(SandboxUser user, SandboxCorp corp, string member)
+    {
+        lock (user.Gate)
+        {
+            return user.Contacts.TryGetValue(corp.Corpid.ToUpperInvariant(), out var byMember) ? byMember.GetValueOrDefault(member) : null;
+        }
     }
 
     internal static List<ContactState> FollowsOf(SandboxUser user, SandboxCorp corp)
@@ -463,8 +597,10 @@ internal static class WeComEndpoints
         }
         var key = (app.Corp.Corpid.ToUpperInvariant(), app.PendingKey, user);
         var now = state.Clock.GetUtcNow();
-        state.PendingIds.AddOrUpdate(key, now, (_, issued) => now - issued > PendingIdLifetime ? now : issued);
-        return WeChatResult.Ok(new JsonObject { ["pending_id"] = IdDeriver.PendingId(app.Corp.Corpid, app.PendingKey, user) });
+        // The same pending_id for 90 days; after that a new one (a pending_id is temporary, valid 90 days).
+        var grant = state.PendingIds.AddOrUpdate(key, new PendingGrant(now, 0),
+            (_, issued) => now - issued.IssuedAt > PendingGrant.Lifetime ? new PendingGrant(now, issued.Generation + 1) : issued);
+        return WeChatResult.Ok(new JsonObject { ["pending_id"] = IdDeriver.PendingId(app.Corp.Corpid, app.PendingKey, user, grant.Generation) });
     }
 
     /// <summary>
@@ -481,16 +617,16 @@ internal static class WeComEndpoints
         {
             throw new WeChatApiException(40058);
         }
-        var now = state.Clock.GetUtcNow();
         var result = new JsonArray();
         foreach (var id in ids)
         {
+            // An expired (older than 90 days) or never-issued pending_id is simply not in result: the API answers
+            // errcode 0 and leaves the id out, as it does for any id without a pending_id.
             if (state.UserByExternalUserId(app, id) is { } user
-                && state.PendingIds.TryGetValue((app.Corp.Corpid.ToUpperInvariant(), app.PendingKey, user), out var issued)
-                && now - issued <= PendingIdLifetime
+                && state.LivePendingId(app, user) is { } pendingId
                 && SandboxWorldState.IsCustomer(UserOf(state, user), app.Corp))
             {
-                result.Add(new JsonObject { ["external_userid"] = id, ["pending_id"] = IdDeriver.PendingId(app.Corp.Corpid, app.PendingKey, user) });
+                result.Add(new JsonObject { ["external_userid"] = id, ["pending_id"] = pendingId });
             }
         }
         return WeChatResult.Ok(new JsonObject { ["result"] = result });
@@ -516,17 +652,19 @@ internal static class WeComEndpoints
             : throw new WeChatApiException(84061);
     }
 
-    private static int DecodeCursor(string? cursor)
+    private static (int Member, int Position) DecodeCursor(string? cursor)
     {
         if (string.IsNullOrEmpty(cursor))
         {
-            return 0;
+            return (0, 0);
         }
         try
         {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            return text.StartsWith("c:", StringComparison.Ordinal) && int.TryParse(text.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-                ? n
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(cursor)).Split(':');
+            return parts.Length == 3 && parts[0] == "c"
+                && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var m)
+                && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var p)
+                ? (m, p)
                 : throw new WeChatApiException(40058);
         }
         catch (FormatException)
@@ -535,5 +673,6 @@ internal static class WeComEndpoints
         }
     }
 
-    private static string EncodeCursor(int offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes("c:" + offset.ToString(CultureInfo.InvariantCulture)));
+    private static string EncodeCursor(int member, int position) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes("c:" + member.ToString(CultureInfo.InvariantCulture) + ":" + position.ToString(CultureInfo.InvariantCulture)));
 }

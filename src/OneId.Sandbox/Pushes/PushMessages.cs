@@ -10,21 +10,30 @@ namespace OneId.Sandbox.Pushes;
 internal static class PushMessages
 {
     /// <summary>
-    /// OA subscribe / unsubscribe (§7.3): ToUserName is the OA's gh_ id, FromUserName the openid; a follow through a
-    /// parametric QR code adds EventKey <c>qrscene_&lt;scene&gt;</c> and Ticket.
+    /// OA subscribe / unsubscribe / SCAN: ToUserName is the OA's gh_ id, FromUserName the openid. A follow through a
+    /// parametric QR code adds EventKey <c>qrscene_&lt;scene&gt;</c> and Ticket; a follower scanning one gets
+    /// Event <c>SCAN</c> with EventKey <c>&lt;scene&gt;</c> (no prefix) and Ticket.
     /// </summary>
-    public static string OfficialAccountEvent(string originalId, string openid, long createTime, string @event, string? qrScene = null)
+    public static string OfficialAccountEvent(string originalId, string openid, long createTime, string @event, string? eventKey = null, string? ticket = null)
     {
         var xml = new XmlBuilder().Text("ToUserName", originalId).Text("FromUserName", openid).Number("CreateTime", createTime)
             .Text("MsgType", "event").Text("Event", @event);
-        if (qrScene is not null)
+        if (eventKey is not null)
         {
-            var ticket = "gQ" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("qr:" + originalId + ":" + qrScene)))
-                .Replace('+', '-').Replace('/', '_').TrimEnd('=');
-            xml = xml.Text("EventKey", "qrscene_" + qrScene).Text("Ticket", ticket);
+            xml = xml.Text("EventKey", eventKey).Text("Ticket", ticket ?? QrTicketOf(originalId, eventKey));
         }
         return xml.Build();
     }
+
+    /// <summary>A stable ticket for a scene given without qrcode/create (the control API's qr_scene_str shortcut).</summary>
+    public static string QrTicketOf(string originalId, string scene) =>
+        "gQ" + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes("qr:" + originalId + ":" + scene)))
+            .Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+    /// <summary>agree_external_userid_migration (suite callback): the corp admin agreed to the provider's id upgrade.</summary>
+    public static string AgreeExternalUserIdMigration(string serviceCorpId, string authCorpId, long timestamp) =>
+        new XmlBuilder().Text("ServiceCorpId", serviceCorpId).Text("AuthCorpId", authCorpId).Text("InfoType", "agree_external_userid_migration")
+            .Number("TimeStamp", timestamp).Build();
 
     /// <summary>Third-party platform INFO event (§7.4).</summary>
     public static string ComponentInfo(string componentAppid, long createTime, string infoType, params (string Name, object Value)[] fields)
@@ -62,6 +71,11 @@ internal static class PushMessages
 
     private static XmlBuilder WithAddFields(XmlBuilder xml, string changeType, string? state, string? welcomeCode)
     {
+        if (changeType == "del_external_contact" && state is not null)
+        {
+            // Source=DELETE_BY_TRANSFER when a transfer caused the deletion (the value is unconfirmed upstream).
+            return xml.Text("Source", state);
+        }
         if (changeType is "add_external_contact" or "add_half_external_contact")
         {
             if (state is not null)

@@ -15,15 +15,40 @@ public sealed class SandboxEvents(SandboxRuntime runtime, PushDispatcher dispatc
     private readonly ConcurrentDictionary<string, DateTimeOffset> _nextTicketAt = new(StringComparer.Ordinal);
 
     /// <summary>OA subscribe / unsubscribe (§7.3) to the OA's callback; receiveid is the appid.</summary>
-    internal void FollowChanged(SandboxApp app, string openid, bool subscribed, string? qrScene = null)
+    internal void FollowChanged(SandboxApp app, string openid, bool subscribed, string? qrScene = null, string? ticket = null)
     {
         if (app.Callback is not { } callback)
         {
             return;
         }
         var originalId = app.OriginalId ?? IdDeriver.OriginalId(app.Appid);
-        var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), subscribed ? "subscribe" : "unsubscribe", qrScene);
+        var eventKey = subscribed && qrScene is not null ? "qrscene_" + qrScene : null;
+        var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), subscribed ? "subscribe" : "unsubscribe", eventKey, ticket);
         dispatcher.Enqueue(new PushEnvelope(subscribed ? "subscribe" : "unsubscribe", callback, PushStyle.OfficialAccount, app.Appid, originalId, xml, openid));
+    }
+
+    /// <summary>SCAN: a follower scanned a parametric QR code; EventKey is the scene without the qrscene_ prefix.</summary>
+    internal void Scanned(SandboxApp app, string openid, string scene, string ticket)
+    {
+        if (app.Callback is not { } callback)
+        {
+            return;
+        }
+        var originalId = app.OriginalId ?? IdDeriver.OriginalId(app.Appid);
+        var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), "SCAN", scene, ticket);
+        dispatcher.Enqueue(new PushEnvelope("SCAN", callback, PushStyle.OfficialAccount, app.Appid, originalId, xml, openid));
+    }
+
+    /// <summary>agree_external_userid_migration to the provider's suite callbacks in the corp.</summary>
+    internal void MigrationAgreed(CorpAppRef app)
+    {
+        var state = runtime.State;
+        var (serviceCorpId, _) = state.ProviderCredentials(app.App.Provider!);
+        var xml = PushMessages.AgreeExternalUserIdMigration(serviceCorpId, state.CorpIdSeenBy(app), runtime.Clock.UnixSeconds());
+        foreach (var sibling in state.ProviderApps(app.App.Provider!).Where(a => a.Corp == app.Corp && a.App.Callback is not null))
+        {
+            dispatcher.Enqueue(new PushEnvelope("agree_external_userid_migration", sibling.App.Callback!, PushStyle.WeCom, sibling.SuiteId, sibling.SuiteId, xml));
+        }
     }
 
     /// <summary>
@@ -44,7 +69,9 @@ public sealed class SandboxEvents(SandboxRuntime runtime, PushDispatcher dispatc
             var externalUserId = world.ExternalUserIdOf(reference, user);
             if (reference.IsProvider)
             {
-                var xml = PushMessages.SuiteContactChange(reference.SuiteId, corp.Corpid, now, changeType, member, externalUserId, state, welcomeCode);
+                // The suite sees the corp and the member as its id upgrade says: open corpid and open_userid once upgraded.
+                var xml = PushMessages.SuiteContactChange(reference.SuiteId, world.CorpIdSeenBy(reference), now, changeType,
+                    world.MemberIdSeenBy(reference, member), externalUserId, state, welcomeCode);
                 dispatcher.Enqueue(new PushEnvelope(changeType, callback, PushStyle.WeCom, reference.SuiteId, reference.SuiteId, xml));
             }
             else

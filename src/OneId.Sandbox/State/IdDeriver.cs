@@ -30,8 +30,25 @@ internal static class IdDeriver
     /// <summary>Provider ciphertext external_userid: differs per provider and per corp (§6.14).</summary>
     public static string ProviderExternalUserId(string corpid, string provider, string user) => "wm" + Chars(UrlAlphabet, 30, "external-provider", corpid.ToUpperInvariant(), provider, user);
 
-    /// <summary>pending_id; its real format is unconfirmed (§8); we chose "p" + 31 url-safe characters.</summary>
-    public static string PendingId(string corpid, string appKey, string user) => "p" + Chars(UrlAlphabet, 31, "pending", corpid.ToUpperInvariant(), appKey, user);
+    /// <summary>pending_id; its real format is unconfirmed; we chose "p" + 31 url-safe characters. Generation 0 is the first issue.</summary>
+    public static string PendingId(string corpid, string appKey, string user, int generation = 0) => generation == 0
+        ? "p" + Chars(UrlAlphabet, 31, "pending", corpid.ToUpperInvariant(), appKey, user)
+        : "p" + Chars(UrlAlphabet, 31, "pending", corpid.ToUpperInvariant(), appKey, user, generation.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The external_userid a provider saw before WeCom's id upgrade (get_new_external_userid maps it to the new one).</summary>
+    public static string LegacyProviderExternalUserId(string corpid, string provider, string user) => "wm" + Chars(UrlAlphabet, 30, "external-provider-legacy", corpid.ToUpperInvariant(), provider, user);
+
+    /// <summary>open corpid: the provider-level ciphertext corpid, "wp" + 30 case-sensitive characters (examples show about 32).</summary>
+    public static string OpenCorpId(string corpid, string provider) => "wp" + Chars(UrlAlphabet, 30, "open-corpid", corpid.ToUpperInvariant(), provider);
+
+    /// <summary>A service provider's own corpid (ww + 16 hex).</summary>
+    public static string ProviderCorpId(string provider) => "ww" + Convert.ToHexStringLower(Hash("provider-corp", provider))[..16];
+
+    /// <summary>QR ticket of qrcode/create: "gQ" + url-safe characters, unique per call.</summary>
+    public static string QrTicket() => "gQ" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(60)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+    /// <summary>config_id of a contact way (32 hex, as in WeCom's samples).</summary>
+    public static string ConfigId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     /// <summary>open_userid of a member as a provider sees it (provider-level, §6.12); the shape is ours (unconfirmed).</summary>
     public static string OpenUserId(string corpid, string provider, string userid) => "wo" + Chars(UrlAlphabet, 30, "open-userid", corpid.ToUpperInvariant(), provider, userid);

@@ -10,13 +10,16 @@ internal sealed class QuotaBook(SandboxClock clock)
 {
     private static readonly TimeSpan ChinaOffset = TimeSpan.FromHours(8);
     private readonly ConcurrentDictionary<(string Key, long Window), int> _counts = new();
+    private long _hits;
 
     /// <summary>Counts one call; false when the window already holds <paramref name="limit"/> calls.</summary>
     public bool TryHit(string key, int limit, QuotaWindow window)
     {
         var index = WindowIndex(window);
         var count = _counts.AddOrUpdate((key, index), 1, (_, c) => c + 1);
-        if (_counts.Count > 50_000)
+        // Forget windows that are over now and then: every 50,000 hits, never per call (ConcurrentDictionary.Count
+        // takes every lock, and per-user keys make the book large).
+        if (Interlocked.Increment(ref _hits) % 50_000 == 0)
         {
             Prune();
         }
@@ -49,9 +52,13 @@ internal sealed class QuotaBook(SandboxClock clock)
     private void Prune()
     {
         var minute = WindowIndex(QuotaWindow.Minute);
-        foreach (var k in _counts.Keys.Where(k => k.Window % 4 == (int)QuotaWindow.Minute && k.Window < minute))
+        var hour = WindowIndex(QuotaWindow.Hour);
+        foreach (var (k, _) in _counts)
         {
-            _counts.TryRemove(k, out _);
+            if ((k.Window % 4 == (int)QuotaWindow.Minute && k.Window < minute) || (k.Window % 4 == (int)QuotaWindow.Hour && k.Window < hour))
+            {
+                _counts.TryRemove(k, out _);
+            }
         }
     }
 }

@@ -5,13 +5,13 @@ using System.Security.Cryptography;
 namespace OneId.Sandbox.State;
 
 /// <summary>What a user did in one OA: follows now or not, and since when.</summary>
-internal sealed record FollowState(bool Subscribed, long SubscribeTime, string Scene, string QrSceneStr = "");
+internal sealed record FollowState(bool Subscribed, long SubscribeTime, string Scene, string QrSceneStr = "", long QrScene = 0);
 
 /// <summary>A payment made in an MP (§4.4).</summary>
 internal sealed record Payment(string Appid, string TransactionId, string MchId, string OutTradeNo, DateTimeOffset PaidAt);
 
 /// <summary>A WeCom member's relation to a customer.</summary>
-internal sealed record ContactState(string Corpid, string MemberUserId, long CreateTime, string? State);
+internal sealed record ContactState(string Corpid, string MemberUserId, long CreateTime, string? State, int AddWay = 1);
 
 /// <summary>
 /// One person of the world. Generated users are materialized only when something happens to them, so 100k
@@ -56,9 +56,8 @@ internal sealed class SandboxUsers(SandboxClock clock)
     private readonly HashSet<string> _named = new(StringComparer.Ordinal);
     private readonly List<GeneratedBatch> _batches = [];
     private readonly ConcurrentDictionary<(string Ns, string Id), string> _index = new();
-    private readonly ConcurrentDictionary<string, long> _indexedAtVersion = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IndexProgress> _indexProgress = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FollowerList> _followerCache = new(StringComparer.Ordinal);
-    private long _membershipVersion;
     private long _followVersion;
     private long _ordinals;
 
@@ -88,7 +87,6 @@ internal sealed class SandboxUsers(SandboxClock clock)
             _materialized[name] = user;
             _named.Add(name);
             _namedOrder.Add(name);
-            _membershipVersion++;
             _followVersion++;
             return true;
         }
@@ -104,7 +102,6 @@ internal sealed class SandboxUsers(SandboxClock clock)
             var batch = new GeneratedBatch(prefix, count, seed, follow, clock.UnixSeconds(), _ordinals);
             _ordinals += count;
             _batches.Add(batch);
-            _membershipVersion++;
             _followVersion++;
             return batch;
         }
@@ -184,7 +181,7 @@ internal sealed class SandboxUsers(SandboxClock clock)
     }
 
     /// <summary>Records a follow or unfollow.</summary>
-    public void SetFollow(SandboxUser user, string appid, bool subscribed, string scene, string qrSceneStr = "")
+    public void SetFollow(SandboxUser user, string appid, bool subscribed, string scene, string qrSceneStr = "", long qrScene = 0)
     {
         lock (user.Gate)
         {
@@ -192,8 +189,8 @@ internal sealed class SandboxUsers(SandboxClock clock)
             // subscribe_time is the last follow time (§2.1); an unfollow keeps it.
             var time = subscribed ? clock.UnixSeconds() : previous?.SubscribeTime ?? 0;
             user.Follows[appid] = subscribed
-                ? new FollowState(true, time, scene, qrSceneStr)
-                : new FollowState(false, time, previous?.Scene ?? scene, previous?.QrSceneStr ?? "");
+                ? new FollowState(true, time, scene, qrSceneStr, qrScene)
+                : new FollowState(false, time, previous?.Scene ?? scene, previous?.QrSceneStr ?? "", previous?.QrScene ?? 0);
         }
         Interlocked.Increment(ref _followVersion);
     }
@@ -207,38 +204,79 @@ internal sealed class SandboxUsers(SandboxClock clock)
             return cached;
         }
         var openids = new List<string>();
+        var names = new List<string>();
         foreach (var name in Names())
         {
             if (FollowOf(name, appid) is { Subscribed: true })
             {
                 var openid = IdDeriver.OpenId(appid, name);
                 openids.Add(openid);
+                names.Add(name);
                 _index.TryAdd(("openid:" + appid, openid), name);
             }
         }
-        var list = new FollowerList(version, openids);
+        var list = new FollowerList(version, openids, names);
         _followerCache[appid] = list;
         return list;
     }
 
-    /// <summary>Finds the user behind an id of a namespace (e.g. "openid:wx…"), given how ids of it are derived.</summary>
+    /// <summary>The names of an OA's followers now.</summary>
+    public IReadOnlyList<string> FollowerNames(string appid) => [.. FollowersOf(appid).Names];
+
+    /// <summary>
+    /// Finds the user behind an id of a namespace (e.g. "openid:wx…"), given how ids of it are derived. Ids are
+    /// one-way, so a namespace's reverse index is filled on the first miss and afterwards only for the users added
+    /// since (named users and batches are append-only): no call scans users it already indexed, and concurrent
+    /// misses of one namespace fill the index once.
+    /// </summary>
     public string? Resolve(string ns, string id, Func<string, string> derive)
     {
         if (_index.TryGetValue((ns, id), out var name))
         {
             return name;
         }
-        var version = Interlocked.Read(ref _membershipVersion);
-        if (_indexedAtVersion.TryGetValue(ns, out var indexed) && indexed == version)
+        var progress = _indexProgress.GetOrAdd(ns, _ => new IndexProgress());
+        int namedTotal, batchTotal;
+        lock (_gate)
+        {
+            namedTotal = _namedOrder.Count;
+            batchTotal = _batches.Count;
+        }
+        if (Volatile.Read(ref progress.Named) == namedTotal && Volatile.Read(ref progress.Batches) == batchTotal)
         {
             return null;
         }
-        foreach (var n in Names())
+        lock (progress)
         {
-            _index.TryAdd((ns, derive(n)), n);
+            string[] named;
+            GeneratedBatch[] batches;
+            lock (_gate)
+            {
+                named = [.. _namedOrder.Skip(progress.Named)];
+                batches = [.. _batches.Skip(progress.Batches)];
+            }
+            foreach (var n in named)
+            {
+                _index.TryAdd((ns, derive(n)), n);
+            }
+            foreach (var b in batches)
+            {
+                for (var i = 0; i < b.Count; i++)
+                {
+                    var n = b.Prefix + i.ToString(CultureInfo.InvariantCulture);
+                    _index.TryAdd((ns, derive(n)), n);
+                }
+            }
+            Volatile.Write(ref progress.Named, progress.Named + named.Length);
+            Volatile.Write(ref progress.Batches, progress.Batches + batches.Length);
         }
-        _indexedAtVersion[ns] = version;
         return _index.TryGetValue((ns, id), out name) ? name : null;
+    }
+
+    private sealed class IndexProgress
+    {
+        public int Named;
+        public int Batches;
     }
 
     /// <summary>Remembers an id handed out, so later lookups need no scan.</summary>
@@ -275,10 +313,11 @@ internal sealed class SandboxUsers(SandboxClock clock)
 /// <summary>A snapshot of an OA's followers.</summary>
 internal sealed class FollowerList
 {
-    public FollowerList(long version, List<string> openids)
+    public FollowerList(long version, List<string> openids, List<string> names)
     {
         Version = version;
         OpenIds = openids;
+        Names = names;
         var positions = new Dictionary<string, int>(openids.Count, StringComparer.Ordinal);
         for (var i = 0; i < openids.Count; i++)
         {
@@ -289,5 +328,9 @@ internal sealed class FollowerList
 
     public long Version { get; }
     public IReadOnlyList<string> OpenIds { get; }
+
+    /// <summary>The user behind each openid, same order.</summary>
+    public IReadOnlyList<string> Names { get; }
+
     public IReadOnlyDictionary<string, int> Positions { get; }
 }

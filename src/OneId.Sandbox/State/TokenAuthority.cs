@@ -26,6 +26,9 @@ internal enum TokenKind
 
     /// <summary>WeCom suite_access_token of a provider's suite (§6.8).</summary>
     Suite,
+
+    /// <summary>WeCom provider_access_token of a service provider (its id-upgrade APIs).</summary>
+    Provider,
 }
 
 /// <summary>One issued access token.</summary>
@@ -45,11 +48,25 @@ internal sealed class TokenGrant
     public string? RefreshToken { get; set; }
     public DateTimeOffset IssuedAt { get; init; }
 
-    // Mutated under the authority's lock only.
-    public DateTimeOffset ExpiresAt { get; set; }
+    private long _expiresAtTicks;
+    private volatile bool _superseded;
+
+    /// <summary>
+    /// Written under the owner's lock; read without one (as UTC ticks, atomically), so checking a token on every
+    /// business call never contends with other callers of the same app.
+    /// </summary>
+    public DateTimeOffset ExpiresAt
+    {
+        get => new(Interlocked.Read(ref _expiresAtTicks), TimeSpan.Zero);
+        set => Interlocked.Exchange(ref _expiresAtTicks, value.UtcTicks);
+    }
 
     /// <summary>Ended by a newer token rather than by age: such tokens answer 40001, not 42001.</summary>
-    public bool Superseded { get; set; }
+    public bool Superseded
+    {
+        get => _superseded;
+        set => _superseded = value;
+    }
 }
 
 /// <summary>A user-level sns refresh token (§3.3): 30 days, not extendable.</summary>
@@ -94,8 +111,8 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
             var now = clock.GetUtcNow();
             if (state.Latest is { } previous && previous.ExpiresAt > now + GraceWindow)
             {
-                previous.ExpiresAt = now + GraceWindow;
                 previous.Superseded = true;
+                previous.ExpiresAt = now + GraceWindow;
             }
             state.Latest = Register(TokenKind.App, appid, now);
             return state.Latest;
@@ -129,8 +146,8 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
                 state.LastForcedAt = now;
                 if (current is not null)
                 {
-                    current.ExpiresAt = now;
                     current.Superseded = true;
+                    current.ExpiresAt = now;
                 }
                 state.Latest = Register(TokenKind.Stable, appid, now);
                 return state.Latest;
@@ -150,6 +167,9 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
 
     /// <summary>suite_access_token: the same token while it lives, like gettoken.</summary>
     public TokenGrant IssueSuiteToken(string suiteId) => IssueWhileAlive(TokenKind.Suite, "suite:", suiteId);
+
+    /// <summary>provider_access_token: the same token while it lives, like gettoken.</summary>
+    public TokenGrant IssueProviderToken(string provider) => IssueWhileAlive(TokenKind.Provider, "provider:", provider);
 
     private TokenGrant IssueWhileAlive(TokenKind kind, string prefix, string owner)
     {
@@ -229,32 +249,16 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
         {
             throw new WeChatApiException(40001);
         }
-        DateTimeOffset expiresAt;
-        bool superseded;
-        lock (_owners.GetOrAdd(LockKeyOf(grant), _ => new OwnerState()).Gate)
+        // Superseded is set before ExpiresAt is shortened, so a token seen expired is seen superseded too.
+        if (grant.ExpiresAt <= clock.GetUtcNow())
         {
-            expiresAt = grant.ExpiresAt;
-            superseded = grant.Superseded;
-        }
-        if (expiresAt <= clock.GetUtcNow())
-        {
-            throw new WeChatApiException(superseded ? 40001 : 42001);
+            throw new WeChatApiException(grant.Superseded ? 40001 : 42001);
         }
         return grant;
     }
 
     /// <summary>Seconds left on a grant, as returned in expires_in.</summary>
     public int SecondsLeft(TokenGrant grant) => (int)Math.Max(0, Math.Ceiling((grant.ExpiresAt - clock.GetUtcNow()).TotalSeconds));
-
-    private static string LockKeyOf(TokenGrant grant) => grant.Kind switch
-    {
-        TokenKind.App => "app:" + grant.Owner,
-        TokenKind.Stable => "stable:" + grant.Owner,
-        TokenKind.WeCom => "wecom:" + grant.Owner,
-        TokenKind.Suite => "suite:" + grant.Owner,
-        TokenKind.SnsUser when grant.RefreshToken is not null => "sns-refresh:" + grant.RefreshToken,
-        _ => "other",
-    };
 
     private TokenGrant Register(TokenKind kind, string owner, DateTimeOffset now, string? user = null, string? openid = null,
         string? scope = null, bool snapshot = false, string? componentAppid = null)

@@ -20,6 +20,13 @@ public sealed class SandboxWorld
     /// <summary>Third-party platforms (component) and the apps that authorized them.</summary>
     public List<SandboxComponent> Components { get; set; } = [];
 
+    /// <summary>
+    /// Service providers (服务商) named by the provider apps, with the corpid and secret of the provider itself
+    /// (<c>service/get_provider_token</c>). Optional: a provider named only by its apps gets a derived corpid and the
+    /// secret "secret-" + its id.
+    /// </summary>
+    public List<SandboxProvider> Providers { get; set; } = [];
+
     /// <summary>Users that exist from the start (extension); more come from the control API.</summary>
     public List<SandboxUserSeed> Users { get; set; } = [];
 
@@ -129,9 +136,37 @@ public sealed class SandboxCorpApp
     /// <summary>suite_secret for service/get_suite_token (provider apps); the app secret when absent.</summary>
     public string? SuiteSecret { get; set; }
 
+    /// <summary>
+    /// Which ids a provider app sees (WeCom's 2022 id upgrade for providers): <c>upgraded</c> (the default, a corp
+    /// that authorized the app after the upgrade: open corpid, open_userid members, new ciphertext external_userids) or
+    /// <c>legacy</c> (authorized before it: plain corpid and member userids, old external_userids, until the corp admin
+    /// agrees and the provider finishes the migration).
+    /// </summary>
+    public string IdMode { get; set; } = ProviderIdModes.Upgraded;
+
     public int? AgentId { get; set; }
     public string Secret { get; set; } = "";
     public SandboxCallback? Callback { get; set; }
+}
+
+/// <summary>Values of <see cref="SandboxCorpApp.IdMode"/>.</summary>
+public static class ProviderIdModes
+{
+    public const string Upgraded = "upgraded";
+    public const string Legacy = "legacy";
+}
+
+/// <summary>A WeCom service provider: its own corpid and provider secret (for provider_access_token).</summary>
+public sealed class SandboxProvider
+{
+    /// <summary>The name provider apps use in <see cref="SandboxCorpApp.Provider"/>.</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>The provider's own corpid (ServiceCorpId in pushes); derived when absent.</summary>
+    public string? Corpid { get; set; }
+
+    /// <summary>provider_secret for service/get_provider_token; "secret-" + id when absent.</summary>
+    public string? Secret { get; set; }
 }
 
 /// <summary>A third-party platform.</summary>

@@ -121,7 +121,19 @@ public static partial class WorldLoader
                 {
                     throw new SandboxWorldException($"corps: {corp.Corpid}/{app.Name} has no secret");
                 }
+                if (app.IdMode is not (ProviderIdModes.Upgraded or ProviderIdModes.Legacy))
+                {
+                    throw new SandboxWorldException($"corps: {corp.Corpid}/{app.Name} id_mode '{app.IdMode}' is not 'upgraded' or 'legacy'");
+                }
                 ValidateCallback(app.Callback, $"corps: {corp.Corpid}/{app.Name}");
+            }
+        }
+        var providers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var provider in world.Providers)
+        {
+            if (string.IsNullOrWhiteSpace(provider.Id) || !providers.Add(provider.Id))
+            {
+                throw new SandboxWorldException($"providers: id '{provider.Id}' is empty or repeated");
             }
         }
         foreach (var component in world.Components)

@@ -43,6 +43,49 @@ public sealed class OfficialAccountClient(HttpClient http, ILogger<OfficialAccou
     public Task ClearQuotaAsync(TokenBinding token, AppId appId, CancellationToken cancellationToken = default) =>
         WeChatHttp.PostAsync<WeChatStatusResponse>(http, logger, "cgi-bin/clear_quota", null, new { appid = appId.Value }, token, cancellationToken);
 
+    /// <summary>The most openids changeopenid takes per call.</summary>
+    public const int MaxChangeOpenIdBatch = 100;
+
+    /// <summary>
+    /// POST cgi-bin/qrcode/create: a parametric QR code. A string scene (1-64 characters) or a number scene; permanent
+    /// codes (QR_LIMIT_*) take numbers 1-100000; temporary ones live <paramref name="expireSeconds"/> (60 by default,
+    /// at most 30 days). A new follower's subscribe push carries EventKey qrscene_&lt;scene&gt;, a follower's SCAN push the scene.
+    /// </summary>
+    public Task<QrCodeTicket> CreateQrCodeAsync(TokenBinding token, string? sceneStr, long? sceneId, bool permanent, int? expireSeconds = null, CancellationToken cancellationToken = default)
+    {
+        if ((sceneStr is null) == (sceneId is null))
+        {
+            throw new ArgumentException("Give either a string scene or a number scene.", nameof(sceneStr));
+        }
+        var action = (permanent, sceneStr is not null) switch
+        {
+            (true, true) => "QR_LIMIT_STR_SCENE",
+            (true, false) => "QR_LIMIT_SCENE",
+            (false, true) => "QR_STR_SCENE",
+            _ => "QR_SCENE",
+        };
+        object scene = sceneStr is not null ? new { scene_str = sceneStr } : new { scene_id = sceneId };
+        object body = permanent || expireSeconds is null
+            ? new { action_name = action, action_info = new { scene } }
+            : new { expire_seconds = expireSeconds, action_name = action, action_info = new { scene } };
+        return WeChatHttp.PostAsync<QrCodeTicket>(http, logger, "cgi-bin/qrcode/create", null, body, token, cancellationToken);
+    }
+
+    /// <summary>
+    /// POST cgi-bin/changeopenid after an OA account migration: with the NEW account's token, up to 100 openids of the old
+    /// account (<paramref name="fromAppId"/>) → their openids in the new one. Works for 15 days after the migration.
+    /// </summary>
+    public Task<OpenIdChangeList> ChangeOpenIdAsync(TokenBinding token, AppId fromAppId, IReadOnlyCollection<OpenId> openIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(openIds);
+        if (openIds.Count is 0 or > MaxChangeOpenIdBatch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(openIds), openIds.Count, $"changeopenid takes 1 to {MaxChangeOpenIdBatch} openids per call.");
+        }
+        var body = new { from_appid = fromAppId.Value, openid_list = openIds.Select(o => o.Value).ToArray() };
+        return WeChatHttp.PostAsync<OpenIdChangeList>(http, logger, "cgi-bin/changeopenid", null, body, token, cancellationToken);
+    }
+
     /// <summary>
     /// Every follower openid, page by page. Stops on an empty page or an empty / repeated next_openid (the doc does not pin
     /// what follows the last page, §2.3; both forms end the loop).

@@ -139,6 +139,44 @@ public sealed class WeComClient(HttpClient http, ILogger<WeComClient> logger)
         WeChatHttp.PostAsync<OpenIdResponse>(http, logger, "cgi-bin/externalcontact/convert_to_openid", null,
             new { external_userid = externalUserId.Value }, token, cancellationToken);
 
+    /// <summary>GET cgi-bin/externalcontact/get_follow_user_list: the members configured for customer contact, to walk with get_by_user.</summary>
+    public async Task<IReadOnlyList<string>> GetFollowUserListAsync(TokenBinding token, CancellationToken cancellationToken = default)
+    {
+        var list = await WeChatHttp.GetAsync<FollowUserList>(http, logger, "cgi-bin/externalcontact/get_follow_user_list", null, token, cancellationToken).ConfigureAwait(false);
+        return list.UserIds ?? [];
+    }
+
+    /// <summary>The longest contact-way state WeCom takes.</summary>
+    public const int MaxContactWayStateLength = 30;
+
+    /// <summary>
+    /// POST cgi-bin/externalcontact/add_contact_way ("联系我"): one member (type 1) or several (type 2), as a QR code
+    /// (scene 2) or a mini-program button (scene 1). <paramref name="state"/> (at most 30 characters) comes back in the
+    /// add_external_contact push and in follow_user.state: the channel that brought the customer.
+    /// </summary>
+    public Task<ContactWayCreated> AddContactWayAsync(TokenBinding token, IReadOnlyCollection<string> userIds, string? state, bool qrCode = true, bool skipVerify = true, string? remark = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (userIds.Count == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(userIds), 0, "A contact way needs at least one member.");
+        }
+        if (state is { Length: > MaxContactWayStateLength })
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state.Length, $"WeCom keeps at most {MaxContactWayStateLength} characters of state.");
+        }
+        var body = new { type = userIds.Count == 1 ? 1 : 2, scene = qrCode ? 2 : 1, remark, skip_verify = skipVerify, state, user = userIds };
+        return WeChatHttp.PostAsync<ContactWayCreated>(http, logger, "cgi-bin/externalcontact/add_contact_way", null, body, token, cancellationToken);
+    }
+
+    /// <summary>POST cgi-bin/service/get_provider_token: the provider's own token for its id-upgrade APIs.</summary>
+    public Task<ProviderToken> GetProviderTokenAsync(CorpId providerCorpId, string providerSecret, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(providerSecret);
+        return WeChatHttp.PostAsync<ProviderToken>(http, logger, "cgi-bin/service/get_provider_token", null,
+            new { corpid = providerCorpId.Value, provider_secret = providerSecret }, null, cancellationToken);
+    }
+
     private static void CheckBatch<T>(IReadOnlyCollection<T> items, string name)
     {
         ArgumentNullException.ThrowIfNull(items, name);

@@ -4,7 +4,8 @@ using OneId.WeChat.Ids;
 namespace OneId.WeChat.Models;
 
 /// <summary>
-/// cgi-bin/user/info (§2.1). For a non-follower only <see cref="Subscribe"/> = false and the openid are reliable. Since
+/// cgi-bin/user/info (§2.1). For a non-follower only <see cref="Subscribe"/> = false, the openid and — when the OA is bound
+/// to an Open Platform account — the unionid are present. Since
 /// 2021-12 nickname, sex, city, province, country and headimgurl are blanked: never treat them as profile data.
 /// </summary>
 public sealed record OfficialAccountUser
@@ -49,3 +50,21 @@ public sealed record FollowerPage
 }
 
 public sealed record FollowerPageData([property: JsonPropertyName("openid")] IReadOnlyList<OpenId>? OpenIds);
+
+/// <summary>cgi-bin/qrcode/create answer: the ticket (scanning it pushes its scene), its lifetime (temporary codes only) and the URL the image encodes.</summary>
+public sealed record QrCodeTicket(
+    [property: JsonPropertyName("ticket")] string Ticket,
+    [property: JsonPropertyName("expire_seconds")] long? ExpireSeconds,
+    [property: JsonPropertyName("url")] string? Url);
+
+/// <summary>cgi-bin/changeopenid answer: one entry per old openid.</summary>
+public sealed record OpenIdChangeList([property: JsonPropertyName("result_list")] IReadOnlyList<OpenIdChange>? Results);
+
+/// <summary>One changeopenid entry: <see cref="NewOpenId"/> when <see cref="ErrMsg"/> is "ok"; "ori_openid error" otherwise.</summary>
+public sealed record OpenIdChange(
+    [property: JsonPropertyName("ori_openid")] string OriginalOpenId,
+    [property: JsonPropertyName("new_openid")] string? NewOpenId,
+    [property: JsonPropertyName("err_msg")] string? ErrMsg)
+{
+    [JsonIgnore] public bool Succeeded => ErrMsg == "ok" && !string.IsNullOrEmpty(NewOpenId);
+}

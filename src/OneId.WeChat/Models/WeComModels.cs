@@ -128,3 +128,16 @@ public sealed record OpenUserIdMapping(
 
 /// <summary>convert_to_openid answer (§6.13).</summary>
 public sealed record OpenIdResponse([property: JsonPropertyName("openid")] OpenId OpenId);
+
+/// <summary>externalcontact/get_follow_user_list answer: the members with customer contact (open_userids for a provider app once upgraded).</summary>
+public sealed record FollowUserList([property: JsonPropertyName("follow_user")] IReadOnlyList<string>? UserIds);
+
+/// <summary>externalcontact/add_contact_way answer: config_id, and qr_code for a QR-code way.</summary>
+public sealed record ContactWayCreated(
+    [property: JsonPropertyName("config_id")] string ConfigId,
+    [property: JsonPropertyName("qr_code")] string? QrCode);
+
+/// <summary>service/get_provider_token answer.</summary>
+public sealed record ProviderToken(
+    [property: JsonPropertyName("provider_access_token")] string ProviderAccessToken,
+    [property: JsonPropertyName("expires_in")] int ExpiresIn);

@@ -68,21 +68,22 @@ internal sealed class PushReceiver : IAsyncDisposable
         return receiver;
     }
 
-    /// <summary>Waits until a received push matches, or fails the test after the timeout.</summary>
+    /// <summary>Waits until <paramref name="count"/> received pushes match; the timeout only bounds a failure.</summary>
     public async Task<ReceivedPush> WaitForAsync(Func<ReceivedPush, bool> match, TimeSpan? timeout = null, int count = 1)
     {
-        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            var hits = _received.Where(match).ToList();
-            if (hits.Count >= count)
-            {
-                return hits[count - 1];
-            }
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"no {count} push(es) matched within the timeout; received: {string.Join(", ", _received.Select(r => r.Path))}");
+        var hits = await OneId.Testing.Eventually.ValueAsync(() => Task.FromResult(_received.Where(match).ToList()), h => h.Count >= count,
+            $"{count} matching push(es); received: {string.Join(", ", _received.Select(r => r.Path))}", timeout).ConfigureAwait(false);
+        return hits[count - 1];
     }
+
+    /// <summary>The decrypted XML of every push received on a path (encrypted with <paramref name="aesKey"/>, or plain).</summary>
+    public IReadOnlyList<string> Messages(string path, string? aesKey) =>
+        [.. _received.Where(r => r.Path == path).Select(r => aesKey is null ? r.Body : CallbackOracle.Decrypt(aesKey, CallbackOracle.Between(r.Body, "Encrypt")).Message)];
+
+    /// <summary>Waits for a push on <paramref name="path"/> whose decrypted XML satisfies <paramref name="match"/>, and returns that XML.</summary>
+    public Task<string> WaitForMessageAsync(string path, string? aesKey, Func<string, bool> match) =>
+        OneId.Testing.Eventually.ValueAsync(() => Task.FromResult(Messages(path, aesKey).FirstOrDefault(match) ?? ""), xml => xml.Length > 0,
+            $"a push on {path} matching the condition; got {Messages(path, aesKey).Count} on that path");
 
     public async ValueTask DisposeAsync()
     {

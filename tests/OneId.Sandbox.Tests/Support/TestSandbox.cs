@@ -23,12 +23,14 @@ internal sealed class TestSandbox : IAsyncDisposable
     public HttpClient Http { get; }
 
     public static async Task<TestSandbox> StartAsync(Action<SandboxHostOptions>? configure = null, bool withReceiver = false,
-        string unionidRule = UnionidRules.Current, bool oaEncrypted = true, SandboxWorld? world = null)
+        string unionidRule = UnionidRules.Current, bool oaEncrypted = true, SandboxWorld? world = null, Action<SandboxWorld>? configureWorld = null)
     {
         var receiver = withReceiver ? await PushReceiver.StartAsync(CancellationToken.None) : null;
         var options = new SandboxHostOptions { PushRetryDelay = TimeSpan.FromMilliseconds(50), BackgroundTick = TimeSpan.FromMilliseconds(20) };
         configure?.Invoke(options);
-        var running = await SandboxHost.StartAsync(world ?? TestWorlds.Create(receiver?.BaseAddress, unionidRule, oaEncrypted), options, CancellationToken.None);
+        world ??= TestWorlds.Create(receiver?.BaseAddress, unionidRule, oaEncrypted);
+        configureWorld?.Invoke(world);
+        var running = await SandboxHost.StartAsync(world, options, CancellationToken.None);
         return new TestSandbox(running, receiver);
     }
 
@@ -58,6 +60,13 @@ internal sealed class TestSandbox : IAsyncDisposable
     }
 
     public async Task<JsonElement> TruthAsync(string user) => JsonDocument.Parse(await Http.GetStringAsync(new Uri("_sandbox/users/" + user, UriKind.Relative))).RootElement.Clone();
+
+    /// <summary>What a provider sees of a corp (GET /_sandbox): open_corpid, open_userids, upgrade switches.</summary>
+    public async Task<JsonElement> ProviderViewAsync(string corpid, string provider)
+    {
+        var index = JsonDocument.Parse(await Http.GetStringAsync(new Uri("_sandbox", UriKind.Relative))).RootElement;
+        return index.GetProperty("corps").EnumerateArray().Single(c => c.Str("corpid") == corpid).GetProperty("providers").GetProperty(provider).Clone();
+    }
 
     public Task AdvanceAsync(double seconds) => ControlAsync("clock", new { advance_seconds = seconds });
 

@@ -134,3 +134,81 @@ public sealed class WeComTests(SandboxWeChat wx) : IClassFixture<SandboxWeChat>
         error.Message.Should().NotContain("wrong");
     }
 }
+
+public sealed class LifecycleClientTests(SandboxWeChat wx) : IClassFixture<SandboxWeChat>
+{
+    private static readonly CorpId Corp = CorpId.Parse(DemoWorld.Corp);
+    private static readonly TokenKey SelfBuilt = TokenKey.WeCom(Corp, DemoWorld.SelfBuiltApp);
+    private static readonly TokenKey Provider = TokenKey.WeCom(Corp, DemoWorld.ProviderApp);
+    private static readonly AppId Oa = AppId.Parse(DemoWorld.OfficialAccount);
+
+    [Fact]
+    public async Task Follow_user_list_and_contact_way_state_round_trip()
+    {
+        using var host = wx.NewHost();
+        var client = host.Get<WeComClient>();
+        (await client.GetFollowUserListAsync(SelfBuilt)).Should().Equal("zhangsan", "lisi");
+        var open = await client.GetFollowUserListAsync(Provider);
+        open.Should().HaveCount(2).And.OnlyContain(id => id.StartsWith("wo", StringComparison.Ordinal), "an upgraded provider sees open_userids");
+
+        var way = await client.AddContactWayAsync(SelfBuilt, ["lisi"], "flyer-3");
+        way.ConfigId.Should().NotBeEmpty();
+        way.QrCode.Should().NotBeNullOrEmpty();
+        var user = await wx.NewUserAsync();
+        await wx.ControlAsync($"_sandbox/users/{user}/contact-way", new JsonObject { ["config_id"] = way.ConfigId });
+        var external = (await wx.TruthAsync(user))["external_userids"]![Corp.Value]!.GetValue<string>();
+        var detail = await client.GetExternalContactAsync(SelfBuilt, ExternalUserId.Parse(external));
+        detail.FollowUsers.Should().ContainSingle(f => f.UserId == "lisi" && f.State == "flyer-3");
+        await FluentActions.Invoking(() => client.AddContactWayAsync(SelfBuilt, ["lisi"], new string('s', 31))).Should().ThrowAsync<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public async Task Provider_token_converts_the_corpid_to_the_open_corpid()
+    {
+        using var host = wx.NewHost();
+        var client = host.Get<WeComClient>();
+        var index = await wx.GetAsync("_sandbox");
+        var provider = index["corps"]![0]!["providers"]!["isv1"]!;
+        var token = await client.GetProviderTokenAsync(CorpId.Parse(provider["provider_corpid"]!.GetValue<string>()), "secret-isv1");
+        token.ExpiresIn.Should().Be(7200);
+        var open = await client.CorpIdToOpenCorpIdAsync(token.ProviderAccessToken, Corp);
+        open.OpenCorpId.Value.Should().Be(provider["open_corpid"]!.GetValue<string>()).And.StartWith("wp");
+        var failure = await FluentActions.Invoking(() => client.GetProviderTokenAsync(CorpId.Parse(provider["provider_corpid"]!.GetValue<string>()), "wrong"))
+            .Should().ThrowAsync<WeChatApiException>();
+        failure.Which.ErrCode.Should().Be(40001);
+    }
+
+    [Fact]
+    public async Task Qr_codes_and_changeopenid_speak_the_wire_format()
+    {
+        using var host = wx.NewHost();
+        var oa = host.Get<OfficialAccountClient>();
+        var temporary = await oa.CreateQrCodeAsync(TokenKey.App(Oa), "poster-1", null, permanent: false, expireSeconds: 600);
+        temporary.Ticket.Should().StartWith("gQ");
+        temporary.ExpireSeconds.Should().Be(600);
+        var permanent = await oa.CreateQrCodeAsync(TokenKey.App(Oa), null, 7, permanent: true);
+        permanent.ExpireSeconds.Should().BeNull();
+        var user = await wx.NewUserAsync();
+        var openid = (await wx.ControlAsync($"_sandbox/users/{user}/scan", new JsonObject { ["ticket"] = permanent.Ticket }))["openid"]!.GetValue<string>();
+        var info = await oa.GetUserInfoAsync(TokenKey.App(Oa), OpenId.Parse(openid));
+        info.QrScene.Should().Be(7);
+        info.SubscribeScene.Should().Be("ADD_SCENE_QR_CODE");
+
+        // No migration from the authorizer OA into this one: the sandbox answers 40013.
+        var failure = await FluentActions.Invoking(() => oa.ChangeOpenIdAsync(TokenKey.App(Oa), AppId.Parse(DemoWorld.AuthorizerOfficialAccount), [OpenId.Parse(openid)]))
+            .Should().ThrowAsync<WeChatApiException>();
+        failure.Which.ErrCode.Should().Be(40013);
+        await FluentActions.Invoking(() => oa.ChangeOpenIdAsync(TokenKey.App(Oa), Oa, [])).Should().ThrowAsync<ArgumentOutOfRangeException>();
+
+        // After a migration of the authorizer OA into this one, its followers' openids map over.
+        var old = AppId.Parse(DemoWorld.AuthorizerOfficialAccount);
+        var follower = await wx.NewUserAsync();
+        var oldOpenId = (await wx.ControlAsync($"_sandbox/users/{follower}/follow", new JsonObject { ["appid"] = old.Value }))["openid"]!.GetValue<string>();
+        await wx.ControlAsync($"_sandbox/apps/{old.Value}/migrate", new JsonObject { ["to_appid"] = Oa.Value });
+        var changes = await oa.ChangeOpenIdAsync(TokenKey.App(Oa), old, [OpenId.Parse(oldOpenId), OpenId.Parse(openid)]);
+        changes.Results![0].Succeeded.Should().BeTrue();
+        changes.Results[0].NewOpenId.Should().Be((await wx.TruthAsync(follower))["openids"]![Oa.Value]!.GetValue<string>());
+        changes.Results[1].Succeeded.Should().BeFalse();
+        changes.Results[1].ErrMsg.Should().Be("ori_openid error");
+    }
+}
