@@ -20,6 +20,23 @@ if ! ls /usr/lib/postgresql/15/lib/citus.so >/dev/null 2>&1 && [ -f "$citus_inst
   bash "$citus_installer" >/dev/null \
     || echo "warning: could not install citus; the Citus tests will be skipped" >&2
 fi
+# Chromium (Debian's package) for the console's browser tests, driven by Playwright through its executable path.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium ..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "warning: could not install chromium; the browser tests will fail" >&2
+fi
+# A CJK font, so that the console's Chinese pages render (and their screenshots show) real characters.
+if ! fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk'; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei) >/dev/null 2>&1 \
+    || echo "warning: could not install a CJK font; Chinese text in screenshots will be boxes" >&2
+fi
+# Node and npm build the console and run its Vitest tests.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "installing nodejs and npm ..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null 2>&1 \
+    || echo "warning: could not install nodejs/npm; the console will not build" >&2
+fi
 
 results="$root/.build/test-results"
 rm -rf "$results"; mkdir -p "$results"
@@ -27,9 +44,18 @@ if ! dotnet build OneId.slnx -c Release -nologo -v q -clp:NoSummary; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+console_failed=0
+if ! console/build.sh; then
+  console_failed=1
+fi
 dotnet test OneId.slnx -c Release --no-build -nologo \
   --logger "trx" --results-directory "$results" "$@"
 status=$?
+
+# The console's logic, with Vitest; its JUnit report is counted with the .NET results.
+if [ -d console/node_modules ]; then
+  (cd console && npx --no-install vitest run --reporter=default --reporter=junit --outputFile="$results/console-vitest.xml") || status=1
+fi
 
 passed=0; failed=0
 for f in "$results"/*.trx; do
@@ -38,6 +64,16 @@ for f in "$results"/*.trx; do
   p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$c"); passed=$((passed + ${p:-0}))
   x=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$c"); failed=$((failed + ${x:-0}))
 done
+if [ -f "$results/console-vitest.xml" ]; then
+  c=$(grep -o '<testsuites [^>]*>' "$results/console-vitest.xml" | head -n1)
+  n=$(sed -n 's/.* tests="\([0-9]*\)".*/\1/p' <<<"$c"); f=$(sed -n 's/.* failures="\([0-9]*\)".*/\1/p' <<<"$c")
+  e=$(sed -n 's/.* errors="\([0-9]*\)".*/\1/p' <<<"$c"); s=$(sed -n 's/.* skipped="\([0-9]*\)".*/\1/p' <<<"$c")
+  passed=$((passed + ${n:-0} - ${f:-0} - ${e:-0} - ${s:-0})); failed=$((failed + ${f:-0} + ${e:-0}))
+else
+  failed=$((failed + 1))
+fi
+failed=$((failed + console_failed))
+if [ "$console_failed" -ne 0 ]; then status=1; fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
 exit "$status"

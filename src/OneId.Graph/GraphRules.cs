@@ -4,11 +4,28 @@ namespace OneId.Graph;
 public sealed record PersonState(PersonId Id, IReadOnlyCollection<Identifier> Identifiers);
 
 /// <summary>Two or more values in one exclusive (type, namespace), and the persons that would have been joined.</summary>
+/// <remarks>
+/// A keep-apart conflict has <see cref="Type"/> <c>keep_apart</c>, no namespace and no values: the observation would
+/// have merged two persons that an operator said are different people.
+/// </remarks>
 public sealed record Conflict(string Type, string Namespace, IReadOnlyList<string> Values, IReadOnlyList<PersonId> Persons)
 {
-    public override string ToString() =>
-        $"{Type}:{Namespace} would hold {string.Join(" and ", Values)}" +
-        (Persons.Count > 0 ? $" (persons {string.Join(", ", Persons)})" : "");
+    public const string KeepApartType = "keep_apart";
+
+    public bool IsKeepApart => Type == KeepApartType;
+
+    public static Conflict KeepApart(PersonId a, PersonId b) => new(KeepApartType, "", [], a.Value < b.Value ? [a, b] : [b, a]);
+
+    public override string ToString() => IsKeepApart
+        ? $"persons {string.Join(" and ", Persons)} are kept apart"
+        : $"{Type}:{Namespace} would hold {string.Join(" and ", Values)}" +
+          (Persons.Count > 0 ? $" (persons {string.Join(", ", Persons)})" : "");
+}
+
+/// <summary>An operator's constraint: two persons are different people and must never merge.</summary>
+public readonly record struct KeptApart(PersonId A, PersonId B)
+{
+    public bool Joins(PersonId x, PersonId y) => (A == x && B == y) || (A == y && B == x);
 }
 
 /// <summary>What applying one observation does to the graph.</summary>
@@ -38,8 +55,15 @@ public static class GraphRules
 {
     /// <param name="observation">The observation to apply.</param>
     /// <param name="holders">Every person that holds one of the observation's exclusive identifiers, with all their exclusive identifiers.</param>
-    public static ObservationDecision Decide(Observation observation, IReadOnlyCollection<PersonState> holders)
+    public static ObservationDecision Decide(Observation observation, IReadOnlyCollection<PersonState> holders) =>
+        Decide(observation, holders, []);
+
+    /// <param name="observation">The observation to apply.</param>
+    /// <param name="holders">Every person that holds one of the observation's exclusive identifiers, with all their exclusive identifiers.</param>
+    /// <param name="keptApart">The keep-apart constraints that name any of the holders (others are ignored).</param>
+    public static ObservationDecision Decide(Observation observation, IReadOnlyCollection<PersonState> holders, IReadOnlyCollection<KeptApart> keptApart)
     {
+        ArgumentNullException.ThrowIfNull(keptApart);
         ArgumentNullException.ThrowIfNull(observation);
         ArgumentNullException.ThrowIfNull(holders);
         var incoming = observation.Exclusive;
@@ -54,6 +78,11 @@ public static class GraphRules
         if (holders.Count == 0)
         {
             return new ObservationDecision.Accepted(null, [], incoming);
+        }
+        if (holders.Count > 1 && keptApart.Count > 0 && KeptApartAmong(holders, keptApart) is { Count: > 0 } apart)
+        {
+            // Rejected whole, like a namespace conflict: merging would undo an operator's decision.
+            return new ObservationDecision.Rejected(apart);
         }
         // Stable ids: the person created first survives. Ids come from a sequence, so the lowest is the oldest.
         var survivor = holders.Min(h => h.Id);
@@ -93,6 +122,26 @@ public static class GraphRules
             }
         }
         return false;
+    }
+
+    private static List<Conflict> KeptApartAmong(IReadOnlyCollection<PersonState> holders, IReadOnlyCollection<KeptApart> keptApart)
+    {
+        var found = new List<Conflict>();
+        foreach (var k in keptApart)
+        {
+            var hasA = false;
+            var hasB = false;
+            foreach (var h in holders)
+            {
+                hasA |= h.Id == k.A;
+                hasB |= h.Id == k.B;
+            }
+            if (hasA && hasB && k.A != k.B && !found.Exists(c => c.Persons.Contains(k.A) && c.Persons.Contains(k.B)))
+            {
+                found.Add(Conflict.KeepApart(k.A, k.B));
+            }
+        }
+        return found;
     }
 
     private static Conflict[] DescribeConflicts(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders) =>

@@ -41,6 +41,8 @@ public sealed record AppCoverage(string AppId, long Persons, long WithUnionId)
     public double Share => Persons == 0 ? 0 : (double)WithUnionId / Persons;
 }
 
+public sealed record DailyCount(DateOnly Day, long Persons);
+
 /// <summary>Persons holding openids of both apps.</summary>
 public sealed record AppOverlap(string AppA, string AppB, long Persons);
 
@@ -88,9 +90,48 @@ public interface IGraphStore : IAsyncDisposable
 
     Task<GraphStats> GetStatsAsync(CancellationToken cancellationToken);
 
+    /// <summary>Persons created per UTC day since <paramref name="since"/> that still exist (not merged away, not gone), oldest day first.</summary>
+    Task<IReadOnlyList<DailyCount>> GetGrowthAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
     /// <summary>The graph's current version: one cheap read, so that caches can check every request against it.</summary>
     Task<GraphVersion> GetVersionAsync(CancellationToken cancellationToken);
 
     /// <summary>Erases private profile data of the person everywhere it is kept (PIPL); identifiers stay. False when unknown.</summary>
     Task<bool> EraseProfileAsync(PersonId id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Says that two persons are different people: from now on an observation that would merge them is rejected as a
+    /// conflict. The constraint follows each person through later merges. True when added, false when it already held.
+    /// </summary>
+    /// <exception cref="UnknownPersonException">Either id names nobody.</exception>
+    /// <exception cref="InvalidOperationException">Both ids name the same person already.</exception>
+    Task<bool> KeepApartAsync(PersonId person, PersonId other, CancellationToken cancellationToken);
+
+    /// <summary>Lifts a keep-apart constraint. False when there was none.</summary>
+    /// <exception cref="UnknownPersonException">Either id names nobody.</exception>
+    Task<bool> LiftKeepApartAsync(PersonId person, PersonId other, CancellationToken cancellationToken);
+
+    /// <summary>The persons <paramref name="person"/> is kept apart from (current ids).</summary>
+    Task<IReadOnlyList<PersonId>> GetKeptApartAsync(PersonId person, CancellationToken cancellationToken);
+
+    /// <summary>Conflicts, open ones first (newest first within each state), a page at a time.</summary>
+    Task<ConflictPage> GetConflictsAsync(int offset, int limit, CancellationToken cancellationToken);
+
+    /// <summary>One conflict by the id of its rejected observation, or null.</summary>
+    Task<ConflictRecord?> GetConflictAsync(ObservationId id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Closes an open conflict. <see cref="ConflictAction.Apply"/> retracts <paramref name="retract"/> (by default the
+    /// observations standing in the way) and applies the rejected observation again, all in one transaction: when it
+    /// would still be rejected nothing changes.
+    /// </summary>
+    /// <exception cref="UnknownConflictException">No such conflict.</exception>
+    /// <exception cref="ConflictNotResolvableException">Already closed, or applying would still conflict.</exception>
+    Task<ConflictResolution> ResolveConflictAsync(ObservationId id, ConflictAction action, IReadOnlyList<ObservationId>? retract, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Persons by a whole identifier, an identifier prefix (<c>type:namespace:value-prefix</c>), a bare value prefix, a
+    /// person id or alias; with <paramref name="includePrivate"/> also by phone (weak identifiers) and nickname.
+    /// </summary>
+    Task<IReadOnlyList<SearchHit>> SearchAsync(string query, bool includePrivate, int limit, CancellationToken cancellationToken);
 }

@@ -44,6 +44,8 @@ public static class HubExtensions
         services.TryAddSingleton<ApiKeys>();
         services.TryAddSingleton<SessionKeyProtector>();
         services.TryAddSingleton<PersonReadCache>();
+        services.TryAddSingleton<OperatorAudit>();
+        services.TryAddSingleton<ConsoleSessions>();
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
         services.AddOneIdApplication();
@@ -68,6 +70,8 @@ public static class HubExtensions
         app.UseStatusCodePages();
         app.MapOpenApi();
         app.MapQueryApi();
+        app.MapOperatorApi();
+        app.MapConsole();
         app.MapFlowApis();
         return app;
     }

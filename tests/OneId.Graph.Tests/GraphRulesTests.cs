@@ -97,4 +97,35 @@ public sealed class GraphRulesTests
         ProfilePolicy.TierOf("favourite_colour").Should().Be(DataTier.Private);
         ProfilePolicy.TierOf("appid").Should().Be(DataTier.Public);
     }
+
+    [Fact]
+    public void Merging_two_persons_kept_apart_is_rejected_as_a_keep_apart_conflict()
+    {
+        var holders = new[]
+        {
+            new PersonState(new PersonId(3), [I(OpenA1)]),
+            new PersonState(new PersonId(9), [I(OpenB1)]),
+        };
+
+        var rejected = GraphRules.Decide(Obs(OpenA1, OpenB1), holders, [new KeptApart(new PersonId(9), new PersonId(3))])
+            .Should().BeOfType<ObservationDecision.Rejected>().Subject;
+
+        rejected.Conflicts.Should().ContainSingle().Which.Should().Match<Conflict>(c => c.IsKeepApart && c.Persons.SequenceEqual(new[] { new PersonId(3), new PersonId(9) }));
+        rejected.Conflicts[0].ToString().Should().Be("persons p_3 and p_9 are kept apart");
+    }
+
+    [Fact]
+    public void A_keep_apart_constraint_naming_other_persons_changes_nothing()
+    {
+        var holders = new[]
+        {
+            new PersonState(new PersonId(3), [I(OpenA1)]),
+            new PersonState(new PersonId(9), [I(OpenB1)]),
+        };
+
+        GraphRules.Decide(Obs(OpenA1, OpenB1), holders, [new KeptApart(new PersonId(3), new PersonId(4))])
+            .Should().BeOfType<ObservationDecision.Accepted>().Which.Absorbed.Should().Equal(new PersonId(9));
+        GraphRules.Decide(Obs(OpenA1, Union1), [holders[0]], [new KeptApart(new PersonId(3), new PersonId(9))])
+            .Should().BeOfType<ObservationDecision.Accepted>("a single holder merges nobody");
+    }
 }

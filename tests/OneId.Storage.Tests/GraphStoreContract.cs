@@ -335,4 +335,149 @@ public abstract class GraphStoreContract : IAsyncLifetime
         await using var again = await SqlGraphStore.OpenAsync(Store.Database, CancellationToken.None);
         (await again.FindAsync(Id(UnionId("sam")), CancellationToken.None))!.Id.Should().Be(r.Person!.Value);
     }
+
+    // ---- operator: keep-apart, conflicts, search
+
+    [Fact]
+    public async Task Persons_kept_apart_never_merge_and_the_observation_becomes_an_open_conflict()
+    {
+        var a = await Observe(OpenId(Oa, "kim"));
+        var b = await Observe(OpenId(Mp, "kim"), UnionId("kim"));
+        (await Store.KeepApartAsync(a.Person!.Value, b.Person!.Value, CancellationToken.None)).Should().BeTrue();
+        (await Store.KeepApartAsync(b.Person!.Value, a.Person!.Value, CancellationToken.None)).Should().BeFalse("it already holds, either way round");
+
+        var joining = await Observe(OpenId(Oa, "kim"), UnionId("kim"));
+
+        joining.Outcome.Should().Be(ObserveOutcome.Rejected);
+        joining.Conflicts.Should().ContainSingle(c => c.IsKeepApart);
+        (await Resolve(OpenId(Oa, "kim"))).Id.Should().Be(a.Person!.Value);
+        (await Resolve(UnionId("kim"))).Id.Should().Be(b.Person!.Value);
+        (await Store.GetKeptApartAsync(a.Person!.Value, CancellationToken.None)).Should().Equal(b.Person!.Value);
+        var conflict = (await Store.GetConflictAsync(joining.Observation, CancellationToken.None))!;
+        conflict.State.Should().Be(ConflictState.Open);
+        conflict.Persons.Should().Equal(a.Person!.Value, b.Person!.Value);
+        await Store.Invoking(s => s.ResolveConflictAsync(joining.Observation, ConflictAction.Apply, null, CancellationToken.None))
+            .Should().ThrowAsync<ConflictNotResolvableException>().WithMessage("*lift the keep-apart first*");
+
+        (await Store.LiftKeepApartAsync(a.Person!.Value, b.Person!.Value, CancellationToken.None)).Should().BeTrue();
+        (await Store.LiftKeepApartAsync(a.Person!.Value, b.Person!.Value, CancellationToken.None)).Should().BeFalse();
+        (await Observe(OpenId(Oa, "kim"), UnionId("kim"))).Events.Should().Contain(e => e.Kind == GraphEventKind.Merged);
+    }
+
+    [Fact]
+    public async Task A_keep_apart_constraint_follows_a_person_through_a_merge_with_someone_else()
+    {
+        var a = await Observe(OpenId(Oa, "lee"));
+        var b = await Observe(OpenId(Mp, "lee"), UnionId("lee"));
+        var c = await Observe(OpenId(Web, "lee"));
+        await Store.KeepApartAsync(b.Person!.Value, c.Person!.Value, CancellationToken.None);
+
+        // a is older than b: b's id becomes an alias of a, and the constraint now binds a.
+        (await Observe(OpenId(Oa, "lee"), UnionId("lee"))).Person.Should().Be(a.Person);
+        var joining = await Observe(OpenId(Web, "lee"), UnionId("lee"));
+
+        joining.Outcome.Should().Be(ObserveOutcome.Rejected);
+        (await Store.GetKeptApartAsync(a.Person!.Value, CancellationToken.None)).Should().Equal(c.Person!.Value);
+    }
+
+    [Fact]
+    public async Task Keep_apart_refuses_unknown_persons_and_one_person_named_twice()
+    {
+        var a = await Observe(OpenId(Oa, "max"), UnionId("max"));
+        await Store.Invoking(s => s.KeepApartAsync(a.Person!.Value, new PersonId(999), CancellationToken.None)).Should().ThrowAsync<UnknownPersonException>();
+        await Store.Invoking(s => s.KeepApartAsync(a.Person!.Value, a.Person!.Value, CancellationToken.None)).Should().ThrowAsync<InvalidOperationException>();
+        await Store.Invoking(s => s.LiftKeepApartAsync(new PersonId(999), a.Person!.Value, CancellationToken.None)).Should().ThrowAsync<UnknownPersonException>();
+    }
+
+    [Fact]
+    public async Task Conflicts_list_open_ones_first_with_the_values_in_dispute_and_what_stands_in_the_way()
+    {
+        var first = await Observe(OpenId(Mp, "ned"), UnionId("ned"));
+        var clash1 = await Observe(OpenId(Mp, "ned2"), UnionId("ned"));
+        var clash2 = await Observe(OpenId(Mp, "ned3"), UnionId("ned"));
+        await Store.ResolveConflictAsync(clash1.Observation, ConflictAction.Dismiss, null, CancellationToken.None);
+
+        var page = await Store.GetConflictsAsync(0, 10, CancellationToken.None);
+
+        page.Open.Should().Be(1);
+        page.Total.Should().Be(2);
+        page.Items.Select(c => c.Id).Should().Equal(clash2.Observation, clash1.Observation);
+        var open = page.Items[0];
+        open.State.Should().Be(ConflictState.Open);
+        open.Disputes.Should().ContainSingle().Which.Should().Match<Conflict>(d =>
+            d.Type == "openid" && d.Namespace == Mp && d.Values.Count == 2 && d.Persons.SequenceEqual(new[] { first.Person!.Value }));
+        open.Persons.Should().Equal(first.Person!.Value);
+        open.StandingInTheWay.Should().Equal(first.Observation);
+        open.Observation.Status.Should().Be(ObservationStatus.Rejected);
+        page.Items[1].State.Should().Be(ConflictState.Dismissed);
+        (await Store.GetConflictsAsync(1, 10, CancellationToken.None)).Items.Select(c => c.Id).Should().Equal(clash1.Observation);
+        await Store.Invoking(s => s.ResolveConflictAsync(clash1.Observation, ConflictAction.Dismiss, null, CancellationToken.None))
+            .Should().ThrowAsync<ConflictNotResolvableException>().WithMessage("*already dismissed*");
+        await Store.Invoking(s => s.ResolveConflictAsync(first.Observation, ConflictAction.Dismiss, null, CancellationToken.None))
+            .Should().ThrowAsync<UnknownConflictException>();
+    }
+
+    [Fact]
+    public async Task Applying_a_conflict_retracts_what_stood_in_the_way_and_applies_the_rejected_observation()
+    {
+        var first = await Observe(OpenId(Mp, "ola"), UnionId("ola"));
+        var clash = await Observe(OpenId(Mp, "ola2"), UnionId("ola"));
+
+        var resolution = await Store.ResolveConflictAsync(clash.Observation, ConflictAction.Apply, null, CancellationToken.None);
+
+        resolution.Retractions.Select(r => r.Observation).Should().Equal(first.Observation);
+        resolution.Applied!.Outcome.Should().Be(ObserveOutcome.Accepted);
+        resolution.Conflict.State.Should().Be(ConflictState.Applied);
+        (await Resolve(UnionId("ola"))).Identifiers.Select(i => i.ToString()).Should().Contain(OpenId(Mp, "ola2")).And.NotContain(OpenId(Mp, "ola"));
+        var stored = (await Store.GetConflictAsync(clash.Observation, CancellationToken.None))!;
+        stored.State.Should().Be(ConflictState.Applied);
+        stored.AppliedAs.Should().Be(resolution.Applied.Observation);
+        stored.Retracted.Should().Equal(first.Observation);
+        await GraphInvariants.AssertMatchesReplayAsync(Store);
+    }
+
+    [Fact]
+    public async Task Applying_a_conflict_that_would_still_clash_changes_nothing()
+    {
+        var first = await Observe(OpenId(Mp, "pia"), UnionId("pia"));
+        var clash = await Observe(OpenId(Mp, "pia2"), UnionId("pia"));
+        var other = await Observe(OpenId(Oa, "pia"));
+
+        // Retracting an unrelated observation leaves the clash in place: the whole resolution rolls back.
+        await Store.Invoking(s => s.ResolveConflictAsync(clash.Observation, ConflictAction.Apply, [other.Observation], CancellationToken.None))
+            .Should().ThrowAsync<ConflictNotResolvableException>().WithMessage("*still be rejected*");
+
+        (await Resolve(OpenId(Oa, "pia"))).Id.Should().Be(other.Person!.Value);
+        (await Resolve(UnionId("pia"))).Id.Should().Be(first.Person!.Value);
+        (await Store.GetConflictAsync(clash.Observation, CancellationToken.None))!.State.Should().Be(ConflictState.Open);
+    }
+
+    [Fact]
+    public async Task Search_finds_persons_by_whole_identifier_prefix_value_prefix_person_id_and_only_with_private_by_phone_or_nickname()
+    {
+        var quinn = await Store.ObserveAsync(ObsWithProfile("Quinn 张", OpenId(Mp, "quinn"), UnionId("quinn"), "phone::+8613800000042"), CancellationToken.None);
+        var other = await Observe(OpenId(Mp, "rosa"), UnionId("rosa"));
+        var merged = await Observe(OpenId(Oa, "quinn"));
+        await Observe(OpenId(Oa, "quinn"), UnionId("quinn"));
+
+        async Task<PersonId[]> Search(string q, bool priv = false) =>
+            (await Store.SearchAsync(q, priv, 10, CancellationToken.None)).Select(h => h.Person.Id).ToArray();
+
+        (await Search(UnionId("quinn"))).Should().Equal(quinn.Person!.Value);
+        (await Search($"openid:{Mp}:oquin")).Should().Equal(quinn.Person!.Value);
+        (await Search($"openid:{Mp}:o")).Should().BeEquivalentTo(new[] { quinn.Person!.Value, other.Person!.Value });
+        (await Search("oquinn")).Should().Equal(quinn.Person!.Value);
+        (await Search("OQUINN")).Should().BeEmpty("values are case-sensitive");
+        (await Search(quinn.Person!.Value.ToString())).Should().Equal(quinn.Person!.Value);
+        (await Search(merged.Person!.Value.ToString())).Should().Equal(new[] { quinn.Person!.Value }, "an alias finds the person it names");
+        (await Search("p_999")).Should().BeEmpty();
+        (await Search("+86138000000")).Should().BeEmpty("phones are private");
+        (await Search("+86138000000", priv: true)).Should().Equal(quinn.Person!.Value);
+        (await Search("phone::+8613800000042", priv: true)).Should().Equal(quinn.Person!.Value);
+        (await Search("phone::+8613800000042")).Should().BeEmpty();
+        (await Search("张")).Should().BeEmpty("nicknames are private");
+        (await Search("张", priv: true)).Should().Equal(quinn.Person!.Value);
+        (await Search("100%_")).Should().BeEmpty("LIKE wildcards are literal");
+        (await Search("  ")).Should().BeEmpty();
+    }
 }

@@ -18,6 +18,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(CreateIngest());
         bench.Subcommands.Add(BenchLoginCommand.Create());
         bench.Subcommands.Add(BenchResolveCommand.Create());
+        bench.Subcommands.Add(BenchConsoleCommand.Create());
         bench.Subcommands.Add(BenchSandboxCommand.Create());
         return bench;
     }

@@ -9,6 +9,15 @@ namespace OneId.Server.Security;
 /// <summary>Who is calling: one tenant, the data tiers the key may see, and whether it may change the graph.</summary>
 public sealed record Caller(string Tenant, IReadOnlySet<DataTier> Tiers, bool IsAdmin)
 {
+    /// <summary>Names the key in the audit log without revealing it: the first 12 hex digits of its SHA-256.</summary>
+    public string KeyId { get; init; } = "";
+
+    /// <summary>Signed in through the console's session cookie rather than the key header.</summary>
+    public bool ViaConsole { get; init; }
+
+    /// <summary>May add observations (POST /v1/observations).</summary>
+    public bool MayWrite => IsAdmin;
+
     public bool May(DataTier tier) => Tiers.Contains(tier);
 
     public bool MaySee(Identifier id) => May(id.Tier);
@@ -55,7 +64,7 @@ public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
         {
             if (await tenant.ApiKeys.FindApiKeyAsync(hash, cancellationToken).ConfigureAwait(false) is { } stored)
             {
-                var caller = new Caller(tenant.Name, stored.Tiers, stored.Admin);
+                var caller = new Caller(tenant.Name, stored.Tiers, stored.Admin) { KeyId = hash[..12] };
                 _cache[hash] = (caller, now + CacheFor);
                 return caller;
             }

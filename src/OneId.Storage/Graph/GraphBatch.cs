@@ -19,6 +19,8 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     private readonly List<(string Key, string Type, long Person)> _newWeak = [];
     private readonly List<(long Id, int Status, long? Person, Observation Observation, string? Conflict)> _observations = [];
     private readonly List<object?[]> _events = [];
+    private readonly List<object?[]> _conflicts = [];
+    private List<KeptApart> _keptApart = [];
 
     private sealed class PersonWork(bool isNew)
     {
@@ -57,7 +59,32 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         {
             _persons[person].WeakKeys.Add(key);
         }
+        // Keep-apart constraints are rare: one cheap probe per batch spares the lookup when there are none.
+        if (persons.Length > 1 && await sql.AnyKeepApartAsync(ct).ConfigureAwait(false))
+        {
+            _keptApart = await sql.KeptApartOfAsync(persons, ct).ConfigureAwait(false);
+        }
         await sql.EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The constraints between current holders; persons merged earlier in the batch speak for their roots.</summary>
+    private KeptApart[] KeptApartAmong(SortedSet<long> holders)
+    {
+        if (_keptApart.Count == 0 || holders.Count < 2)
+        {
+            return [];
+        }
+        var found = new List<KeptApart>();
+        foreach (var k in _keptApart)
+        {
+            var a = Root(k.A.Value);
+            var b = Root(k.B.Value);
+            if (a != b && holders.Contains(a) && holders.Contains(b))
+            {
+                found.Add(new KeptApart(new PersonId(a), new PersonId(b)));
+            }
+        }
+        return [.. found];
     }
 
     private long Root(long person)
@@ -83,7 +110,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         var events = new List<GraphEvent>();
         var obsId = new ObservationId(sql.NextObservationId());
 
-        switch (GraphRules.Decide(observation, holders))
+        switch (GraphRules.Decide(observation, holders, KeptApartAmong(holderIds)))
         {
             case ObservationDecision.LinksNothing:
                 _observations.Add((obsId.Value, (int)ObservationStatus.Accepted, null, observation, null));
@@ -93,6 +120,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             {
                 var detail = string.Join("; ", rejected.Conflicts);
                 _observations.Add((obsId.Value, (int)ObservationStatus.Rejected, null, observation, detail));
+                _conflicts.Add([obsId.Value, (int)ConflictState.Open, SqlGraphStore.DisputesJson(rejected.Conflicts)]);
                 var persons = rejected.Conflicts.SelectMany(c => c.Persons).Distinct().Order().ToArray();
                 events.Add(Event(GraphEventKind.Conflict, persons.Length > 0 ? persons[0] : null, persons.Skip(1).ToArray(), obsId, observation.Identifiers, detail));
                 return new ObserveResult(obsId, ObserveOutcome.Rejected, null, false, rejected.Conflicts, events);
@@ -190,5 +218,6 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict,
         }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertEventsAsync(_events, ct).ConfigureAwait(false);
+        await sql.InsertConflictsAsync(_conflicts, ct).ConfigureAwait(false);
     }
 }

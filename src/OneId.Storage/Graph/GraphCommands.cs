@@ -326,6 +326,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
                     ON CONFLICT DO NOTHING;
                 DELETE FROM weak_identifiers w USING unnest(@old, @root) AS m(old, root) WHERE w.person_id = m.old;
                 UPDATE observations o SET person_id = m.root FROM unnest(@old, @root) AS m(old, root) WHERE o.person_id = m.old;
+                UPDATE keep_apart k SET a = m.root FROM unnest(@old, @root) AS m(old, root) WHERE k.a = m.old;
+                UPDATE keep_apart k SET b = m.root FROM unnest(@old, @root) AS m(old, root) WHERE k.b = m.old;
                 """);
             AddParameter(pg, "old", merges.Select(m => m.Old).ToArray());
             AddParameter(pg, "root", merges.Select(m => m.Root).ToArray());
@@ -352,6 +354,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             DELETE FROM weak_identifiers WHERE person_id IN (SELECT old FROM merge_map);
             UPDATE observations SET person_id = (SELECT root FROM merge_map WHERE old = observations.person_id)
                 WHERE person_id IN (SELECT old FROM merge_map);
+            UPDATE keep_apart SET a = (SELECT root FROM merge_map WHERE old = keep_apart.a) WHERE a IN (SELECT old FROM merge_map);
+            UPDATE keep_apart SET b = (SELECT root FROM merge_map WHERE old = keep_apart.b) WHERE b IN (SELECT old FROM merge_map);
             DELETE FROM merge_map;
             """);
         await repoint.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
@@ -546,6 +550,176 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
 
         return new GraphStats(persons, observations, byType.Values.Sum(), conflicts, byType, coverage, overlap);
+    }
+
+    public async Task<IReadOnlyList<DailyCount>> GrowthAsync(DateTimeOffset since, CancellationToken ct)
+    {
+        // Integer division of epoch milliseconds by a day: the UTC day, the same on both stores.
+        var cmd = Bind(Command("""
+            SELECT created_at / 86400000, COUNT(*) FROM persons
+            WHERE created_at >= @since AND merged_into IS NULL AND gone = 0
+            GROUP BY created_at / 86400000 ORDER BY 1
+            """, "since"), since.ToUnixTimeMilliseconds());
+        var list = new List<DailyCount>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new DailyCount(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture) * 86_400_000).UtcDateTime),
+                Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return list;
+    }
+
+    // ---- keep-apart constraints
+
+    public async Task<bool> AnyKeepApartAsync(CancellationToken ct) =>
+        await Command("SELECT 1 FROM keep_apart LIMIT 1").ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
+
+    /// <summary>The constraints naming any of <paramref name="persons"/> (rows exist in both directions, so a-side is enough).</summary>
+    public async Task<List<KeptApart>> KeptApartOfAsync(IReadOnlyList<long> persons, CancellationToken ct)
+    {
+        var list = new List<KeptApart>();
+        if (Direct is { } direct)
+        {
+            foreach (var person in persons)
+            {
+                direct.Query("SELECT a, b FROM keep_apart WHERE a = ?", person,
+                    row => list.Add(new KeptApart(new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)), new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 1)))));
+            }
+            return list;
+        }
+        var cmd = Bind(Command("SELECT a, b FROM keep_apart WHERE a = ANY(@persons)", "persons"), (object)persons.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new KeptApart(new PersonId(reader.GetInt64(0)), new PersonId(reader.GetInt64(1))));
+        }
+        return list;
+    }
+
+    public Task InsertKeepApartAsync(PersonId a, PersonId b, DateTimeOffset at, CancellationToken ct) =>
+        InsertRowsAsync("keep_apart", ["a", "b", "created_at"], "bbb",
+            [[a.Value, b.Value, at.ToUnixTimeMilliseconds()], [b.Value, a.Value, at.ToUnixTimeMilliseconds()]], "", ct);
+
+    public async Task<int> DeleteKeepApartAsync(PersonId a, PersonId b, CancellationToken ct) =>
+        await Bind(Command("DELETE FROM keep_apart WHERE (a = @a AND b = @b) OR (a = @b AND b = @a)", "a", "b"), a.Value, b.Value)
+            .ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+    // ---- conflicts
+
+    public Task InsertConflictsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
+        InsertRowsAsync("conflicts", ["observation_id", "state", "disputes"], "bbt", rows, "", ct);
+
+    private const string ConflictColumns = """
+        c.observation_id, c.state, c.disputes, c.resolved_at, c.applied_as, c.retracted, o.ids, o.source, o.at, o.profile, o.status
+        """;
+
+    public async Task<List<StoredConflictRow>> ConflictsAsync(int offset, int limit, CancellationToken ct)
+    {
+        var cmd = Bind(Command($"""
+            SELECT {ConflictColumns} FROM conflicts c JOIN observations o ON o.id = c.observation_id
+            ORDER BY c.state, c.observation_id DESC LIMIT @limit OFFSET @offset
+            """, "limit", "offset"), limit, offset);
+        return await ReadConflictsAsync(cmd, ct).ConfigureAwait(false);
+    }
+
+    public async Task<StoredConflictRow?> ConflictAsync(ObservationId id, CancellationToken ct)
+    {
+        var cmd = Bind(Command($"SELECT {ConflictColumns} FROM conflicts c JOIN observations o ON o.id = c.observation_id WHERE c.observation_id = @id", "id"), id.Value);
+        return (await ReadConflictsAsync(cmd, ct).ConfigureAwait(false)).FirstOrDefault();
+    }
+
+    public async Task<(long Open, long Total)> ConflictCountsAsync(CancellationToken ct)
+    {
+        await using var cmd = AdHoc("SELECT (SELECT COUNT(*) FROM conflicts WHERE state = 0), (SELECT COUNT(*) FROM conflicts)");
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await reader.ReadAsync(ct).ConfigureAwait(false);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private static async Task<List<StoredConflictRow>> ReadConflictsAsync(DbCommand cmd, CancellationToken ct)
+    {
+        var list = new List<StoredConflictRow>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var id = new ObservationId(reader.GetInt64(0));
+            var observation = new ObservationRecord(id, SqlGraphStore.SplitIds(reader.GetString(6)), reader.GetString(7),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), SqlGraphStore.ParseProfile(reader.IsDBNull(9) ? null : reader.GetString(9)),
+                (ObservationStatus)Convert.ToInt32(reader.GetValue(10), System.Globalization.CultureInfo.InvariantCulture));
+            list.Add(new StoredConflictRow(observation,
+                (ConflictState)Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
+                SqlGraphStore.ParseDisputes(reader.IsDBNull(2) ? null : reader.GetString(2)),
+                reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                reader.IsDBNull(4) ? null : new ObservationId(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? [] : reader.GetString(5).Split(',').Select(s => new ObservationId(long.Parse(s, System.Globalization.CultureInfo.InvariantCulture))).ToArray()));
+        }
+        return list;
+    }
+
+    public Task CloseConflictAsync(ObservationId id, ConflictState state, DateTimeOffset at, ObservationId? appliedAs, IReadOnlyList<ObservationId> retracted, CancellationToken ct) =>
+        Bind(Command("UPDATE conflicts SET state = @s, resolved_at = @at, applied_as = @applied, retracted = @retracted WHERE observation_id = @id",
+                "s", "at", "applied", "retracted", "id"),
+            (int)state, at.ToUnixTimeMilliseconds(), appliedAs?.Value, retracted.Count == 0 ? null : string.Join(',', retracted), id.Value).ExecuteNonQueryAsync(ct);
+
+    // ---- search
+
+    /// <summary>
+    /// Identifier rows whose key starts with <paramref name="prefix"/>: a range on the primary key on SQLite (binary
+    /// order), LIKE on PostgreSQL (correct whatever the database's collation).
+    /// </summary>
+    public async Task<List<(string Key, long Person)>> KeysWithPrefixAsync(string table, string prefix, int limit, CancellationToken ct)
+    {
+        var sql = connection is Microsoft.Data.Sqlite.SqliteConnection
+            ? $"SELECT key, person_id FROM {table} WHERE key >= @lo AND key < @hi ORDER BY key LIMIT @limit"
+            : $"SELECT key, person_id FROM {table} WHERE key LIKE @like ESCAPE '\\' ORDER BY key LIMIT @limit";
+        var cmd = connection is Microsoft.Data.Sqlite.SqliteConnection
+            ? Bind(Command(sql, "lo", "hi", "limit"), prefix, prefix + "􏿿", limit)
+            : Bind(Command(sql, "like", "limit"), EscapeLike(prefix) + "%", limit);
+        return await ReadKeyPersonsAsync(cmd, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Rows whose value (after <c>type:namespace:</c>) starts with <paramref name="valuePrefix"/>; a scan, bounded by the limit.</summary>
+    public async Task<List<(string Key, long Person)>> KeysWithValuePrefixAsync(string table, string valuePrefix, int limit, CancellationToken ct)
+    {
+        var cmd = Bind(Command($"SELECT key, person_id FROM {table} WHERE key LIKE @like ESCAPE '\\' LIMIT @limit", "like", "limit"),
+            "%:" + EscapeLike(valuePrefix) + "%", limit * 4);
+        var rows = await ReadKeyPersonsAsync(cmd, ct).ConfigureAwait(false);
+        // LIKE matched the text anywhere after a colon (and case-insensitively on SQLite): keep true value prefixes.
+        return rows.Where(r => Identifier.FromStored(r.Key).Value.StartsWith(valuePrefix, StringComparison.Ordinal)).Take(limit).ToList();
+    }
+
+    /// <summary>Persons whose accepted observations carry a nickname containing <paramref name="text"/>; a scan, bounded by the limit.</summary>
+    public async Task<List<(string Nickname, long Person)>> PersonsByNicknameAsync(string text, int limit, CancellationToken ct)
+    {
+        var cmd = Bind(Command("SELECT profile, person_id FROM observations WHERE status = 0 AND person_id IS NOT NULL AND profile LIKE @like ESCAPE '\\' LIMIT @limit", "like", "limit"),
+            // Profiles are stored as JSON, where non-ASCII text is \u-escaped: match the text as it is stored.
+            "%" + EscapeLike(System.Text.Json.JsonEncodedText.Encode(text).ToString()) + "%", limit * 4);
+        var list = new List<(string, long)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var nickname = SqlGraphStore.ParseProfile(reader.GetString(0)).FirstOrDefault(a => a.Name == "nickname" && a.Value.Contains(text, StringComparison.OrdinalIgnoreCase));
+            if (nickname is not null)
+            {
+                list.Add((nickname.Value, reader.GetInt64(1)));
+            }
+        }
+        return list;
+    }
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
+    private static async Task<List<(string Key, long Person)>> ReadKeyPersonsAsync(DbCommand cmd, CancellationToken ct)
+    {
+        var list = new List<(string Key, long Person)>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+        return list;
     }
 
     public async ValueTask DisposeAsync()

@@ -9,7 +9,28 @@ public static class GraphSchema
     public static IReadOnlyList<Migration> Migrations { get; } =
     [
         new Migration("graph/001-init", Sqlite: Init("INTEGER", " WITHOUT ROWID"), Postgres: Init("BIGINT", "")),
+        new Migration("graph/002-keep-apart-and-conflicts", Sqlite: OperatorTables, Postgres: OperatorTables),
     ];
+
+    // Keep-apart rows are stored in both directions, so "whom is p kept apart from" is one index lookup; merges
+    // re-point them like identifiers. Conflicts are the rejected observations with what they dispute and how an
+    // operator closed them; rejected observations from before this table get a row without disputes.
+    private const string OperatorTables = """
+                CREATE TABLE keep_apart (
+                    a BIGINT NOT NULL,
+                    b BIGINT NOT NULL,
+                    created_at BIGINT NOT NULL);
+                CREATE INDEX ix_keep_apart_a ON keep_apart(a);
+                CREATE TABLE conflicts (
+                    observation_id BIGINT NOT NULL PRIMARY KEY,
+                    state INTEGER NOT NULL DEFAULT 0,
+                    disputes TEXT NULL,
+                    resolved_at BIGINT NULL,
+                    applied_as BIGINT NULL,
+                    retracted TEXT NULL);
+                CREATE INDEX ix_conflicts_state ON conflicts(state, observation_id);
+                INSERT INTO conflicts (observation_id, state) SELECT id, 0 FROM observations WHERE status = 1;
+                """;
 
     // One schema, two dialects: SQLite wants INTEGER PRIMARY KEY (an alias of the rowid) and WITHOUT ROWID for
     // tables keyed by text; PostgreSQL wants BIGINT and has no rowid.

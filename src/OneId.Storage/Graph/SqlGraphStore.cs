@@ -54,54 +54,59 @@ public sealed class SqlGraphStore : IGraphStore
         _db.WriteAsync(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
-            var now = _time.GetUtcNow();
-            var (status, personId) = await sql.ObservationStatusAsync(observation, cancellationToken).ConfigureAwait(false)
-                ?? throw new UnknownObservationException(observation);
-            if (status != (int)ObservationStatus.Accepted)
-            {
-                throw new InvalidOperationException(status == (int)ObservationStatus.Rejected
-                    ? $"observation {observation} was rejected as a conflict; only accepted observations can be retracted"
-                    : $"observation {observation} is already retracted");
-            }
-            await sql.SetObservationStatusAsync(observation, (int)ObservationStatus.Retracted, cancellationToken).ConfigureAwait(false);
-            var events = new List<GraphEvent>();
-            if (personId is not { } person)
-            {
-                events.Add(await sql.InsertEventAsync(GraphEventKind.Retracted, null, [], observation, [], null, now, cancellationToken).ConfigureAwait(false));
-                return new RetractResult(observation, [], events);
-            }
-
-            // Recompute the person from what remains: it may fall apart into several components.
-            var remaining = await sql.ObservationsOfAsync(person, onlyAccepted: true, cancellationToken).ConfigureAwait(false);
-            var components = GraphRules.Components(remaining);
-            await sql.DeleteIdentifiersOfAsync(person, cancellationToken).ConfigureAwait(false);
-            var persons = new List<PersonId>();
-            foreach (var (component, index) in components.Select((c, i) => (c, i)))
-            {
-                // The part holding the oldest remaining observation keeps the id; the others are new persons.
-                var owner = index == 0 ? person : await sql.InsertPersonAsync(now, cancellationToken).ConfigureAwait(false);
-                persons.Add(owner);
-                await sql.InsertExclusiveAsync(component.Identifiers.Where(i => i.IsExclusive)
-                    .Select(i => new object?[] { i.ToString(), i.Type.Name, i.Namespace, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
-                await sql.InsertWeakAsync(component.Identifiers.Where(i => !i.IsExclusive)
-                    .Select(i => new object?[] { i.ToString(), i.Type.Name, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
-                if (index > 0)
-                {
-                    await sql.MoveObservationsAsync(component.Observations, owner, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            if (components.Count == 0)
-            {
-                // Nothing is left of the person: its id (and its aliases) resolve to nothing from now on.
-                await sql.MarkGoneAsync(person, cancellationToken).ConfigureAwait(false);
-            }
-            events.Add(await sql.InsertEventAsync(GraphEventKind.Retracted, person, [], observation, [], null, now, cancellationToken).ConfigureAwait(false));
-            if (components.Count > 1)
-            {
-                events.Add(await sql.InsertEventAsync(GraphEventKind.Split, person, persons.Skip(1).ToArray(), observation, [], null, now, cancellationToken).ConfigureAwait(false));
-            }
-            return new RetractResult(observation, persons, events);
+            return await RetractInAsync(sql, observation, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+
+    /// <summary>Retracts inside the caller's transaction (a conflict resolution retracts and applies in one).</summary>
+    private static async Task<RetractResult> RetractInAsync(GraphCommands sql, ObservationId observation, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (status, personId) = await sql.ObservationStatusAsync(observation, cancellationToken).ConfigureAwait(false)
+            ?? throw new UnknownObservationException(observation);
+        if (status != (int)ObservationStatus.Accepted)
+        {
+            throw new InvalidOperationException(status == (int)ObservationStatus.Rejected
+                ? $"observation {observation} was rejected as a conflict; only accepted observations can be retracted"
+                : $"observation {observation} is already retracted");
+        }
+        await sql.SetObservationStatusAsync(observation, (int)ObservationStatus.Retracted, cancellationToken).ConfigureAwait(false);
+        var events = new List<GraphEvent>();
+        if (personId is not { } person)
+        {
+            events.Add(await sql.InsertEventAsync(GraphEventKind.Retracted, null, [], observation, [], null, now, cancellationToken).ConfigureAwait(false));
+            return new RetractResult(observation, [], events);
+        }
+
+        // Recompute the person from what remains: it may fall apart into several components.
+        var remaining = await sql.ObservationsOfAsync(person, onlyAccepted: true, cancellationToken).ConfigureAwait(false);
+        var components = GraphRules.Components(remaining);
+        await sql.DeleteIdentifiersOfAsync(person, cancellationToken).ConfigureAwait(false);
+        var persons = new List<PersonId>();
+        foreach (var (component, index) in components.Select((c, i) => (c, i)))
+        {
+            // The part holding the oldest remaining observation keeps the id; the others are new persons.
+            var owner = index == 0 ? person : await sql.InsertPersonAsync(now, cancellationToken).ConfigureAwait(false);
+            persons.Add(owner);
+            await sql.InsertExclusiveAsync(component.Identifiers.Where(i => i.IsExclusive)
+                .Select(i => new object?[] { i.ToString(), i.Type.Name, i.Namespace, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
+            await sql.InsertWeakAsync(component.Identifiers.Where(i => !i.IsExclusive)
+                .Select(i => new object?[] { i.ToString(), i.Type.Name, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
+            if (index > 0)
+            {
+                await sql.MoveObservationsAsync(component.Observations, owner, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (components.Count == 0)
+        {
+            // Nothing is left of the person: its id (and its aliases) resolve to nothing from now on.
+            await sql.MarkGoneAsync(person, cancellationToken).ConfigureAwait(false);
+        }
+        events.Add(await sql.InsertEventAsync(GraphEventKind.Retracted, person, [], observation, [], null, now, cancellationToken).ConfigureAwait(false));
+        if (components.Count > 1)
+        {
+            events.Add(await sql.InsertEventAsync(GraphEventKind.Split, person, persons.Skip(1).ToArray(), observation, [], null, now, cancellationToken).ConfigureAwait(false));
+        }
+        return new RetractResult(observation, persons, events);
+    }
 
     public async Task<Person?> FindAsync(Identifier identifier, CancellationToken cancellationToken)
     {
@@ -170,6 +175,13 @@ public sealed class SqlGraphStore : IGraphStore
         return await sql.StatsAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<DailyCount>> GetGrowthAsync(DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        return await sql.GrowthAsync(since, cancellationToken).ConfigureAwait(false);
+    }
+
     private sealed record VersionAt(long DataVersion, GraphVersion Version);
 
     private volatile VersionAt? _lastVersion;
@@ -216,6 +228,197 @@ public sealed class SqlGraphStore : IGraphStore
             return true;
         }, cancellationToken);
 
+    public Task<bool> KeepApartAsync(PersonId person, PersonId other, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx) =>
+        {
+            await using var sql = new GraphCommands(connection, tx);
+            var (a, b) = await CurrentPairAsync(sql, person, other, cancellationToken).ConfigureAwait(false);
+            if (a == b)
+            {
+                throw new InvalidOperationException($"{person} and {other} are one person already ({a}); retract the observation that joined them first");
+            }
+            if ((await sql.KeptApartOfAsync([a.Value], cancellationToken).ConfigureAwait(false)).Any(k => k.B == b))
+            {
+                return false;
+            }
+            await sql.InsertKeepApartAsync(a, b, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    public Task<bool> LiftKeepApartAsync(PersonId person, PersonId other, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx) =>
+        {
+            await using var sql = new GraphCommands(connection, tx);
+            var (a, b) = await CurrentPairAsync(sql, person, other, cancellationToken).ConfigureAwait(false);
+            return await sql.DeleteKeepApartAsync(a, b, cancellationToken).ConfigureAwait(false) > 0;
+        }, cancellationToken);
+
+    private static async Task<(PersonId, PersonId)> CurrentPairAsync(GraphCommands sql, PersonId person, PersonId other, CancellationToken ct) =>
+        (await sql.CurrentIdAsync(person, ct).ConfigureAwait(false) ?? throw new UnknownPersonException(person),
+         await sql.CurrentIdAsync(other, ct).ConfigureAwait(false) ?? throw new UnknownPersonException(other));
+
+    public async Task<IReadOnlyList<PersonId>> GetKeptApartAsync(PersonId person, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        if (await sql.CurrentIdAsync(person, cancellationToken).ConfigureAwait(false) is not { } current)
+        {
+            return [];
+        }
+        return (await sql.KeptApartOfAsync([current.Value], cancellationToken).ConfigureAwait(false)).Select(k => k.B).Distinct().Order().ToArray();
+    }
+
+    public async Task<ConflictPage> GetConflictsAsync(int offset, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        var rows = await sql.ConflictsAsync(Math.Max(0, offset), Math.Clamp(limit, 1, 500), cancellationToken).ConfigureAwait(false);
+        var items = new List<ConflictRecord>(rows.Count);
+        foreach (var row in rows)
+        {
+            items.Add(await DescribeAsync(sql, row, cancellationToken).ConfigureAwait(false));
+        }
+        var (open, total) = await sql.ConflictCountsAsync(cancellationToken).ConfigureAwait(false);
+        return new ConflictPage(items, open, total);
+    }
+
+    public async Task<ConflictRecord?> GetConflictAsync(ObservationId id, CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        return await sql.ConflictAsync(id, cancellationToken).ConfigureAwait(false) is { } row
+            ? await DescribeAsync(sql, row, cancellationToken).ConfigureAwait(false)
+            : null;
+    }
+
+    /// <summary>
+    /// The conflict as it stands now: the persons it named (by their current ids), and for an open one the accepted
+    /// observations of those persons that carry a disputed value the rejected observation does not: the ones an
+    /// operator would retract to apply it.
+    /// </summary>
+    private static async Task<ConflictRecord> DescribeAsync(GraphCommands sql, StoredConflictRow row, CancellationToken ct)
+    {
+        var persons = new SortedSet<PersonId>();
+        foreach (var p in row.Disputes.SelectMany(d => d.Persons))
+        {
+            if (await sql.CurrentIdAsync(p, ct).ConfigureAwait(false) is { } current)
+            {
+                persons.Add(current);
+            }
+        }
+        var inTheWay = new SortedSet<ObservationId>();
+        var disputed = row.Disputes.Where(d => !d.IsKeepApart).ToArray();
+        if (row.State == ConflictState.Open && disputed.Length > 0)
+        {
+            var mine = row.Observation.Identifiers.ToHashSet();
+            foreach (var person in persons)
+            {
+                foreach (var o in await sql.ObservationsOfAsync(person, onlyAccepted: true, ct).ConfigureAwait(false))
+                {
+                    if (o.Identifiers.Any(i => !mine.Contains(i) && disputed.Any(d => d.Type == i.Type.Name && d.Namespace == i.Namespace && d.Values.Contains(i.Value))))
+                    {
+                        inTheWay.Add(o.Id);
+                    }
+                }
+            }
+        }
+        return new ConflictRecord(row.Observation, row.Disputes, persons.ToArray(), inTheWay.ToArray(), row.State, row.ResolvedAt, row.AppliedAs, row.Retracted);
+    }
+
+    public Task<ConflictResolution> ResolveConflictAsync(ObservationId id, ConflictAction action, IReadOnlyList<ObservationId>? retract, CancellationToken cancellationToken) =>
+        _db.WriteAsync(async (connection, tx) =>
+        {
+            await using var sql = new GraphCommands(connection, tx);
+            var now = _time.GetUtcNow();
+            var row = await sql.ConflictAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new UnknownConflictException(id);
+            if (row.State != ConflictState.Open)
+            {
+                throw new ConflictNotResolvableException($"conflict {id} is already {row.State.ToString().ToLowerInvariant()}");
+            }
+            var before = await DescribeAsync(sql, row, cancellationToken).ConfigureAwait(false);
+            if (action == ConflictAction.Dismiss)
+            {
+                await sql.CloseConflictAsync(id, ConflictState.Dismissed, now, null, [], cancellationToken).ConfigureAwait(false);
+                return new ConflictResolution(before with { State = ConflictState.Dismissed, ResolvedAt = now, StandingInTheWay = [] }, null, []);
+            }
+            if (row.Disputes.Any(d => d.IsKeepApart))
+            {
+                throw new ConflictNotResolvableException($"conflict {id} would merge persons an operator keeps apart; lift the keep-apart first");
+            }
+            var toRetract = retract is { Count: > 0 } ? retract : before.StandingInTheWay;
+            var retractions = new List<RetractResult>();
+            foreach (var o in toRetract.Distinct())
+            {
+                try
+                {
+                    retractions.Add(await RetractInAsync(sql, o, now, cancellationToken).ConfigureAwait(false));
+                }
+                catch (Exception e) when (e is InvalidOperationException or UnknownObservationException)
+                {
+                    throw new ConflictNotResolvableException($"cannot retract observation {o}: {e.Message}");
+                }
+            }
+            var original = row.Observation;
+            var again = new Observation(original.Identifiers, original.Source, original.At, original.Profile);
+            var applied = (await new GraphBatch(sql, now).ApplyAsync([again], cancellationToken).ConfigureAwait(false))[0];
+            if (applied.Outcome == ObserveOutcome.Rejected)
+            {
+                // Throwing rolls the retractions back too: a resolution happens whole or not at all.
+                throw new ConflictNotResolvableException(
+                    $"observation {id} would still be rejected ({string.Join("; ", applied.Conflicts)}); name the observations to retract");
+            }
+            var retracted = retractions.Select(r => r.Observation).ToArray();
+            await sql.CloseConflictAsync(id, ConflictState.Applied, now, applied.Observation, retracted, cancellationToken).ConfigureAwait(false);
+            return new ConflictResolution(before with { State = ConflictState.Applied, ResolvedAt = now, AppliedAs = applied.Observation, Retracted = retracted, StandingInTheWay = [] },
+                applied, retractions);
+        }, cancellationToken);
+
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(string query, bool includePrivate, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var q = query.Trim();
+        limit = Math.Clamp(limit, 1, 100);
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        var found = new List<(string Matched, long Person)>();
+        if (q.Length == 0)
+        {
+            return [];
+        }
+        if (PersonId.TryParse(q, out var pid))
+        {
+            if (await sql.CurrentIdAsync(pid, cancellationToken).ConfigureAwait(false) is { } current)
+            {
+                found.Add((current == pid ? q : $"{q} → {current}", current.Value));
+            }
+        }
+        else if (q.Count(c => c == ':') >= 2)
+        {
+            // type:namespace:value, whole or a prefix of the value.
+            var type = q[..q.IndexOf(':', StringComparison.Ordinal)];
+            var weak = IdentifierType.TryFromName(type, out var t) && !t.IsExclusive;
+            if (!weak || includePrivate)
+            {
+                found.AddRange(await sql.KeysWithPrefixAsync(weak ? "weak_identifiers" : "identifiers", q, limit, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        else
+        {
+            found.AddRange(await sql.KeysWithValuePrefixAsync("identifiers", q, limit, cancellationToken).ConfigureAwait(false));
+            if (includePrivate)
+            {
+                found.AddRange(await sql.KeysWithValuePrefixAsync("weak_identifiers", q, limit, cancellationToken).ConfigureAwait(false));
+                found.AddRange(await sql.PersonsByNicknameAsync(q, limit, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        var hits = new List<SearchHit>();
+        foreach (var group in found.GroupBy(f => f.Person).Take(limit))
+        {
+            hits.Add(new SearchHit(await LoadPersonAsync(sql, new PersonId(group.Key), cancellationToken).ConfigureAwait(false), group.First().Matched));
+        }
+        return hits;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_ownsDatabase)
@@ -237,11 +440,26 @@ public sealed class SqlGraphStore : IGraphStore
             ? []
             : JsonSerializer.Deserialize(json, StoreJson.Default.StoredAttributeArray)!.Select(a => new ProfileAttribute(a.N, a.V, (DataTier)a.T)).ToArray();
 
+    internal static string DisputesJson(IReadOnlyList<Conflict> conflicts) =>
+        JsonSerializer.Serialize(conflicts.Select(c => new StoredDispute(c.Type, c.Namespace, [.. c.Values], [.. c.Persons.Select(p => p.Value)])).ToArray(),
+            StoreJson.Default.StoredDisputeArray);
+
+    internal static IReadOnlyList<Conflict> ParseDisputes(string? json) =>
+        string.IsNullOrEmpty(json)
+            ? []
+            : JsonSerializer.Deserialize(json, StoreJson.Default.StoredDisputeArray)!.Select(d => new Conflict(d.T, d.N, d.V, d.P.Select(p => new PersonId(p)).ToArray())).ToArray();
+
     internal static string Invariant(long n) => n.ToString(CultureInfo.InvariantCulture);
 }
 
 internal sealed record StoredAttribute(string N, string V, int T);
 
+internal sealed record StoredDispute(string T, string N, string[] V, long[] P);
+
+internal sealed record StoredConflictRow(ObservationRecord Observation, ConflictState State, IReadOnlyList<Conflict> Disputes,
+    DateTimeOffset? ResolvedAt, ObservationId? AppliedAs, IReadOnlyList<ObservationId> Retracted);
+
 [System.Text.Json.Serialization.JsonSerializable(typeof(IEnumerable<StoredAttribute>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(StoredAttribute[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(StoredDispute[]))]
 internal sealed partial class StoreJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,4 +1,5 @@
 using OneId.Graph;
+using OneId.Storage.Audit;
 using OneId.Storage.Graph;
 
 namespace OneId.Storage.Hub;
@@ -12,11 +13,12 @@ public sealed class TenantStorage : IAsyncDisposable
     private readonly StoreDatabase _db;
     private readonly SqlHubStore _hub;
 
-    private TenantStorage(StoreDatabase db, IGraphStore graph, SqlHubStore hub)
+    private TenantStorage(StoreDatabase db, IGraphStore graph, SqlHubStore hub, IOperatorAuditLog audit)
     {
         _db = db;
         Graph = graph;
         _hub = hub;
+        Audit = audit;
     }
 
     /// <summary>Opens (and migrates) tenant <paramref name="tenant"/> of <paramref name="database"/>: a SQLite file or a PostgreSQL connection string.</summary>
@@ -27,7 +29,8 @@ public sealed class TenantStorage : IAsyncDisposable
         {
             var graph = await SqlGraphStore.OpenAsync(db, cancellationToken, time).ConfigureAwait(false);
             var hub = await SqlHubStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
-            return new TenantStorage(db, graph, hub);
+            var audit = await SqlAuditLog.OpenAsync(db, cancellationToken).ConfigureAwait(false);
+            return new TenantStorage(db, graph, hub, audit);
         }
         catch
         {
@@ -40,6 +43,7 @@ public sealed class TenantStorage : IAsyncDisposable
     public string Description => _db.Description;
 
     public IGraphStore Graph { get; }
+    public IOperatorAuditLog Audit { get; }
     public IApiKeyStore ApiKeys => _hub;
     public ILoginSessionStore Sessions => _hub;
     public IOAuthStateStore OAuthStates => _hub;

@@ -1,0 +1,63 @@
+import { useCallback, useMemo, useState } from 'react';
+import { App, Button, Card, Progress, Select, Space, Table, Tag } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { api, type AppDoc, type JobDoc } from '../api';
+import { describeError, Loading } from '../components';
+import { useInterval, useLoad, useSession } from '../hooks';
+import { formatEta, shouldPoll } from '../lib/jobs';
+
+export function Jobs() {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const session = useSession();
+  const jobs = useLoad(() => api.get<JobDoc[] | { items: JobDoc[] }>('/v1/jobs').then((j) => (Array.isArray(j) ? j : j.items)), []);
+  const apps = useLoad(() => api.get<AppDoc[]>('/v1/apps').catch(() => [] as AppDoc[]), []);
+  const oas = useMemo(() => (apps.data ?? []).filter((a) => a.type === 'official_account'), [apps.data]);
+  const [appid, setAppid] = useState<string>();
+  const reload = jobs.reload;
+  // Live progress: poll once a second while a job is queued or running.
+  useInterval(useCallback(() => reload(), [reload]), jobs.data && shouldPoll(jobs.data) ? 1000 : null);
+
+  const start = async () => {
+    try {
+      await api.post('/v1/jobs', { kind: 'oa_followers_backfill', appid: appid ?? oas[0]?.appid });
+      message.success(t('jobs.started'));
+      reload();
+    } catch (e) {
+      message.error(describeError(e));
+    }
+  };
+
+  return (
+    <div data-testid="jobs">
+      {session.admin && (
+        <Card size="small" style={{ marginBottom: 16 }} title={t('jobs.backfill')}>
+          <Space>
+            <Select style={{ width: 260 }} placeholder={t('jobs.appid')} value={appid ?? oas[0]?.appid} onChange={setAppid}
+              options={oas.map((a) => ({ value: a.appid, label: a.appid }))} data-testid="job-appid" />
+            <Button type="primary" onClick={start} disabled={!(appid ?? oas[0]?.appid)} data-testid="start-backfill">{t('jobs.start')}</Button>
+          </Space>
+        </Card>
+      )}
+      <Loading state={jobs}>
+        {(list) => (
+          <Table<JobDoc> rowKey="id" dataSource={list} size="middle" pagination={{ pageSize: 20 }}
+            columns={[
+              { title: 'ID', dataIndex: 'id' },
+              { title: t('jobs.appid'), dataIndex: 'appid' },
+              { title: t('common.state'), dataIndex: 'state', render: (s: JobDoc['state']) => <Tag data-testid="job-state" color={s === 'succeeded' ? 'green' : s === 'failed' ? 'red' : 'blue'}>{t(`jobs.states.${s}`)}</Tag> },
+              { title: t('jobs.progress'), render: (_, j) => (
+                <div data-testid="job-progress">
+                  <Progress percent={j.state === 'succeeded' ? 100 : j.eta_seconds ? 60 : j.state === 'running' ? 30 : 0} size="small" status={j.state === 'failed' ? 'exception' : j.state === 'running' ? 'active' : undefined} />
+                  {j.progress.pages} {t('jobs.pages')} · <span data-testid="job-followers">{j.progress.followers}</span> {t('jobs.followers')} · {j.progress.new_persons} {t('jobs.newPersons')} · {j.progress.merges} {t('jobs.merges')} · {j.progress.conflicts} {t('jobs.conflicts')}
+                </div>
+              ) },
+              { title: t('jobs.eta'), render: (_, j) => formatEta(j.eta_seconds) },
+              { title: t('jobs.created'), dataIndex: 'created_at', render: (v: string) => v?.replace('T', ' ').slice(0, 19) },
+              { title: t('jobs.error'), dataIndex: 'error' },
+            ]} />
+        )}
+      </Loading>
+    </div>
+  );
+}
