@@ -123,16 +123,28 @@ public static class SandboxMode
 /// <summary>A hub and a sandbox running together in this process.</summary>
 public sealed class SandboxedHub : IAsyncDisposable
 {
-    private SandboxedHub(RunningSandbox sandbox, Microsoft.AspNetCore.Builder.WebApplication hub, Uri hubAddress)
+    private readonly Func<Microsoft.AspNetCore.Builder.WebApplication> _build;
+
+    private SandboxedHub(RunningSandbox sandbox, Func<Microsoft.AspNetCore.Builder.WebApplication> build, Microsoft.AspNetCore.Builder.WebApplication hub, Uri hubAddress)
     {
         Sandbox = sandbox;
+        _build = build;
         Hub = hub;
         HubAddress = hubAddress;
     }
 
     public RunningSandbox Sandbox { get; }
-    public Microsoft.AspNetCore.Builder.WebApplication Hub { get; }
+    public Microsoft.AspNetCore.Builder.WebApplication Hub { get; private set; }
     public Uri HubAddress { get; }
+
+    /// <summary>Stops the hub and starts a new one on the same address and database, as after a restart; the sandbox keeps running.</summary>
+    public async Task RestartHubAsync(CancellationToken cancellationToken)
+    {
+        await Hub.StopAsync(cancellationToken).ConfigureAwait(false);
+        await Hub.DisposeAsync().ConfigureAwait(false);
+        Hub = _build();
+        await Hub.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <param name="database">The hub's database (a SQLite file or PostgreSQL connection string).</param>
     /// <param name="configure">Further hub options (bootstrap key, webhooks).</param>
@@ -148,7 +160,7 @@ public sealed class SandboxedHub : IAsyncDisposable
         var sandbox = await SandboxHost.StartAsync(world, new SandboxHostOptions { Port = sandboxPort, Clock = clock }, cancellationToken).ConfigureAwait(false);
         try
         {
-            var hub = HubApplication.Build(new HubLaunch
+            Microsoft.AspNetCore.Builder.WebApplication Build() => HubApplication.Build(new HubLaunch
             {
                 Database = database,
                 Urls = [hubAddress.AbsoluteUri.TrimEnd('/')],
@@ -161,8 +173,9 @@ public sealed class SandboxedHub : IAsyncDisposable
                 // One clock for both: codes, windows and token lifetimes agree when the story moves time forward.
                 ConfigureBuilder = b => b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock)),
             });
+            var hub = Build();
             await hub.StartAsync(cancellationToken).ConfigureAwait(false);
-            return new SandboxedHub(sandbox, hub, hubAddress);
+            return new SandboxedHub(sandbox, Build, hub, hubAddress);
         }
         catch
         {

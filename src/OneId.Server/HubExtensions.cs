@@ -73,6 +73,8 @@ public static class HubExtensions
         app.MapOperatorApi();
         app.MapConsole();
         app.MapFlowApis();
+        app.MapInboxApi();
+        app.MapJobsApi();
         return app;
     }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OneId.Graph;
 using OneId.DemoWiring;
 using OneId.Server.Tenants;
+using OneId.Testing;
 using OneId.WeChat.Crypto;
 using Xunit;
 using Demo = OneId.Sandbox.World.DemoWorld;
@@ -73,15 +74,11 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
         var openidId = Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}");
         // A real follow (user/info then reports subscribe=1 and the unionid); the sandbox pushes its own event too.
         await f.SandboxAsync($"_sandbox/users/{user}/follow", new { appid = Demo.OfficialAccount });
-        Person? person = null;
-        for (var i = 0; i < 100 && person?.Identifiers.Contains(unionid) != true; i++)
-        {
-            await Task.Delay(50);
-            person = await Graph.FindAsync(openidId, default);
-        }
-        person!.Identifiers.Should().Contain(unionid);
+        var person = await Eventually.ValueAsync(() => Graph.FindAsync(openidId, default), p => p?.Identifiers.Contains(unionid) == true,
+            "the follow linked the openid to the unionid");
+        await f.InboxDrainedAsync();
         int Subscribes(IReadOnlyList<ObservationRecord> o) => o.Count(x => x.Source.StartsWith("oa.subscribe", StringComparison.Ordinal));
-        var before = Subscribes(await Graph.GetObservationsAsync(person.Id, default));
+        var before = Subscribes(await Graph.GetObservationsAsync(person!.Id, default));
 
         var crypto = new WeChatMessageCrypto(SandboxMode.OaToken, SandboxMode.OaAesKey, Demo.OfficialAccount);
         var sealedMsg = crypto.Encrypt(Subscribe(openid, 1700000123), Ts, Nonce);
@@ -93,7 +90,8 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
             r.StatusCode.Should().Be(HttpStatusCode.OK);
             (await r.Content.ReadAsStringAsync()).Should().Be("success");
         }
-        Subscribes(await Graph.GetObservationsAsync(person.Id, default)).Should().Be(before + 1, "three deliveries of one event are processed once");
+        await f.InboxDrainedAsync();
+        Subscribes(await Graph.GetObservationsAsync(person!.Id, default)).Should().Be(before + 1, "three deliveries of one event are processed once");
     }
 
     [Fact]
@@ -105,6 +103,7 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
         using var hub = f.Hub();
         var r = await hub.PostAsync($"{OaPath}?{SignedQuery}&openid={openid}", Xml(xml));
         (await r.Content.ReadAsStringAsync()).Should().Be("success");
+        await f.InboxDrainedAsync();
         var person = await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}"), default);
         (await Graph.GetObservationsAsync(person!.Id, default)).Should().ContainSingle(o => o.Source == $"oa.unsubscribe:{Demo.OfficialAccount}");
         // Text messages and other events are acknowledged and change nothing.
@@ -160,15 +159,11 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
         var extId = Identifier.Parse($"external_userid:{Demo.Corp}:{ext}");
         // The sandbox makes the user a customer and pushes its own event; wait until the hub has processed it.
         await f.SandboxAsync($"_sandbox/users/{user}/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
-        Person? person = null;
-        for (var i = 0; i < 100 && person?.Identifiers.Contains(unionid) != true; i++)
-        {
-            await Task.Delay(50);
-            person = await Graph.FindAsync(extId, default);
-        }
-        person!.Identifiers.Should().Contain(unionid, "S9: externalcontact/get gave the unionid to the self-built app");
+        var person = await Eventually.ValueAsync(() => Graph.FindAsync(extId, default), p => p?.Identifiers.Contains(unionid) == true,
+            "S9: externalcontact/get gave the unionid to the self-built app");
+        await f.InboxDrainedAsync();
         int Contacts(IReadOnlyList<ObservationRecord> o) => o.Count(x => x.Source.StartsWith($"wecom.contact:{Demo.Corp}/{Demo.SelfBuiltApp}", StringComparison.Ordinal));
-        var before = Contacts(await Graph.GetObservationsAsync(person.Id, default));
+        var before = Contacts(await Graph.GetObservationsAsync(person!.Id, default));
 
         // WeChat's retry of one event (same CreateTime), delivered twice.
         var xml = $"<xml><ToUserName><![CDATA[{Demo.Corp}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1700000999</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[add_external_contact]]></ChangeType><UserID><![CDATA[lisi]]></UserID><ExternalUserID><![CDATA[{ext}]]></ExternalUserID></xml>";
@@ -181,7 +176,8 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
                 Xml(WeChatMessageCrypto.BuildEncryptedBody(Demo.Corp, sealedMsg.Encrypt, "1000002")));
             (await r.Content.ReadAsStringAsync()).Should().Be("success");
         }
-        Contacts(await Graph.GetObservationsAsync(person.Id, default)).Should().Be(before + 1, "two deliveries of one event are processed once");
+        await f.InboxDrainedAsync();
+        Contacts(await Graph.GetObservationsAsync(person!.Id, default)).Should().Be(before + 1, "two deliveries of one event are processed once");
     }
 
     [Fact]

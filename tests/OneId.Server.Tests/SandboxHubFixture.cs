@@ -59,6 +59,11 @@ public sealed class SandboxHubFixture : IAsyncLifetime
         return name;
     }
 
+    /// <summary>Waits until the hub's inbox has processed every push it took (none pending, none waiting for a retry).</summary>
+    public Task InboxDrainedAsync(string tenant = SandboxMode.Tenant) =>
+        Eventually.TrueAsync(async () => (await Running.Hub.Services.GetRequiredService<TenantRegistry>().Get(tenant)!.Inbox.StatsAsync(default)).Pending == 0,
+            "the inbox has processed every push");
+
     public async Task<string> CodeAsync(string user, string appid) =>
         (await SandboxAsync($"_sandbox/users/{user}/login", new { appid })).GetProperty("code").GetString()!;
 

@@ -17,6 +17,13 @@ public static class ApplicationExtensions
         services.TryAddSingleton<WebLoginFlows>();
         services.TryAddSingleton<PushFlows>();
         services.TryAddSingleton<FollowerBackfill>();
+        services.TryAddSingleton<InboxSignal>();
+        services.TryAddSingleton<InboxWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<InboxWorker>());
+        services.TryAddSingleton<JobSignal>();
+        services.TryAddSingleton<BackfillJobs>();
+        services.TryAddSingleton<JobWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobWorker>());
         return services;
     }
 }

@@ -14,6 +14,10 @@ namespace OneId.Server.Application;
 /// <param name="ResumedAfter">The checkpoint this run continued from, or null for a fresh run.</param>
 public sealed record BackfillResult(int Followers, [property: System.Text.Json.Serialization.JsonPropertyName("with_unionid")] int WithUnionId, int NewPersons, int Changed, int Conflicts, string? ResumedAfter);
 
+/// <summary>A step of a backfill: a batch done (<paramref name="Batch"/>), or the end of a user/get page (null).</summary>
+/// <param name="TotalFollowers">The OA's follower count, as user/get reports it.</param>
+public sealed record BackfillStep(BackfillBatch? Batch, int TotalFollowers);
+
 /// <summary>What one batch of a backfill did.</summary>
 public sealed record BackfillBatch(int Followers, int WithUnionId, int NewPersons, int Merges, int Changed, int Conflicts);
 
@@ -27,7 +31,7 @@ public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWrit
     public static string CheckpointName(AppOptions app) => $"backfill:{app?.AppId}";
 
     /// <summary>Runs to the end (or to the first WeChat failure, which leaves the checkpoint for the next run).</summary>
-    public async Task<BackfillResult> RunAsync(HubTenant tenant, AppOptions app, CancellationToken cancellationToken, Action<BackfillBatch>? progress = null)
+    public async Task<BackfillResult> RunAsync(HubTenant tenant, AppOptions app, CancellationToken cancellationToken, Func<BackfillStep, CancellationToken, Task>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(app);
@@ -49,7 +53,14 @@ public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWrit
                 conflicts += batch.Conflicts;
                 // user/get's next_openid means "after this openid", so the last openid done is a complete checkpoint.
                 await tenant.Checkpoints.SaveCheckpointAsync(checkpoint, chunk[^1].Value, cancellationToken).ConfigureAwait(false);
-                progress?.Invoke(batch);
+                if (progress is not null)
+                {
+                    await progress(new BackfillStep(batch, page.Total), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            if (progress is not null)
+            {
+                await progress(new BackfillStep(null, page.Total), cancellationToken).ConfigureAwait(false);
             }
             LogPage(logger, app.AppId, followers, page.Total);
             // The doc does not pin what follows the last page: an empty page, or an empty or repeated next_openid.

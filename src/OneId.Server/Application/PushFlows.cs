@@ -27,10 +27,11 @@ public sealed record InboundPush(PushKind Kind, string Target, string DedupeKey,
 /// <summary>
 /// Push triggers: OA follow / unfollow (S1), WeCom customer-contact events (S9 self-built, S10 provider) and third-party
 /// platform INFO events (S7). <c>Classify*</c> decide at once whether a push matters and how its retries are known;
-/// <see cref="ProcessAsync"/> does the work, which may call WeChat and so may be slow or fail.
+/// <see cref="AcceptAsync"/> stores the push in the durable inbox; <see cref="ProcessAsync"/> (called by the
+/// <see cref="InboxWorker"/>) does the work, which may call WeChat and so may be slow or fail.
 /// </summary>
 public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient wecom, ComponentClient component, IdentityRecorder recorder,
-    GraphWriter writer, ILogger<PushFlows> logger)
+    GraphWriter writer, InboxSignal signal, ILogger<PushFlows> logger)
 {
     /// <summary>An OA push, or null when it carries nothing for the graph (messages, menu clicks, …).</summary>
     public static InboundPush? ClassifyOfficialAccount(string appId, WeChatXmlMessage message)
@@ -149,29 +150,22 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
     }
 
     /// <summary>
-    /// Takes a verified push: a retry of one already taken changes nothing. The push is processed now; when that
-    /// fails its key is forgotten so that WeChat's retry gets another chance.
+    /// Takes a verified push into the tenant's durable inbox, in the one statement that also takes its dedupe key: a
+    /// retry of a push already taken changes nothing. The inbox worker processes it; the caller answers WeChat now,
+    /// well inside its 5 s, whatever WeChat's own APIs will take.
     /// </summary>
     public async Task AcceptAsync(HubTenant tenant, InboundPush push, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(push);
-        if (!await tenant.CallbackDedupe.FirstSeenAsync(push.DedupeKey, cancellationToken).ConfigureAwait(false))
+        // Not cancelled with the request: once WeChat's push is verified it is stored, even if WeChat stopped waiting.
+        if (await tenant.Inbox.AddAsync(push.DedupeKey, push.Kind.ToString(), push.Target, push.Message.ToString(), CancellationToken.None).ConfigureAwait(false))
         {
-            return;
-        }
-        try
-        {
-            await ProcessAsync(tenant, push, cancellationToken).ConfigureAwait(false);
-        }
-        catch (WeChatApiException e)
-        {
-            await tenant.CallbackDedupe.ForgetSeenAsync(push.DedupeKey, CancellationToken.None).ConfigureAwait(false);
-            LogPushFailed(logger, push.Kind, push.Target, e.ErrCode ?? 0, e.Message);
-            throw;
+            signal.Notify();
+            LogAccepted(logger, tenant.Name, push.Kind, push.Target, push.DedupeKey);
         }
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "{Kind} push for {Target} failed (errcode {ErrCode}): {Message}; WeChat will retry")]
-    private static partial void LogPushFailed(ILogger logger, PushKind kind, string target, int errCode, string message);
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "{Tenant}: {Kind} push for {Target} stored in the inbox ({Key})")]
+    private static partial void LogAccepted(ILogger logger, string tenant, PushKind kind, string target, string key);
 }

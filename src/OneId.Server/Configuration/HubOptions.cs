@@ -50,8 +50,32 @@ public sealed class HubOptions
     [ConfigurationKeyName("webhook_poll_ms")]
     public int WebhookPollMilliseconds { get; set; } = 1000;
 
+    /// <summary>How the durable inbox of WeChat pushes is worked off (see docs/hub.md, "The inbox").</summary>
+    [ConfigurationKeyName("inbox")]
+    public InboxOptions Inbox { get; set; } = new();
+
     /// <summary>env:NAME references whose variable was not set (filled at start-up, reported by validation).</summary>
     internal List<string> UnresolvedSecrets { get; } = [];
+}
+
+/// <summary>The inbox worker: how many pushes one hub instance processes at once, and how it retries.</summary>
+public sealed class InboxOptions
+{
+    /// <summary>Pushes processed at once per hub instance (each may wait on WeChat, e.g. a slow user/info).</summary>
+    [ConfigurationKeyName("concurrency")]
+    public int Concurrency { get; set; } = 16;
+
+    /// <summary>Attempts before a push is given up (dead letter, kept with its last error). Backoff doubles from 1 s to 5 min.</summary>
+    [ConfigurationKeyName("max_attempts")]
+    public int MaxAttempts { get; set; } = 12;
+
+    /// <summary>How long one attempt may take before it counts as failed.</summary>
+    [ConfigurationKeyName("attempt_timeout_seconds")]
+    public int AttemptTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>How often an idle worker looks for due retries and for pushes taken by other instances.</summary>
+    [ConfigurationKeyName("poll_ms")]
+    public int PollMilliseconds { get; set; } = 500;
 }
 
 public sealed class WeChatEndpointOptions

@@ -21,6 +21,8 @@ public sealed class HubTenant(TenantOptions options, TenantStorage storage)
     public IPendingIdStore PendingIds => Storage.PendingIds;
     public ICheckpointStore Checkpoints => Storage.Checkpoints;
     public IComponentStateStore ComponentState => Storage.ComponentState;
+    public IPushInbox Inbox => Storage.Inbox;
+    public IJobStore Jobs => Storage.Jobs;
     public OneId.Storage.Audit.IOperatorAuditLog Audit => Storage.Audit;
 
     public AppOptions? FindApp(string appId) => Options.Apps.FirstOrDefault(a => a.AppId == appId);

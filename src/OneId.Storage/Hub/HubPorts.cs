@@ -95,3 +95,57 @@ public interface IComponentStateStore
 {
     Task<int> SetComponentStateAsync(string componentAppId, string name, string value, CancellationToken ct);
 }
+
+public enum InboxState
+{
+    Pending = 0,
+    Done = 1,
+    /// <summary>Given up after too many failures; kept with its last error until an operator requeues it.</summary>
+    Dead = 2,
+}
+
+/// <summary>A claimed push, to be processed by the claimer while its lease lasts. <paramref name="Attempts"/> counts this one.</summary>
+public sealed record InboxItem(long Id, string DedupeKey, string Kind, string Target, string Payload, DateTimeOffset ReceivedAt, int Attempts);
+
+/// <summary>A push as an operator sees it (no payload).</summary>
+public sealed record InboxEntry(long Id, string DedupeKey, string Kind, string Target, InboxState State, int Attempts,
+    DateTimeOffset ReceivedAt, DateTimeOffset? NextAttemptAt, string? LastError, DateTimeOffset? FinishedAt);
+
+/// <param name="Pending">Pushes not yet processed (including those waiting for a retry).</param>
+/// <param name="Dead">Pushes given up on.</param>
+/// <param name="OldestPending">When the oldest pending push arrived, or null.</param>
+public sealed record InboxStats(long Pending, long Dead, DateTimeOffset? OldestPending);
+
+/// <summary>
+/// The durable inbox of WeChat pushes. Adding a push and taking its dedupe key are one statement (the key is unique),
+/// so a push is either stored once or recognized as a retry. Items are claimed with a lease: no two hub instances
+/// process one item at once, and an item whose claimer died is claimed again once the lease lapses.
+/// </summary>
+public interface IPushInbox
+{
+    /// <summary>Stores a push; false when its key was seen before (WeChat's retry of a push already stored).</summary>
+    Task<bool> AddAsync(string dedupeKey, string kind, string target, string payload, CancellationToken ct);
+
+    /// <summary>Claims up to <paramref name="max"/> due pending items for <paramref name="owner"/> until now + <paramref name="lease"/>, oldest first.</summary>
+    Task<IReadOnlyList<InboxItem>> ClaimAsync(string owner, TimeSpan lease, int max, CancellationToken ct);
+
+    /// <summary>Marks a claimed item done (its payload is dropped). False when the claim was lost to another instance.</summary>
+    Task<bool> CompleteAsync(long id, string owner, CancellationToken ct);
+
+    /// <summary>Releases a claimed item for another attempt at <paramref name="nextAttemptAt"/>, keeping the error.</summary>
+    Task<bool> RetryLaterAsync(long id, string owner, DateTimeOffset nextAttemptAt, string error, CancellationToken ct);
+
+    /// <summary>Gives up on a claimed item: it stays, dead, with its last error (and payload, so it can be requeued).</summary>
+    Task<bool> DeadAsync(long id, string owner, string error, CancellationToken ct);
+
+    /// <summary>Puts a dead item back in the queue, due now, with a fresh attempt count. False when it is not dead.</summary>
+    Task<bool> RequeueAsync(long id, CancellationToken ct);
+
+    Task<InboxStats> StatsAsync(CancellationToken ct);
+
+    /// <summary>The newest items (of <paramref name="state"/> when given), newest first.</summary>
+    Task<IReadOnlyList<InboxEntry>> ListAsync(InboxState? state, int max, CancellationToken ct);
+
+    /// <summary>Forgets done items finished before <paramref name="before"/> (their keys no longer dedupe: WeChat's retries stop within a minute).</summary>
+    Task<int> PurgeDoneAsync(DateTimeOffset before, CancellationToken ct);
+}

@@ -72,10 +72,51 @@ public static class HubSchema
         ALTER TABLE hub_webhook_cursors ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
         """;
 
+    // The durable inbox: every verified push, stored in the transaction that takes its dedupe key (the unique key
+    // itself), so that WeChat can be answered at once and nothing is lost if processing is slow, fails or the hub dies.
+    // state: 0 pending, 1 done, 2 dead (gave up; kept with its last error). A claim is a lease: lease_owner/lease_until.
+    private static string Inbox(string id) => $"""
+        CREATE TABLE hub_inbox (
+            id {id},
+            dedupe_key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            payload TEXT NULL,
+            received_at BIGINT NOT NULL,
+            state INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL DEFAULT 0,
+            lease_owner TEXT NULL,
+            lease_until BIGINT NOT NULL DEFAULT 0,
+            last_error TEXT NULL,
+            finished_at BIGINT NULL);
+        CREATE INDEX ix_hub_inbox_due ON hub_inbox(state, next_attempt_at);
+        """;
+
+    // Durable jobs (backfills); state is queued, running, succeeded or failed. One active job per app is enforced by
+    // the store, under the tenant's write lock.
+    private static string Jobs(string id) => $"""
+        CREATE TABLE hub_jobs (
+            id {id},
+            kind TEXT NOT NULL,
+            appid TEXT NOT NULL,
+            state TEXT NOT NULL,
+            progress TEXT NOT NULL,
+            error TEXT NULL,
+            created_at BIGINT NOT NULL,
+            started_at BIGINT NULL,
+            finished_at BIGINT NULL,
+            lease_owner TEXT NULL,
+            lease_until BIGINT NOT NULL DEFAULT 0);
+        CREATE INDEX ix_hub_jobs_state ON hub_jobs(state);
+        """;
+
     public static IReadOnlyList<Migration> Migrations { get; } =
     [
         new Migration("hub/001-init", Init, Init),
         new Migration("hub/002-checkpoints", Checkpoints, Checkpoints),
         new Migration("hub/003-webhook-leases", WebhookLeases, WebhookLeases),
+        new Migration("hub/004-inbox", Inbox("INTEGER PRIMARY KEY AUTOINCREMENT"), Inbox("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
+        new Migration("hub/005-jobs", Jobs("INTEGER PRIMARY KEY AUTOINCREMENT"), Jobs("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
     ];
 }

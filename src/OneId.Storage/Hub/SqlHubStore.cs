@@ -5,7 +5,7 @@ using OneId.Graph;
 namespace OneId.Storage.Hub;
 
 /// <summary>The hub's rows in one tenant's database (SQLite or PostgreSQL). Only hashes of keys and tokens are stored, never the values.</summary>
-public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore
+public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox, IJobStore
 {
     private readonly StoreDatabase _db;
     private readonly TimeProvider _time;
@@ -197,6 +197,169 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
             INSERT INTO hub_component_state(component_appid, name, value, at) VALUES (@componentAppId, @name, @value, @at)
             ON CONFLICT (component_appid, name) DO UPDATE SET value = excluded.value, at = excluded.at
             """, new { componentAppId, name, value, at = Now }, ct);
+
+    // ---- the durable inbox ----
+
+    public async Task<bool> AddAsync(string dedupeKey, string kind, string target, string payload, CancellationToken ct) =>
+        await ExecuteAsync("""
+            INSERT INTO hub_inbox(dedupe_key, kind, target, payload, received_at, next_attempt_at) VALUES (@dedupeKey, @kind, @target, @payload, @now, @now)
+            ON CONFLICT (dedupe_key) DO NOTHING
+            """, new { dedupeKey, kind, target, payload, now = Now }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<IReadOnlyList<InboxItem>> ClaimAsync(string owner, TimeSpan lease, int max, CancellationToken ct)
+    {
+        // PostgreSQL: SKIP LOCKED lets instances claim side by side without waiting for each other's rows; the lease
+        // columns keep a claim after the statement commits. SQLite has one writer at a time anyway.
+        var skipLocked = _db.Kind == StoreKind.Postgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var sql = $"""
+            UPDATE hub_inbox SET lease_owner = @owner, lease_until = @until, attempts = attempts + 1
+            WHERE id IN (SELECT id FROM hub_inbox WHERE state = 0 AND next_attempt_at <= @now AND lease_until < @now ORDER BY id LIMIT @max {skipLocked})
+            RETURNING id AS Id, dedupe_key AS DedupeKey, kind AS Kind, target AS Target, payload AS Payload, received_at AS ReceivedAt, attempts AS Attempts
+            """;
+        var args = new { owner, until = Now + (long)lease.TotalMilliseconds, now = Now, max };
+        IEnumerable<InboxRow> rows;
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            rows = await _db.WriteAsync((connection, tx) => connection.QueryAsync<InboxRow>(new CommandDefinition(sql, args, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+            rows = await c.QueryAsync<InboxRow>(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        }
+        return rows.OrderBy(r => r.Id)
+            .Select(r => new InboxItem(r.Id, r.DedupeKey, r.Kind, r.Target, r.Payload ?? "", DateTimeOffset.FromUnixTimeMilliseconds(r.ReceivedAt), (int)r.Attempts))
+            .ToArray();
+    }
+
+    public async Task<bool> CompleteAsync(long id, string owner, CancellationToken ct) =>
+        await ExecuteAsync("""
+            UPDATE hub_inbox SET state = 1, payload = NULL, lease_owner = NULL, lease_until = 0, last_error = NULL, finished_at = @now
+            WHERE id = @id AND lease_owner = @owner AND state = 0
+            """, new { id, owner, now = Now }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> RetryLaterAsync(long id, string owner, DateTimeOffset nextAttemptAt, string error, CancellationToken ct) =>
+        await ExecuteAsync("""
+            UPDATE hub_inbox SET lease_owner = NULL, lease_until = 0, next_attempt_at = @next, last_error = @error
+            WHERE id = @id AND lease_owner = @owner AND state = 0
+            """, new { id, owner, next = nextAttemptAt.ToUnixTimeMilliseconds(), error }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> DeadAsync(long id, string owner, string error, CancellationToken ct) =>
+        await ExecuteAsync("""
+            UPDATE hub_inbox SET state = 2, lease_owner = NULL, lease_until = 0, last_error = @error, finished_at = @now
+            WHERE id = @id AND lease_owner = @owner AND state = 0
+            """, new { id, owner, error, now = Now }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> RequeueAsync(long id, CancellationToken ct) =>
+        await ExecuteAsync("""
+            UPDATE hub_inbox SET state = 0, attempts = 0, next_attempt_at = @now, finished_at = NULL WHERE id = @id AND state = 2
+            """, new { id, now = Now }, ct).ConfigureAwait(false) == 1;
+
+    public Task<InboxStats> StatsAsync(CancellationToken ct) => ReadAsync(async c =>
+    {
+        var r = await c.QueryFirstAsync<StatsRow>(new CommandDefinition("""
+            SELECT CAST(COALESCE(SUM(CASE WHEN state = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS Pending,
+                   CAST(COALESCE(SUM(CASE WHEN state = 2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS Dead,
+                   MIN(CASE WHEN state = 0 THEN received_at END) AS Oldest
+            FROM hub_inbox WHERE state <> 1
+            """, cancellationToken: ct)).ConfigureAwait(false);
+        return new InboxStats(r.Pending, r.Dead, r.Oldest is { } o ? DateTimeOffset.FromUnixTimeMilliseconds(o) : null);
+    }, ct);
+
+    public Task<IReadOnlyList<InboxEntry>> ListAsync(InboxState? state, int max, CancellationToken ct) => ReadAsync<IReadOnlyList<InboxEntry>>(async c =>
+    {
+        var where = state is null ? "" : "WHERE state = @state";
+        var rows = await c.QueryAsync<EntryRow>(new CommandDefinition($"""
+            SELECT id AS Id, dedupe_key AS DedupeKey, kind AS Kind, target AS Target, state AS State, attempts AS Attempts, received_at AS ReceivedAt,
+                   next_attempt_at AS NextAttemptAt, last_error AS LastError, finished_at AS FinishedAt
+            FROM hub_inbox {where} ORDER BY id DESC LIMIT @max
+            """, new { state = (int?)state, max }, cancellationToken: ct)).ConfigureAwait(false);
+        return rows.Select(r => new InboxEntry(r.Id, r.DedupeKey, r.Kind, r.Target, (InboxState)r.State, (int)r.Attempts,
+            DateTimeOffset.FromUnixTimeMilliseconds(r.ReceivedAt), r.State == 0 ? DateTimeOffset.FromUnixTimeMilliseconds(r.NextAttemptAt) : null,
+            r.LastError, r.FinishedAt is { } f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null)).ToArray();
+    }, ct);
+
+    public Task<int> PurgeDoneAsync(DateTimeOffset before, CancellationToken ct) =>
+        ExecuteAsync("DELETE FROM hub_inbox WHERE state = 1 AND finished_at < @before", new { before = before.ToUnixTimeMilliseconds() }, ct);
+
+    private sealed class InboxRow { public long Id { get; set; } public string DedupeKey { get; set; } = ""; public string Kind { get; set; } = ""; public string Target { get; set; } = ""; public string? Payload { get; set; } public long ReceivedAt { get; set; } public long Attempts { get; set; } }
+
+    private sealed class EntryRow { public long Id { get; set; } public string DedupeKey { get; set; } = ""; public string Kind { get; set; } = ""; public string Target { get; set; } = ""; public long State { get; set; } public long Attempts { get; set; } public long ReceivedAt { get; set; } public long NextAttemptAt { get; set; } public string? LastError { get; set; } public long? FinishedAt { get; set; } }
+
+    private sealed class StatsRow { public long Pending { get; set; } public long Dead { get; set; } public long? Oldest { get; set; } }
+
+    // ---- durable jobs ----
+
+    private const string JobColumns = "id AS Id, kind AS Kind, appid AS AppId, state AS State, progress AS Progress, error AS Error, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt";
+
+    private static StoredJob ToJob(JobRow r) => new(r.Id, r.Kind, r.AppId, Enum.Parse<JobState>(r.State, ignoreCase: true), r.Progress, r.Error,
+        DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt), r.StartedAt is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
+        r.FinishedAt is { } f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null);
+
+    public Task<StoredJob?> CreateJobAsync(string kind, string appId, CancellationToken ct) =>
+        // Under the tenant's write lock, so that two requests cannot both find no active job and both insert one.
+        _db.WriteAsync(async (connection, tx) =>
+        {
+            var active = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COUNT(*) FROM hub_jobs WHERE appid = @appId AND state IN ('queued', 'running')", new { appId }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            if (active > 0)
+            {
+                return null;
+            }
+            var row = await connection.QuerySingleAsync<JobRow>(new CommandDefinition($"""
+                INSERT INTO hub_jobs(kind, appid, state, progress, created_at) VALUES (@kind, @appId, 'queued', @progress, @now)
+                RETURNING {JobColumns}
+                """, new { kind, appId, progress = "{}", now = Now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            return (StoredJob?)ToJob(row);
+        }, ct);
+
+    public Task<StoredJob?> GetJobAsync(long id, CancellationToken ct) => ReadAsync(async c =>
+    {
+        var r = await c.QueryFirstOrDefaultAsync<JobRow>(new CommandDefinition($"SELECT {JobColumns} FROM hub_jobs WHERE id = @id", new { id }, cancellationToken: ct)).ConfigureAwait(false);
+        return r is null ? null : ToJob(r);
+    }, ct);
+
+    public Task<IReadOnlyList<StoredJob>> ListJobsAsync(int max, CancellationToken ct) => ReadAsync<IReadOnlyList<StoredJob>>(async c =>
+        (await c.QueryAsync<JobRow>(new CommandDefinition($"SELECT {JobColumns} FROM hub_jobs ORDER BY id DESC LIMIT @max", new { max }, cancellationToken: ct)).ConfigureAwait(false))
+            .Select(ToJob).ToArray(), ct);
+
+    public async Task<StoredJob?> ClaimJobAsync(string owner, TimeSpan lease, CancellationToken ct)
+    {
+        var skipLocked = _db.Kind == StoreKind.Postgres ? "FOR UPDATE SKIP LOCKED" : "";
+        var sql = $"""
+            UPDATE hub_jobs SET state = 'running', lease_owner = @owner, lease_until = @until, started_at = COALESCE(started_at, @now)
+            WHERE id = (SELECT id FROM hub_jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < @now) ORDER BY id LIMIT 1 {skipLocked})
+            RETURNING {JobColumns}
+            """;
+        var args = new { owner, until = Now + (long)lease.TotalMilliseconds, now = Now };
+        JobRow? row;
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            row = await _db.WriteAsync((connection, tx) => connection.QueryFirstOrDefaultAsync<JobRow>(new CommandDefinition(sql, args, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+            row = await c.QueryFirstOrDefaultAsync<JobRow>(new CommandDefinition(sql, args, cancellationToken: ct)).ConfigureAwait(false);
+        }
+        return row is null ? null : ToJob(row);
+    }
+
+    public async Task<bool> ReportJobAsync(long id, string owner, string progress, TimeSpan lease, CancellationToken ct) =>
+        await ExecuteAsync("UPDATE hub_jobs SET progress = @progress, lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'running'",
+            new { id, owner, progress, until = Now + (long)lease.TotalMilliseconds }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> FinishJobAsync(long id, string owner, JobState state, string progress, string? error, CancellationToken ct) =>
+        await ExecuteAsync("""
+            UPDATE hub_jobs SET state = @state, progress = @progress, error = @error, finished_at = @now, lease_owner = NULL, lease_until = 0
+            WHERE id = @id AND lease_owner = @owner AND state = 'running'
+            """, new { id, owner, state = state.ToString().ToLowerInvariant(), progress, error, now = Now }, ct).ConfigureAwait(false) == 1;
+
+    public async Task<bool> ReleaseJobAsync(long id, string owner, CancellationToken ct) =>
+        await ExecuteAsync("UPDATE hub_jobs SET state = 'queued', lease_owner = NULL, lease_until = 0 WHERE id = @id AND lease_owner = @owner AND state = 'running'",
+            new { id, owner }, ct).ConfigureAwait(false) == 1;
+
+    private sealed class JobRow { public long Id { get; set; } public string Kind { get; set; } = ""; public string AppId { get; set; } = ""; public string State { get; set; } = ""; public string Progress { get; set; } = "{}"; public string? Error { get; set; } public long CreatedAt { get; set; } public long? StartedAt { get; set; } public long? FinishedAt { get; set; } }
 
     private sealed class KeyRow { public string Tiers { get; set; } = ""; public long Admin { get; set; } }
 

@@ -52,6 +52,8 @@ public sealed class TenantStorage : IAsyncDisposable
     public IPendingIdStore PendingIds => _hub;
     public ICheckpointStore Checkpoints => _hub;
     public IComponentStateStore ComponentState => _hub;
+    public IPushInbox Inbox => _hub;
+    public IJobStore Jobs => _hub;
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,262 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OneId.Server.Configuration;
+using OneId.Server.Tenants;
+using OneId.Storage.Hub;
+using OneId.WeChat.Http;
+using OneId.WeChat.Ids;
+using OneId.WeChat.Tokens;
+
+namespace OneId.Server.Application;
+
+public static class JobKinds
+{
+    /// <summary>S12: every follower of an OA, with its unionid (user/get + user/info/batchget).</summary>
+    public const string OaFollowersBackfill = "oa_followers_backfill";
+}
+
+/// <summary>A job's progress, as stored and as answered (snake_case).</summary>
+public sealed record JobProgress(
+    [property: JsonPropertyName("pages")] int Pages,
+    [property: JsonPropertyName("followers")] int Followers,
+    [property: JsonPropertyName("new_persons")] int NewPersons,
+    [property: JsonPropertyName("merges")] int Merges,
+    [property: JsonPropertyName("conflicts")] int Conflicts,
+    [property: JsonPropertyName("total")] int? Total)
+{
+    public static readonly JobProgress None = new(0, 0, 0, 0, 0, null);
+
+    public static JobProgress Parse(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<JobProgress>(json) ?? None;
+        }
+        catch (JsonException)
+        {
+            return None;
+        }
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    /// <summary>Seconds left at the rate so far, or null while unknown (no total yet, nothing done yet).</summary>
+    public double? EtaSeconds(DateTimeOffset? startedAt, DateTimeOffset now)
+    {
+        if (Total is not { } total || startedAt is not { } started || Followers <= 0)
+        {
+            return null;
+        }
+        var elapsed = (now - started).TotalSeconds;
+        return elapsed <= 0 ? null : Math.Max(0, Math.Round((total - Followers) / (Followers / elapsed), 1));
+    }
+}
+
+/// <summary>Wakes the job worker when a job was queued.</summary>
+public sealed class JobSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        try
+        {
+            if (_signal.CurrentCount == 0)
+            {
+                _signal.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // already signalled
+        }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+}
+
+/// <summary>The trigger "start a backfill job": checks what can be checked at once, then queues the job for the <see cref="JobWorker"/>.</summary>
+public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
+{
+    public async Task<StoredJob> StartAsync(HubTenant tenant, string? kind, string? appId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        if (kind != JobKinds.OaFollowersBackfill)
+        {
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Unknown job kind", $"kind must be \"{JobKinds.OaFollowersBackfill}\".");
+        }
+        if (string.IsNullOrEmpty(appId) || tenant.FindApp(appId) is not { } app)
+        {
+            throw new FlowRefusedException(FlowRefusal.NotFound, "Unknown app", $"This key's tenant configures no app '{(appId is { Length: > 40 } ? appId[..40] + "…" : appId)}'; send the appid of one of its official accounts.");
+        }
+        if (app.Type != AppTypes.OfficialAccount)
+        {
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Wrong kind of app", $"{appId} is configured as {app.Type}; only official accounts have followers to backfill.");
+        }
+        // An app that acts through its platform can call user/get only once its admin has authorized the platform
+        // (the authorizer_refresh_token arrives with the authorized event).
+        if (app.ActsThroughPlatform
+            && await tokens.GetAuthorizerRefreshTokenAsync(AppId.Parse(app.ComponentAppId!), AppId.Parse(app.AppId), cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Platform not authorized",
+                $"{appId} acts through third-party platform {app.ComponentAppId}, which it has not authorized yet: have the OA's admin authorize the platform, then start the job again.");
+        }
+        var job = await tenant.Jobs.CreateJobAsync(kind, app.AppId, cancellationToken).ConfigureAwait(false)
+            ?? throw new FlowRefusedException(FlowRefusal.Conflict, "A job is already running",
+                $"A backfill of {appId} is already queued or running; wait for it (GET /v1/jobs) before starting another.");
+        signal.Notify();
+        return job;
+    }
+}
+
+/// <summary>
+/// Runs queued jobs, one per app at a time (the store allows one active job per app), several apps side by side.
+/// Progress is saved after every batch, with the job's lease renewed; a job stopped by a crash resumes from its
+/// checkpoint in whichever instance claims it next; a job stopped by WeChat (e.g. the 45009 daily quota) fails
+/// with the error, and starting it again resumes from the checkpoint.
+/// </summary>
+public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill backfill, JobSignal signal, TimeProvider time, ILogger<JobWorker> logger) : BackgroundService
+{
+    private const int MaxParallelJobs = 4;
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
+    private readonly string _owner = "jobs-" + Guid.NewGuid().ToString("N")[..12];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await tenants.InitializeAsync(stoppingToken).ConfigureAwait(false);
+        var running = new List<Task>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                running.RemoveAll(t => t.IsCompleted);
+                foreach (var tenant in tenants.All)
+                {
+                    while (running.Count < MaxParallelJobs && await tenant.Jobs.ClaimJobAsync(_owner, Lease, stoppingToken).ConfigureAwait(false) is { } job)
+                    {
+                        running.Add(Task.Run(() => RunAsync(tenant, job, stoppingToken), CancellationToken.None));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogLoopFailed(logger, e);
+            }
+            try
+            {
+                await signal.WaitAsync(Poll, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        await Task.WhenAll(running).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(HubTenant tenant, StoredJob job, CancellationToken stoppingToken)
+    {
+        var progress = JobProgress.Parse(job.Progress);
+        var gate = new object();
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        // The heartbeat keeps the lease while a batch waits on WeChat; progress reports renew it too.
+        var heartbeat = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(Heartbeat, time, done.Token).ConfigureAwait(false);
+                    string json;
+                    lock (gate)
+                    {
+                        json = progress.ToJson();
+                    }
+                    await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, done.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    LogHeartbeatFailed(logger, job.Id, e);
+                }
+            }
+        }, CancellationToken.None);
+        JobState state;
+        string? error = null;
+        try
+        {
+            if (tenant.FindApp(job.AppId) is not { } app)
+            {
+                throw new InvalidOperationException($"app {job.AppId} is no longer configured");
+            }
+            LogStarted(logger, tenant.Name, job.Id, job.Kind, job.AppId);
+            await backfill.RunAsync(tenant, app, stoppingToken, async (step, ct) =>
+            {
+                string json;
+                lock (gate)
+                {
+                    progress = step.Batch is { } b
+                        ? progress with
+                        {
+                            Followers = progress.Followers + b.Followers, NewPersons = progress.NewPersons + b.NewPersons,
+                            Merges = progress.Merges + b.Merges, Conflicts = progress.Conflicts + b.Conflicts, Total = step.TotalFollowers,
+                        }
+                        : progress with { Pages = progress.Pages + 1, Total = step.TotalFollowers };
+                    json = progress.ToJson();
+                }
+                await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, ct).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            state = JobState.Succeeded;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await done.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+            // Stopping: queued again; the next claim resumes from the checkpoint.
+            await tenant.Jobs.ReleaseJobAsync(job.Id, _owner, CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+        catch (WeChatApiException e)
+        {
+            state = JobState.Failed;
+            error = $"WeChat errcode {e.ErrCode ?? 0}: {e.Message} The checkpoint is kept: start the job again to resume{(e.ErrCode == 45009 ? " once the daily quota resets" : "")}.";
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            state = JobState.Failed;
+            error = $"{e.GetType().Name}: {e.Message}";
+        }
+        await done.CancelAsync().ConfigureAwait(false);
+        await heartbeat.ConfigureAwait(false);
+        string final;
+        lock (gate)
+        {
+            final = progress.ToJson();
+        }
+        await tenant.Jobs.FinishJobAsync(job.Id, _owner, state, final, error, CancellationToken.None).ConfigureAwait(false);
+        LogFinished(logger, tenant.Name, job.Id, state, error ?? "");
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Information, Message = "{Tenant}: job #{Id} ({Kind} {AppId}) started")]
+    private static partial void LogStarted(ILogger logger, string tenant, long id, string kind, string appId);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "{Tenant}: job #{Id} {State} {Error}")]
+    private static partial void LogFinished(ILogger logger, string tenant, long id, JobState state, string error);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Error, Message = "Job worker pass failed; retrying at the next poll")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "Job #{Id}: heartbeat failed")]
+    private static partial void LogHeartbeatFailed(ILogger logger, long id, Exception exception);
+}
