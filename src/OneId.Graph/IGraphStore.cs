@@ -16,7 +16,14 @@ public sealed record ObserveResult(
     PersonId? Person,
     bool NewPerson,
     IReadOnlyList<Conflict> Conflicts,
-    IReadOnlyList<GraphEvent> Events);
+    IReadOnlyList<GraphEvent> Events)
+{
+    /// <summary>
+    /// The store already held an observation with the same <see cref="Observation.Key"/>: nothing was written, and
+    /// <see cref="Observation"/>, <see cref="Outcome"/> and <see cref="Person"/> are those of the first application.
+    /// </summary>
+    public bool AlreadyApplied { get; init; }
+}
 
 /// <summary>
 /// A value that changes with every write to a tenant's graph: each write appends an observation or an event (erasure
@@ -26,6 +33,10 @@ public readonly record struct GraphVersion(long Observations, long Events);
 
 public sealed record RetractResult(ObservationId Observation, IReadOnlyList<PersonId> Persons, IReadOnlyList<GraphEvent> Events);
 
+/// <summary>What a graph holds.</summary>
+/// <param name="Observations">Observations in effect: accepted ones (linked to a person) and weak-only ones; rejected and
+/// retracted observations are counted apart.</param>
+/// <param name="Conflicts">Observations rejected as conflicts (the same as <see cref="ObservationCounts.Rejected"/>).</param>
 public sealed record GraphStats(
     long Persons,
     long Observations,
@@ -33,7 +44,20 @@ public sealed record GraphStats(
     long Conflicts,
     IReadOnlyDictionary<string, long> IdentifiersByType,
     IReadOnlyList<AppCoverage> UnionIdCoverage,
-    IReadOnlyList<AppOverlap> Overlap);
+    IReadOnlyList<AppOverlap> Overlap)
+{
+    public ObservationCounts ObservationsByOutcome { get; init; } = new(0, 0, 0, 0);
+}
+
+/// <summary>Stored observations by what became of them.</summary>
+/// <param name="Accepted">Accepted and linked to a person.</param>
+/// <param name="Rejected">Rejected whole as a conflict.</param>
+/// <param name="WeakOnly">Only weak identifiers: kept, linked nothing.</param>
+/// <param name="Retracted">Accepted once, retracted since.</param>
+public sealed record ObservationCounts(long Accepted, long Rejected, long WeakOnly, long Retracted)
+{
+    public long Total => Accepted + Rejected + WeakOnly + Retracted;
+}
 
 /// <summary>Of the persons holding an openid of <paramref name="AppId"/>, how many also hold a unionid.</summary>
 public sealed record AppCoverage(string AppId, long Persons, long WithUnionId)

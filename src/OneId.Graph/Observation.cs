@@ -41,6 +41,14 @@ public sealed record Observation
     public DateTimeOffset At { get; }
     public IReadOnlyList<ProfileAttribute> Profile { get; }
 
+    /// <summary>
+    /// The observation's identity when it may arrive more than once (an import line re-run, a retried
+    /// <c>POST /v1/observations</c>): the store applies an observation with a key it already holds only once and
+    /// answers the first outcome again. Null for observations that are new by nature (a login, a push).
+    /// See <see cref="ObservationLine"/> for how a line's key is made.
+    /// </summary>
+    public string? Key { get; init; }
+
     /// <summary>The identifiers that link and merge persons.</summary>
     public IReadOnlyList<Identifier> Exclusive { get; }
 

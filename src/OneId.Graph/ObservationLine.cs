@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace OneId.Graph;
@@ -7,11 +8,21 @@ namespace OneId.Graph;
 /// <summary>
 /// One observation as a JSON object, the unit of <c>oneid import</c> files (JSON Lines):
 /// <c>{"ids":["openid:wx…:o…","unionid:acme:o…"],"source":"crm","at":"2024-05-01T10:00:00Z","profile":{"nickname":"…"}}</c>.
-/// <c>source</c>, <c>at</c> and <c>profile</c> are optional.
+/// <c>id</c>, <c>source</c>, <c>at</c> and <c>profile</c> are optional.
 /// </summary>
+/// <remarks>
+/// Every line has an identity, its <see cref="Observation.Key"/>, so that a file run twice (or re-run after a crash
+/// midway) applies each observation once: <c>id:</c> + the line's <c>"id"</c> when it has one, else <c>sha256:</c> + the
+/// hash of its canonical content (ids sorted, <c>replaces</c> sorted, source, <c>at</c> as given, profile sorted by
+/// name). A line without <c>at</c> hashes without it, so that "now" does not make a re-run look new. The same rule
+/// serves <c>POST /v1/observations</c>: a retried request is the same observation.
+/// </remarks>
 public static class ObservationLine
 {
     public const string DefaultSource = "import";
+
+    /// <summary>The longest <c>"id"</c> a line may carry.</summary>
+    public const int MaxIdLength = 200;
 
     public static bool TryParse(ReadOnlySpan<byte> utf8Json, DateTimeOffset now, [NotNullWhen(true)] out Observation? observation, [NotNullWhen(false)] out string? error)
     {
@@ -23,7 +34,17 @@ public static class ObservationLine
         }
         catch (JsonException e)
         {
-            error = "not valid JSON: " + FirstSentence(e.Message);
+            // The parser's message may quote the offending bytes; say where instead when they are not plain text.
+            var reason = FirstSentence(e.Message);
+            error = reason.Length <= 160 && reason.All(c => c is >= ' ' and <= '~')
+                ? "not valid JSON: " + reason
+                : $"not valid JSON (at byte {(e.BytePositionInLine ?? 0) + 1})";
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json reads a string with invalid UTF-8 inside it only when asked for its value.
+            error = "not valid UTF-8";
             return false;
         }
     }
@@ -41,6 +62,17 @@ public static class ObservationLine
             error = "\"ids\" must be a non-empty array of \"type:namespace:value\" strings";
             return false;
         }
+        string? givenId = null;
+        if (root.TryGetProperty("id", out var idElement) && idElement.ValueKind != JsonValueKind.Null)
+        {
+            givenId = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
+            if (string.IsNullOrWhiteSpace(givenId) || givenId.Length > MaxIdLength || givenId.Any(char.IsControl))
+            {
+                error = $"\"id\" must be a non-empty string of at most {MaxIdLength} characters without control characters";
+                return false;
+            }
+        }
+
         var ids = new List<Identifier>(idsElement.GetArrayLength());
         foreach (var item in idsElement.EnumerateArray())
         {
@@ -69,14 +101,23 @@ public static class ObservationLine
         }
 
         var at = now;
+        var atGiven = false;
         if (root.TryGetProperty("at", out var a) && a.ValueKind != JsonValueKind.Null)
         {
+            atGiven = true;
             if (a.ValueKind != JsonValueKind.String
                 || !DateTimeOffset.TryParse(a.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at))
             {
                 error = "\"at\" must be an ISO 8601 time such as 2024-05-01T10:00:00Z";
                 return false;
             }
+        }
+
+        var replaces = new List<string>();
+        if (root.TryGetProperty("replaces", out var r) && r.ValueKind == JsonValueKind.Array)
+        {
+            // Not applied by the graph yet; part of the line's identity so that a later "replaces" is a new observation.
+            replaces.AddRange(r.EnumerateArray().Select(x => x.GetRawText()));
         }
 
         var profile = new List<ProfileAttribute>();
@@ -108,9 +149,54 @@ public static class ObservationLine
             }
         }
 
-        observation = new Observation(ids, source, at, profile);
+        observation = new Observation(ids, source, at, profile)
+        {
+            Key = givenId is not null ? "id:" + givenId : ContentKey(ids, replaces, source, atGiven ? at : null, profile),
+        };
         error = null;
         return true;
+    }
+
+    /// <summary><c>sha256:</c> + hex of the canonical JSON of what the line says.</summary>
+    private static string ContentKey(List<Identifier> ids, List<string> replaces, string source, DateTimeOffset? at, List<ProfileAttribute> profile)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("ids");
+            foreach (var id in ids.Select(i => i.ToString()).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                w.WriteStringValue(id);
+            }
+            w.WriteEndArray();
+            if (replaces.Count > 0)
+            {
+                w.WriteStartArray("replaces");
+                foreach (var raw in replaces.Order(StringComparer.Ordinal))
+                {
+                    w.WriteStringValue(raw);
+                }
+                w.WriteEndArray();
+            }
+            w.WriteString("source", source);
+            if (at is { } t)
+            {
+                // Milliseconds, as stored: two spellings of one instant are one observation.
+                w.WriteNumber("at", t.ToUnixTimeMilliseconds());
+            }
+            w.WriteStartArray("profile");
+            foreach (var attribute in profile.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Value, StringComparer.Ordinal))
+            {
+                w.WriteStartArray();
+                w.WriteStringValue(attribute.Name);
+                w.WriteStringValue(attribute.Value);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(buffer.WrittenSpan));
     }
 
     private static string FirstSentence(string message)

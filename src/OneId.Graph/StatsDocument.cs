@@ -12,6 +12,19 @@ public sealed record StatsDocument(
     [property: JsonPropertyName("unionid_coverage")] IReadOnlyList<StatsDocument.Coverage> UnionIdCoverage,
     [property: JsonPropertyName("overlap")] IReadOnlyList<StatsDocument.Overlap> AppOverlap)
 {
+    /// <summary>
+    /// Stored observations by outcome. <c>observations</c> counts those in effect (accepted + weak_only);
+    /// <c>conflicts</c> equals <c>rejected</c>.
+    /// </summary>
+    [JsonPropertyName("observations_by_outcome")]
+    public Outcomes ObservationsByOutcome { get; init; } = new(0, 0, 0, 0);
+
+    public sealed record Outcomes(
+        [property: JsonPropertyName("accepted")] long Accepted,
+        [property: JsonPropertyName("rejected")] long Rejected,
+        [property: JsonPropertyName("weak_only")] long WeakOnly,
+        [property: JsonPropertyName("retracted")] long Retracted);
+
     public sealed record Coverage(
         [property: JsonPropertyName("appid")] string AppId,
         [property: JsonPropertyName("persons")] long Persons,
@@ -25,5 +38,9 @@ public sealed record StatsDocument(
     public static StatsDocument From(GraphStats s) => new(
         s.Persons, s.Observations, s.Identifiers, s.Conflicts, s.IdentifiersByType,
         s.UnionIdCoverage.Select(c => new Coverage(c.AppId, c.Persons, c.WithUnionId, Math.Round(c.Share, 4))).ToArray(),
-        s.Overlap.Select(o => new Overlap([o.AppA, o.AppB], o.Persons)).ToArray());
+        s.Overlap.Select(o => new Overlap([o.AppA, o.AppB], o.Persons)).ToArray())
+    {
+        ObservationsByOutcome = new Outcomes(s.ObservationsByOutcome.Accepted, s.ObservationsByOutcome.Rejected,
+            s.ObservationsByOutcome.WeakOnly, s.ObservationsByOutcome.Retracted),
+    };
 }

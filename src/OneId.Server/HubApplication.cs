@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
+using OneId.Server.Api;
 using Microsoft.Extensions.Logging;
 using OneId.Server.Configuration;
 
@@ -44,12 +46,27 @@ public static class HubApplication
         {
             builder.Configuration["database"] = db;
         }
+        // Quiet defaults for the framework's chatty categories, as the lowest-precedence configuration source: any
+        // category's level can be set with the standard binding, Logging:LogLevel:<category> in oneid.json or
+        // ONEID_LOGGING__LOGLEVEL__<category> (a filter added in code would win over configuration).
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = nameof(LogLevel.Warning),
+                ["Logging:LogLevel:System.Net.Http"] = nameof(LogLevel.Warning),
+            },
+        });
         builder.WebHost.UseKestrelCore().UseUrls([.. launch.Urls]);
-        // No request of this API needs more than a batch of 1,000 ids (~100 KB); WeChat's pushes are a few KB.
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = MaxRequestBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // No request of this API needs more than a batch of 1,000 ids (~100 KB); WeChat's pushes are a few KB.
+            k.Limits.MaxRequestBodySize = MaxRequestBytes;
+            // Kestrel answers a request line over its limit itself, with an empty body; the hub's own, lower limit
+            // (RequestLimits) answers with ProblemDetails instead.
+            k.Limits.MaxRequestLineSize = RequestLimits.KestrelMaxRequestLine;
+        });
         builder.Logging.SetMinimumLevel(launch.MinimumLogLevel);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
         // Start-up failures are reported by the caller (one line per configuration problem), not as a host stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.AddOneIdHub(launch.Configure);

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using OneId.Server.Api;
 using OneId.Server.Configuration;
 using OneId.Server.Application;
+using OneId.Storage.Secrets;
 using OneId.Server.Flows;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
@@ -42,7 +43,8 @@ public static class HubExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<TenantRegistry>();
         services.TryAddSingleton<ApiKeys>();
-        services.TryAddSingleton<SessionKeyProtector>();
+        services.TryAddSingleton<OneId.Server.Callbacks.PushGuard>();
+        services.TryAddSingleton(sp => DataProtector.FromBase64(sp.GetRequiredService<IOptions<HubOptions>>().Value.DataKey));
         services.TryAddSingleton<PersonReadCache>();
         services.TryAddSingleton<OperatorAudit>();
         services.TryAddSingleton<ConsoleSessions>();
@@ -66,6 +68,7 @@ public static class HubExtensions
     public static WebApplication MapOneIdHub(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseRequestLimits();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.MapOpenApi();

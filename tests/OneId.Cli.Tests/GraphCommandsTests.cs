@@ -78,6 +78,33 @@ public abstract class GraphCommandsContract : IDisposable
     }
 
     [Fact]
+    public async Task Import_run_again_or_after_a_stop_midway_applies_only_the_missing_lines_and_says_how_many_were_there()
+    {
+        var db = await NewDatabaseAsync();
+        var lines = Enumerable.Range(0, 40).Select(i => i % 4 == 0
+            ? JsonSerializer.Serialize(new { id = $"crm-{i}", ids = new[] { $"account:crm:{1000 + i}", $"openid:{Oa}:o{i / 2:D27}" } })
+            : JsonSerializer.Serialize(new { ids = new[] { $"openid:{Oa}:o{i / 2:D27}", $"unionid:acme:u{i / 3:D27}" }, at = $"2024-05-01T10:00:{i:D2}Z" }))
+            .Append(Line($"openid:{Mp}:o{0:D27}")).Append(Line($"openid:{Mp}:o{0:D27}")).ToArray(); // the same line twice is one observation
+        var whole = Folder.File("whole.jsonl");
+        await File.WriteAllLinesAsync(whole, lines);
+        // A run stopped after its first 15 lines were committed: what a crash leaves behind.
+        var head = Folder.File("head.jsonl");
+        await File.WriteAllLinesAsync(head, lines[..15]);
+        var once = await NewDatabaseAsync();
+        (await OneIdCli.RunAsync("import", "--db", once, whole)).ExitCode.Should().Be(0);
+        var expected = (await OneIdCli.RunAsync("stats", "--db", once, "--json")).StdOut;
+
+        (await OneIdCli.RunAsync("import", "--db", db, "--batch-size", "4", head)).ExitCode.Should().Be(0);
+        var rerun = await OneIdCli.RunAsync("import", "--db", db, "--batch-size", "4", whole);
+        var third = await OneIdCli.RunAsync("import", "--db", db, whole);
+
+        rerun.ExitCode.Should().Be(0, rerun.StdErr);
+        rerun.StdOut.Should().Contain("lines read: 42").And.Contain("already there: 16");
+        third.StdOut.Should().Contain("accepted: 0, rejected as conflicts: 0, linked nothing: 0, invalid: 0, already there: 42");
+        (await OneIdCli.RunAsync("stats", "--db", db, "--json")).StdOut.Should().Be(expected, "three runs leave what one run leaves");
+    }
+
+    [Fact]
     public async Task Resolve_exits_3_for_unknown_and_2_for_malformed_ids()
     {
         var db = await NewDatabaseAsync();

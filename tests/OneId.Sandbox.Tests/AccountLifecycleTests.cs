@@ -34,6 +34,29 @@ public sealed class AccountLifecycleTests
     }
 
     [Fact]
+    public async Task User_get_follows_follows_and_unfollows_after_its_first_page()
+    {
+        await using var sandbox = await TestSandbox.StartAsync();
+        var token = await sandbox.AppTokenAsync(Oa);
+        async Task<List<string>> AllAsync()
+        {
+            var page = await sandbox.GetAsync($"cgi-bin/user/get?access_token={token}");
+            page.GetProperty("total").GetInt32().Should().Be(page.GetProperty("count").GetInt32());
+            return page.TryGetProperty("data", out var data) ? [.. data.GetProperty("openid").EnumerateArray().Select(e => e.GetString()!)] : [];
+        }
+        var alice = (await sandbox.TruthAsync("alice")).GetProperty("openids").Str(Oa);
+        (await AllAsync()).Should().Equal(alice);
+        var bob = (await sandbox.ControlAsync("users/bob/follow", new { appid = Oa })).Str("openid");
+        (await AllAsync()).Should().Equal(alice, bob);
+        await sandbox.ControlAsync("users/alice/unfollow", new { appid = Oa });
+        (await AllAsync()).Should().Equal(bob);
+        await sandbox.ControlAsync("users/alice/follow", new { appid = Oa });
+        (await AllAsync()).Should().Equal(bob, alice);
+        // A page handed out before an unfollow still continues: next_openid of a user who left is a valid position.
+        (await sandbox.GetAsync($"cgi-bin/user/get?access_token={token}&next_openid={bob}")).GetProperty("data").GetProperty("openid")[0].GetString().Should().Be(alice);
+    }
+
+    [Fact]
     public async Task A_qr_scene_brings_a_new_follower_with_qrscene_and_an_existing_one_gets_SCAN()
     {
         await using var sandbox = await TestSandbox.StartAsync(withReceiver: true, oaEncrypted: false);

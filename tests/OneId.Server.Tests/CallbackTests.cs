@@ -17,12 +17,29 @@ namespace OneId.Server.Tests;
 /// <summary>The callback endpoints as WeChat (and an attacker) would call them.</summary>
 public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHubFixture>
 {
-    private const string Ts = "1700000000";
-    private const string Nonce = "n0nce";
     private static readonly string OaPath = $"v1/callbacks/oa/{Demo.OfficialAccount}";
     private static readonly string CrmPath = $"v1/callbacks/wecom/{Demo.Corp}/{Demo.SelfBuiltApp}";
     private static readonly string IsvPath = $"v1/callbacks/wecom/{Demo.Corp}/{Demo.ProviderApp}";
-    private static readonly string SignedQuery = $"signature={WeChatSignature.ComputeCallback(SandboxMode.OaToken, Ts, Nonce)}&timestamp={Ts}&nonce={Nonce}";
+
+    // Pushes carry the hub's current time (outside callback_window_seconds they are refused) and, like WeChat's, a new
+    // nonce each (a nonce that comes back with another body is a replay). One test's pushes share these.
+    private readonly string Ts = f.Running.Hub.Services.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private readonly string Nonce = Guid.NewGuid().ToString("N")[..10];
+    private string SignedQuery => $"signature={WeChatSignature.ComputeCallback(SandboxMode.OaToken, Ts, Nonce)}&timestamp={Ts}&nonce={Nonce}";
+
+    private string FreshQuery()
+    {
+        var nonce = Guid.NewGuid().ToString("N")[..10];
+        return $"signature={WeChatSignature.ComputeCallback(SandboxMode.OaToken, Ts, nonce)}&timestamp={Ts}&nonce={nonce}";
+    }
+
+    private string EncryptedQuery(string xml, out string body)
+    {
+        var nonce = Guid.NewGuid().ToString("N")[..10];
+        var sealedMsg = new WeChatMessageCrypto(SandboxMode.OaToken, SandboxMode.OaAesKey, Demo.OfficialAccount).Encrypt(xml, Ts, nonce);
+        body = WeChatMessageCrypto.BuildEncryptedBody("gh_0123456789ab", sealedMsg.Encrypt);
+        return $"signature={WeChatSignature.ComputeCallback(SandboxMode.OaToken, Ts, nonce)}&timestamp={Ts}&nonce={nonce}&encrypt_type=aes&msg_signature={sealedMsg.MsgSignature}";
+    }
 
     private IGraphStore Graph => f.Running.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Graph;
 
@@ -95,20 +112,36 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
     }
 
     [Fact]
-    public async Task Oa_unsubscribe_in_plain_mode_is_recorded()
+    public async Task Oa_unsubscribe_in_safe_mode_is_recorded()
     {
         var user = await f.NewUserAsync("unsub");
         var openid = (await f.SandboxAsync($"_sandbox/users/{user}")).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()!;
         var xml = Subscribe(openid, 1700000500).Replace("subscribe", "unsubscribe", StringComparison.Ordinal);
         using var hub = f.Hub();
-        var r = await hub.PostAsync($"{OaPath}?{SignedQuery}&openid={openid}", Xml(xml));
+        var r = await hub.PostAsync($"{OaPath}?{EncryptedQuery(xml, out var body)}&openid={openid}", Xml(body));
         (await r.Content.ReadAsStringAsync()).Should().Be("success");
         await f.InboxDrainedAsync();
         var person = await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}"), default);
         (await Graph.GetObservationsAsync(person!.Id, default)).Should().ContainSingle(o => o.Source == $"oa.unsubscribe:{Demo.OfficialAccount}");
         // Text messages and other events are acknowledged and change nothing.
         var text = $"<xml><ToUserName>gh_x</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>1234</MsgId></xml>";
-        (await (await hub.PostAsync($"{OaPath}?{SignedQuery}", Xml(text))).Content.ReadAsStringAsync()).Should().Be("success");
+        (await (await hub.PostAsync($"{OaPath}?{EncryptedQuery(text, out var textBody)}", Xml(textBody))).Content.ReadAsStringAsync()).Should().Be("success");
+    }
+
+    [Fact]
+    public async Task In_safe_mode_a_plaintext_push_with_a_valid_signature_is_refused_and_creates_nobody()
+    {
+        // The bypass: the plain signature covers token, timestamp and nonce, not the body, so one captured push URL
+        // would let anyone forge events for invented openids.
+        var invented = "oInventedInventedInventedInv";
+        var xml = Subscribe(invented, 1700000600).Replace("subscribe", "unsubscribe", StringComparison.Ordinal);
+        using var hub = f.Hub();
+
+        var r = await hub.PostAsync($"{OaPath}?{FreshQuery()}&openid={invented}", Xml(xml));
+
+        r.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        r.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");
+        (await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{invented}"), default)).Should().BeNull();
     }
 
     [Theory]
@@ -118,7 +151,7 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
     public async Task Dtd_entity_and_malformed_payloads_are_refused(string payload)
     {
         using var hub = f.Hub();
-        var r = await hub.PostAsync($"{OaPath}?{SignedQuery}", Xml(payload));
+        var r = await hub.PostAsync($"{OaPath}?{EncryptedQuery(payload, out var body)}", Xml(body));
         r.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await r.Content.ReadAsStringAsync()).Should().NotContain("root:");
     }

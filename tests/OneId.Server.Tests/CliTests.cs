@@ -52,6 +52,32 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Keys_list_shows_ids_without_secrets_and_revoke_ends_a_key()
+    {
+        var config = Config(Valid);
+        var key = (await OneIdCli.RunAsync("keys", "create", "--config", config, "--name", "crm", "--permission", "write")).Lines.Single();
+        var id = OneId.Server.Security.ApiKeys.IdOf(key);
+
+        var list = await OneIdCli.RunAsync("keys", "list", "--config", config, "--json");
+        list.ExitCode.Should().Be(0, list.StdErr);
+        using (var doc = System.Text.Json.JsonDocument.Parse(list.StdOut))
+        {
+            var listed = doc.RootElement.GetProperty("keys").EnumerateArray().Single(k => k.GetProperty("id").GetString() == id);
+            listed.GetProperty("name").GetString().Should().Be("crm");
+            listed.GetProperty("permissions").EnumerateArray().Select(p => p.GetString()).Should().Equal("read", "write");
+        }
+        list.StdOut.Should().NotContain(key);
+        (await OneIdCli.RunAsync("keys", "list", "--config", config)).StdOut.Should().Contain(id).And.Contain("crm");
+
+        var revoke = await OneIdCli.RunAsync("keys", "revoke", "--config", config, id);
+        revoke.ExitCode.Should().Be(0, revoke.StdErr);
+        (await OneIdCli.RunAsync("keys", "list", "--config", config, "--json")).StdOut.Should().NotContain(id);
+        var again = await OneIdCli.RunAsync("keys", "revoke", "--config", config, id);
+        again.ExitCode.Should().Be(1);
+        again.StdErr.Trim().Split('\n').Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task Bad_configuration_and_usage_give_one_line_reasons()
     {
         var bad = Config("""{"database": "DB", "tenants": [{"name": "acme", "apps": [{"appid": "wx12", "type": "official_account", "secret": "s"}]}]}""");

@@ -10,7 +10,7 @@ namespace OneId.Storage.Tests;
 /// The behaviour every graph store must have, written once. <see cref="SqliteGraphStoreTests"/> and
 /// <see cref="PostgresGraphStoreTests"/> run it unchanged.
 /// </summary>
-public abstract class GraphStoreContract : IAsyncLifetime
+public abstract partial class GraphStoreContract : IAsyncLifetime
 {
     protected const string Mp = "wx00000000000000a1";
     protected const string Oa = "wx00000000000000b2";

@@ -10,10 +10,18 @@ public static class OneIdCli
         public string[] Lines => StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
-    public static async Task<Result> RunWithInputAsync(string? stdin, params string[] args)
+    public static Task<Result> RunWithInputAsync(string? stdin, params string[] args) => RunCoreAsync(stdin, null, args);
+
+    public static Task<Result> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args) => RunCoreAsync(null, environment, args);
+
+    private static async Task<Result> RunCoreAsync(string? stdin, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "oneid.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
         {

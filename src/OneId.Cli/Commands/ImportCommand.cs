@@ -8,7 +8,9 @@ namespace OneId.Cli.Commands;
 
 /// <summary>
 /// <c>oneid import --db DB FILE</c>: applies a JSON Lines file of observations in file order, streamed and batched in
-/// transactions, so memory stays flat however long the file is.
+/// transactions, so memory stays flat however long the file is. Idempotent: each line's identity (its <c>"id"</c>, or a
+/// hash of its content, see <see cref="ObservationLine"/>) is stored with it, so running a file again — also after a
+/// crash midway — applies only the lines that are missing and counts the others as already there.
 /// </summary>
 internal static class ImportCommand
 {
@@ -79,7 +81,8 @@ internal static class ImportCommand
 
                 Console.Out.WriteLine(
                     $"lines read: {summary.Lines}, accepted: {summary.Accepted}, rejected as conflicts: {summary.Rejected}, " +
-                    $"linked nothing: {summary.LinkedNothing}, invalid: {summary.Invalid} ({clock.Elapsed.TotalSeconds:F1} s)");
+                    $"linked nothing: {summary.LinkedNothing}, invalid: {summary.Invalid}, already there: {summary.AlreadyThere} " +
+                    $"({clock.Elapsed.TotalSeconds:F1} s)");
                 return summary.Invalid == 0 ? CliOutput.Ok : CliOutput.Failed;
             }
         }
@@ -127,6 +130,11 @@ internal static class ImportCommand
         }
         foreach (var result in await store.ObserveManyAsync(batch, ct).ConfigureAwait(false))
         {
+            if (result.AlreadyApplied)
+            {
+                summary.AlreadyThere++;
+                continue;
+            }
             switch (result.Outcome)
             {
                 case ObserveOutcome.Accepted: summary.Accepted++; break;
@@ -144,5 +152,6 @@ internal static class ImportCommand
         public long Rejected { get; set; }
         public long LinkedNothing { get; set; }
         public long Invalid { get; set; }
+        public long AlreadyThere { get; set; }
     }
 }

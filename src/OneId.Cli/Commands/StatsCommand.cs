@@ -49,13 +49,16 @@ internal static class StatsCommand
         });
         var totals = new Table().Title("OneId graph").AddColumn("what").AddColumn(new TableColumn("count").RightAligned());
         totals.AddRow("persons", N(stats.Persons));
-        totals.AddRow("observations", N(stats.Observations));
+        totals.AddRow("observations in effect", N(stats.Observations));
+        totals.AddRow("  accepted", N(stats.ObservationsByOutcome.Accepted));
+        totals.AddRow("  weak only (linked nothing)", N(stats.ObservationsByOutcome.WeakOnly));
+        totals.AddRow("rejected as conflicts", N(stats.ObservationsByOutcome.Rejected));
+        totals.AddRow("retracted", N(stats.ObservationsByOutcome.Retracted));
         totals.AddRow("identifiers", N(stats.Identifiers));
         foreach (var (type, count) in stats.IdentifiersByType)
         {
             totals.AddRow($"  {type}", N(count));
         }
-        totals.AddRow("conflicts", N(stats.Conflicts));
         console.Write(totals);
 
         if (stats.UnionIdCoverage.Count > 0)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OneId.Storage;
+using OneId.Storage.Secrets;
 using OneId.Storage.Tokens;
 using OneId.WeChat;
 using OneId.WeChat.Crypto;
@@ -132,7 +133,7 @@ internal static class WxCommand
         var baseUrl = new Option<string?>("--base-url") { Description = "API base address (default https://api.weixin.qq.com/; a sandbox URL for offline use)." };
         var db = new Option<string?>("--db")
         {
-            Description = "Share the token store of the OneId database (SQLite file or PostgreSQL connection string), so that running hubs and this command fetch the token once between them.",
+            Description = "Share the token store of the OneId database (SQLite file or PostgreSQL connection string), so that running hubs and this command fetch the token once between them. Tokens there are encrypted with the data key in ONEID_DATA_KEY (the hubs' data_key).",
         };
         var command = new Command("token", "Fetch an access token through the token service (stable_token) and print it.") { appId, secret, baseUrl, db };
         command.SetAction(async (parse, cancellationToken) => await RunAsync("token", async () =>
@@ -147,10 +148,20 @@ internal static class WxCommand
             StoreDatabase? database = null;
             if (parse.GetValue(db) is { Length: > 0 } dbValue)
             {
+                DataProtector protector;
+                try
+                {
+                    protector = DataProtector.FromBase64(Environment.GetEnvironmentVariable("ONEID_DATA_KEY"));
+                }
+                catch (Exception e) when (e is FormatException or ArgumentException)
+                {
+                    throw new ArgumentException("ONEID_DATA_KEY is not a data key: 32 random bytes, base64 (openssl rand -base64 32)", e);
+                }
+                services.AddSingleton(protector);
                 try
                 {
                     database = StoreDatabase.Open(dbValue);
-                    await SqlTokenStore.OpenAsync(database, cancellationToken);
+                    await SqlTokenStore.OpenAsync(database, protector, cancellationToken);
                 }
                 catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException or DirectoryNotFoundException)
                 {

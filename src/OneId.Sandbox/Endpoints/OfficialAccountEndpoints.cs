@@ -266,22 +266,18 @@ internal static class OfficialAccountEndpoints
         var start = 0;
         if (Query(http, "next_openid") is { } next)
         {
-            start = followers.Positions.TryGetValue(next, out var position) ? position + 1 : throw new WeChatApiException(40003);
+            var position = followers.PositionOf(next);
+            start = position >= 0 ? position + 1 : throw new WeChatApiException(40003);
         }
-        var count = Math.Min(UserGetPageSize, followers.OpenIds.Count - start);
-        var body = new JsonObject { ["total"] = followers.OpenIds.Count, ["count"] = count };
-        if (count == 0)
+        var page = followers.Page(start, UserGetPageSize);
+        var body = new JsonObject { ["total"] = followers.Total, ["count"] = page.Count };
+        if (page.Count == 0)
         {
             body["next_openid"] = "";
             return WeChatResult.Bare(body);
         }
-        var page = new JsonArray();
-        for (var i = start; i < start + count; i++)
-        {
-            page.Add(followers.OpenIds[i]);
-        }
-        body["data"] = new JsonObject { ["openid"] = page };
-        body["next_openid"] = followers.OpenIds[start + count - 1];
+        body["data"] = new JsonObject { ["openid"] = new JsonArray([.. page.Select(o => (JsonNode)o)]) };
+        body["next_openid"] = page[^1];
         return WeChatResult.Bare(body);
     }
 

@@ -15,14 +15,19 @@ internal static class IdDeriver
     private const string Alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private static readonly byte[] Key = "OneId.Sandbox/ids/v1"u8.ToArray();
 
-    public static string OpenId(string appid, string user) => "o" + Chars(UrlAlphabet, 5, "openid-prefix", appid) + Chars(UrlAlphabet, 22, "openid", appid, user);
+    // The per-app / per-space prefix is the same for every user: derived once, not on every call.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Kind, string Ns), string> Prefixes = new();
 
-    public static string UnionId(string space, string user) => "o" + Chars(UrlAlphabet, 5, "unionid-prefix", space) + Chars(UrlAlphabet, 22, "unionid", space, user);
+    private static string Prefix(string kind, string ns) => Prefixes.GetOrAdd((kind, ns), k => "o" + Chars(UrlAlphabet, 5, k.Kind, k.Ns));
+
+    public static string OpenId(string appid, string user) => Prefix("openid-prefix", appid) + Chars(UrlAlphabet, 22, "openid", appid, user);
+
+    public static string UnionId(string space, string user) => Prefix("unionid-prefix", space) + Chars(UrlAlphabet, 22, "unionid", space, user);
 
     /// <summary>Snapshot-mode virtual openid (§3.1): differs from the real one.</summary>
-    public static string SnapshotOpenId(string appid, string user) => "o" + Chars(UrlAlphabet, 5, "openid-prefix", appid) + Chars(UrlAlphabet, 22, "snapshot-openid", appid, user);
+    public static string SnapshotOpenId(string appid, string user) => Prefix("openid-prefix", appid) + Chars(UrlAlphabet, 22, "snapshot-openid", appid, user);
 
-    public static string SnapshotUnionId(string space, string user) => "o" + Chars(UrlAlphabet, 5, "unionid-prefix", space) + Chars(UrlAlphabet, 22, "snapshot-unionid", space, user);
+    public static string SnapshotUnionId(string space, string user) => Prefix("unionid-prefix", space) + Chars(UrlAlphabet, 22, "snapshot-unionid", space, user);
 
     /// <summary>Self-built (plaintext) external_userid, one per corp (§6.14).</summary>
     public static string PlainExternalUserId(string corpid, string user) => "wm" + Chars(Alnum, 30, "external", corpid.ToUpperInvariant(), user);

@@ -55,10 +55,12 @@ internal sealed class SandboxUsers(SandboxClock clock)
     private readonly List<string> _namedOrder = [];
     private readonly HashSet<string> _named = new(StringComparer.Ordinal);
     private readonly List<GeneratedBatch> _batches = [];
+
+    // A copy of _batches for lock-free reads: every lookup of a generated user parses its name against the batches.
+    private volatile GeneratedBatch[] _batchSnapshot = [];
     private readonly ConcurrentDictionary<(string Ns, string Id), string> _index = new();
     private readonly ConcurrentDictionary<string, IndexProgress> _indexProgress = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, FollowerList> _followerCache = new(StringComparer.Ordinal);
-    private long _followVersion;
+    private readonly ConcurrentDictionary<string, FollowerIndex> _followers = new(StringComparer.Ordinal);
     private long _ordinals;
 
     /// <summary>Number of users (named + generated).</summary>
@@ -87,7 +89,6 @@ internal sealed class SandboxUsers(SandboxClock clock)
             _materialized[name] = user;
             _named.Add(name);
             _namedOrder.Add(name);
-            _followVersion++;
             return true;
         }
     }
@@ -102,7 +103,7 @@ internal sealed class SandboxUsers(SandboxClock clock)
             var batch = new GeneratedBatch(prefix, count, seed, follow, clock.UnixSeconds(), _ordinals);
             _ordinals += count;
             _batches.Add(batch);
-            _followVersion++;
+            _batchSnapshot = [.. _batches];
             return batch;
         }
     }
@@ -119,11 +120,7 @@ internal sealed class SandboxUsers(SandboxClock clock)
         {
             return null;
         }
-        var created = new SandboxUser(name, name, PhoneOf(batch, i), batch.FirstOrdinal + i);
-        lock (_gate)
-        {
-            return _materialized.GetOrAdd(name, created);
-        }
+        return _materialized.GetOrAdd(name, _ => new SandboxUser(name, name, PhoneOf(batch, i), batch.FirstOrdinal + i));
     }
 
     /// <summary>Every user name in creation order.</summary>
@@ -192,36 +189,70 @@ internal sealed class SandboxUsers(SandboxClock clock)
                 ? new FollowState(true, time, scene, qrSceneStr, qrScene)
                 : new FollowState(false, time, previous?.Scene ?? scene, previous?.QrSceneStr ?? "", previous?.QrScene ?? 0);
         }
-        Interlocked.Increment(ref _followVersion);
-    }
-
-    /// <summary>Followers of an OA in a stable order, with positions for next_openid paging (§2.3).</summary>
-    public FollowerList FollowersOf(string appid)
-    {
-        var version = Interlocked.Read(ref _followVersion);
-        if (_followerCache.TryGetValue(appid, out var cached) && cached.Version == version)
+        // Keep a built follower index current: one entry more or one tombstone, never a rebuild.
+        if (_followers.TryGetValue(appid, out var index))
         {
-            return cached;
-        }
-        var openids = new List<string>();
-        var names = new List<string>();
-        foreach (var name in Names())
-        {
-            if (FollowOf(name, appid) is { Subscribed: true })
+            lock (index.CatchUpGate)
             {
-                var openid = IdDeriver.OpenId(appid, name);
-                openids.Add(openid);
-                names.Add(name);
-                _index.TryAdd(("openid:" + appid, openid), name);
+                index.Set(IdDeriver.OpenId(appid, user.Name), user.Name, subscribed);
             }
         }
-        var list = new FollowerList(version, openids, names);
-        _followerCache[appid] = list;
-        return list;
+    }
+
+    /// <summary>
+    /// Followers of an OA in a stable order, for next_openid paging (§2.3). Built once per OA by one pass over the
+    /// users; afterwards follows and unfollows patch it, and users added later are appended, so no call rescans.
+    /// </summary>
+    public FollowerIndex FollowersOf(string appid)
+    {
+        var index = _followers.GetOrAdd(appid, _ => new FollowerIndex());
+        int namedTotal, batchTotal;
+        lock (_gate)
+        {
+            namedTotal = _namedOrder.Count;
+            batchTotal = _batches.Count;
+        }
+        if (index.NamedIndexed == namedTotal && index.BatchesIndexed == batchTotal)
+        {
+            return index;
+        }
+        lock (index.CatchUpGate)
+        {
+            string[] named;
+            GeneratedBatch[] batches;
+            lock (_gate)
+            {
+                named = [.. _namedOrder.Skip(index.NamedIndexed)];
+                batches = [.. _batches.Skip(index.BatchesIndexed)];
+            }
+            void Consider(string name)
+            {
+                if (FollowOf(name, appid) is { Subscribed: true })
+                {
+                    var openid = IdDeriver.OpenId(appid, name);
+                    index.AddIfAbsent(openid, name);
+                    _index.TryAdd(("openid:" + appid, openid), name);
+                }
+            }
+            foreach (var n in named)
+            {
+                Consider(n);
+            }
+            foreach (var b in batches)
+            {
+                for (var i = 0; i < b.Count; i++)
+                {
+                    Consider(b.Prefix + i.ToString(CultureInfo.InvariantCulture));
+                }
+            }
+            index.NamedIndexed += named.Length;
+            index.BatchesIndexed += batches.Length;
+        }
+        return index;
     }
 
     /// <summary>The names of an OA's followers now.</summary>
-    public IReadOnlyList<string> FollowerNames(string appid) => [.. FollowersOf(appid).Names];
+    public IReadOnlyList<string> FollowerNames(string appid) => FollowersOf(appid).LiveNames();
 
     /// <summary>
     /// Finds the user behind an id of a namespace (e.g. "openid:wx…"), given how ids of it are derived. Ids are
@@ -288,16 +319,13 @@ internal sealed class SandboxUsers(SandboxClock clock)
         {
             return (null, 0);
         }
-        lock (_gate)
+        foreach (var b in _batchSnapshot)
         {
-            foreach (var b in _batches)
+            if (name.StartsWith(b.Prefix, StringComparison.Ordinal)
+                && int.TryParse(name.AsSpan(b.Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var i)
+                && i < b.Count && string.Equals(b.Prefix + i.ToString(CultureInfo.InvariantCulture), name, StringComparison.Ordinal))
             {
-                if (name.StartsWith(b.Prefix, StringComparison.Ordinal)
-                    && int.TryParse(name.AsSpan(b.Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var i)
-                    && i < b.Count && string.Equals(b.Prefix + i.ToString(CultureInfo.InvariantCulture), name, StringComparison.Ordinal))
-                {
-                    return (b, i);
-                }
+                return (b, i);
             }
         }
         return (null, 0);
@@ -310,27 +338,103 @@ internal sealed class SandboxUsers(SandboxClock clock)
     public static byte[] NewSessionKey() => RandomNumberGenerator.GetBytes(16);
 }
 
-/// <summary>A snapshot of an OA's followers.</summary>
-internal sealed class FollowerList
+/// <summary>
+/// An OA's followers in follow order: append-only entries with tombstones for unfollows, so a next_openid position stays
+/// valid and a page costs O(page).
+/// </summary>
+internal sealed class FollowerIndex
 {
-    public FollowerList(long version, List<string> openids, List<string> names)
+    private readonly Lock _gate = new();
+    private readonly List<(string OpenId, string Name)> _entries = [];
+    private readonly List<bool> _live = [];
+    private readonly Dictionary<string, int> _positions = new(StringComparer.Ordinal);
+    private int _liveCount;
+
+    /// <summary>Serializes catching up with users added since the index was built.</summary>
+    public Lock CatchUpGate { get; } = new();
+
+    public int NamedIndexed { get; set; }
+    public int BatchesIndexed { get; set; }
+
+    public int Total
     {
-        Version = version;
-        OpenIds = openids;
-        Names = names;
-        var positions = new Dictionary<string, int>(openids.Count, StringComparer.Ordinal);
-        for (var i = 0; i < openids.Count; i++)
+        get
         {
-            positions[openids[i]] = i;
+            lock (_gate)
+            {
+                return _liveCount;
+            }
         }
-        Positions = positions;
     }
 
-    public long Version { get; }
-    public IReadOnlyList<string> OpenIds { get; }
+    public void AddIfAbsent(string openid, string name)
+    {
+        lock (_gate)
+        {
+            if (!_positions.ContainsKey(openid))
+            {
+                Append(openid, name);
+            }
+        }
+    }
 
-    /// <summary>The user behind each openid, same order.</summary>
-    public IReadOnlyList<string> Names { get; }
+    /// <summary>A follow appends (again, after an unfollow); an unfollow leaves a tombstone.</summary>
+    public void Set(string openid, string name, bool subscribed)
+    {
+        lock (_gate)
+        {
+            var known = _positions.TryGetValue(openid, out var position);
+            if (subscribed && !(known && _live[position]))
+            {
+                Append(openid, name);
+            }
+            else if (!subscribed && known && _live[position])
+            {
+                _live[position] = false;
+                _liveCount--;
+            }
+        }
+    }
 
-    public IReadOnlyDictionary<string, int> Positions { get; }
+    /// <summary>The position of an openid handed out as next_openid, or -1.</summary>
+    public int PositionOf(string openid)
+    {
+        lock (_gate)
+        {
+            return _positions.TryGetValue(openid, out var p) ? p : -1;
+        }
+    }
+
+    /// <summary>Up to <paramref name="max"/> live openids from <paramref name="from"/>.</summary>
+    public List<string> Page(int from, int max)
+    {
+        lock (_gate)
+        {
+            var page = new List<string>(Math.Min(max, _liveCount));
+            for (var i = Math.Max(0, from); i < _entries.Count && page.Count < max; i++)
+            {
+                if (_live[i])
+                {
+                    page.Add(_entries[i].OpenId);
+                }
+            }
+            return page;
+        }
+    }
+
+    public IReadOnlyList<string> LiveNames()
+    {
+        lock (_gate)
+        {
+            return [.. _entries.Where((_, i) => _live[i]).Select(e => e.Name)];
+        }
+    }
+
+    private void Append(string openid, string name)
+    {
+        _positions[openid] = _entries.Count;
+        _entries.Add((openid, name));
+        _live.Add(true);
+        _liveCount++;
+    }
 }

@@ -308,11 +308,14 @@ internal sealed class TokenAuthority(SandboxClock clock, QuotaBook quotas, Sandb
     internal static string RandomToken(int length)
     {
         const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+        // One read of the RNG per token, not one per character: 64 symbols, so byte % 64 is unbiased.
         return "99_" + string.Create(length - 3, 0, static (span, _) =>
         {
+            Span<byte> random = stackalloc byte[span.Length];
+            RandomNumberGenerator.Fill(random);
             for (var i = 0; i < span.Length; i++)
             {
-                span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
+                span[i] = alphabet[random[i] % alphabet.Length];
             }
         });
     }

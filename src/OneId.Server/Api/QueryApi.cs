@@ -25,7 +25,9 @@ public static class QueryApi
         api.MapDelete("/persons/{id}/profile", EraseProfileAsync).RequireApiKey(admin: true);
         api.MapPost("/observations/{id}/retract", RetractAsync).RequireApiKey(admin: true);
         api.MapGet("/stats", GetStatsAsync).RequireApiKey();
-        api.MapPost("/keys", CreateKeyAsync).RequireApiKey(admin: true).WithTags("Keys");
+        api.MapPost("/keys", CreateKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
+        api.MapGet("/keys", ListKeysAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
+        api.MapDelete("/keys/{id}", RevokeKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
         app.MapGet("/healthz", (TenantRegistry tenants) => TypedResults.Ok(new HealthView("ok", tenants.All.Select(t => t.Name).ToArray())))
             .WithTags("Health");
         return app;
@@ -208,6 +210,7 @@ public static class QueryApi
 
     internal static async Task<Results<Created<CreateKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest? request, HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct)
     {
+        var caller = http.Caller();
         var names = request?.Tiers is { Count: > 0 } t ? t : ["internal"];
         var tiers = new HashSet<DataTier>();
         foreach (var name in names)
@@ -219,8 +222,38 @@ public static class QueryApi
             tiers.Add(tier);
         }
         tiers.Add(DataTier.Public);
+        // An admin grants only what it holds: otherwise an 'internal' admin could mint itself a 'private' key.
+        var notHeld = tiers.Where(x => x != DataTier.Public && !caller.May(x)).Order().Select(Tiers.Name).ToArray();
+        if (notHeld.Length > 0)
+        {
+            return Problems.Forbidden("Tier not held", $"This key lacks the tier(s) {string.Join(", ", notHeld)}, so it cannot grant them; ask an admin whose key holds them.");
+        }
+        var permission = request?.Admin == true ? KeyPermission.Admin : KeyPermission.Read;
+        foreach (var name in request?.Permissions ?? [])
+        {
+            if (!ApiKeys.TryParsePermission(name, out var p))
+            {
+                return Problems.BadRequest("Unknown permission", $"'{name}' is not a permission; use read, write or admin.");
+            }
+            permission = p > permission ? p : permission;
+        }
+        if (request?.Name is { } keyName && (keyName.Length > 100 || keyName.Any(char.IsControl)))
+        {
+            return Problems.BadRequest("Bad key name", "name must be at most 100 characters without control characters.");
+        }
         var tenant = TenantOf(http, tenants);
-        var key = await keys.CreateAsync(tenant, tiers, request?.Admin ?? false, ct).ConfigureAwait(false);
-        return TypedResults.Created((string?)null, new CreateKeyResponse(key, tenant.Name, tiers.Order().Select(Tiers.Name).ToArray(), request?.Admin ?? false));
+        var (key, id) = await keys.CreateKeyAsync(tenant, request?.Name, tiers, permission, ct).ConfigureAwait(false);
+        return TypedResults.Created($"/v1/keys/{id}", new CreateKeyResponse(id, key, tenant.Name, request?.Name, tiers.Order().Select(Tiers.Name).ToArray(),
+            ApiKeys.PermissionNames(permission), permission == KeyPermission.Admin, DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
     }
+
+    internal static async Task<Ok<KeyListView>> ListKeysAsync(HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct) =>
+        TypedResults.Ok(new KeyListView(await keys.ListAsync(TenantOf(http, tenants), ct).ConfigureAwait(false)));
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> RevokeKeyAsync(string id, HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct) =>
+        await keys.RevokeAsync(TenantOf(http, tenants), id, ct).ConfigureAwait(false)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("Unknown key", $"This tenant has no live key with id '{FlowProblemsShorten(id)}' (GET /v1/keys lists them).");
+
+    private static string FlowProblemsShorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }

@@ -57,8 +57,12 @@ public sealed record ResolveBatchResponse(IReadOnlyList<ResolveBatchItem> Result
 
 public sealed record RetractView(string Observation, IReadOnlyList<string> Persons);
 
-public sealed record CreateKeyRequest(IReadOnlyList<string>? Tiers, bool Admin);
+/// <summary>POST /v1/keys: <c>permissions</c> holds read, write or admin (the highest counts); <c>admin: true</c> is the older spelling of admin.</summary>
+public sealed record CreateKeyRequest(string? Name, IReadOnlyList<string>? Tiers, IReadOnlyList<string>? Permissions, bool Admin);
 
-public sealed record CreateKeyResponse(string Key, string Tenant, IReadOnlyList<string> Tiers, bool Admin);
+/// <summary>The one answer that carries the key itself; only its hash is stored.</summary>
+public sealed record CreateKeyResponse(string Id, string Key, string Tenant, string? Name, IReadOnlyList<string> Tiers, IReadOnlyList<string> Permissions, bool Admin, DateTimeOffset CreatedAt);
+
+public sealed record KeyListView(IReadOnlyList<OneId.Server.Security.ApiKeyInfo> Keys);
 
 public sealed record HealthView(string Status, IReadOnlyList<string> Tenants);

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using OneId.Graph;
 using OneId.Server.Configuration;
+using OneId.Storage.Secrets;
 using OneId.Server.Security;
 using OneId.Storage.Hub;
 using OneId.Server.Tenants;
@@ -12,7 +13,7 @@ namespace OneId.Server.Application;
 /// The hub's own login state: an opaque, revocable, expiring token <c>oneids.{tenant}.{random}</c> (only its hash is
 /// stored). For Mini Programs it stands for the session_key, which stays on the server encrypted and is never returned.
 /// </summary>
-public sealed class LoginSessions(TenantRegistry tenants, SessionKeyProtector protector, IOptions<HubOptions> options, TimeProvider time) : IAsyncDisposable
+public sealed class LoginSessions(TenantRegistry tenants, DataProtector protector, IOptions<HubOptions> options, TimeProvider time) : IAsyncDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<NewSession, int>>> _writers = new(StringComparer.Ordinal);
 

@@ -73,7 +73,7 @@ public static class CallbackApi
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> OfficialAccountEventAsync(
         string appid, string? signature, string? timestamp, string? nonce, string? encrypt_type, string? msg_signature,
-        HttpContext http, TenantRegistry tenants, PushFlows pushes, CancellationToken ct)
+        HttpContext http, TenantRegistry tenants, PushFlows pushes, PushGuard guard, CancellationToken ct)
     {
         if (tenants.FindApp(appid) is not { App.Token: { Length: > 0 } token } found)
         {
@@ -84,10 +84,11 @@ public static class CallbackApi
             return MissingParameters();
         }
         WeChatXmlMessage message;
+        string body;
         try
         {
             WeChatSignature.VerifyCallback(token, signature, timestamp, nonce);
-            var body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
             if (encrypt_type == "aes")
             {
                 if (string.IsNullOrEmpty(found.App.AesKey))
@@ -95,6 +96,12 @@ public static class CallbackApi
                     return Problems.BadRequest("Safe mode not configured", $"WeChat sent an encrypted push; set aes_key for {appid} to the console's EncodingAESKey.");
                 }
                 message = new WeChatMessageCrypto(token, found.App.AesKey, appid).DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
+            }
+            else if (MessageModes.Of(found.App) == MessageModes.Safe)
+            {
+                // The plain-mode signature covers token, timestamp and nonce but not the body (docs/wechat-api.md §7.1):
+                // accepting a plaintext push here would let anyone holding one old push URL forge any event.
+                return Problems.Unauthorized("Encrypted push required", $"{appid} is in safe mode (message_mode): only pushes with encrypt_type=aes and a valid msg_signature are processed.");
             }
             else
             {
@@ -104,6 +111,10 @@ public static class CallbackApi
         catch (WeChatCryptoException e)
         {
             return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"oa:{appid}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
         }
 
         if (PushFlows.ClassifyOfficialAccount(appid, message) is not { } push)
@@ -154,7 +165,7 @@ public static class CallbackApi
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> WeComEventAsync(
         string corpid, string app, string? msg_signature, string? timestamp, string? nonce,
-        HttpContext http, TenantRegistry tenants, PushFlows pushes, CancellationToken ct)
+        HttpContext http, TenantRegistry tenants, PushFlows pushes, PushGuard guard, CancellationToken ct)
     {
         if (WeComApp(tenants, corpid, app) is not { } found)
         {
@@ -165,14 +176,19 @@ public static class CallbackApi
             return MissingParameters();
         }
         WeChatXmlMessage message;
+        string body;
         try
         {
-            var body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
             message = found.Crypto.DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
         }
         catch (WeChatCryptoException e)
         {
             return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"wecom:{corpid}/{app}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
         }
         if (PushFlows.ClassifyWeCom(corpid, app, message) is not { } push)
         {
@@ -206,7 +222,7 @@ public static class CallbackApi
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> ComponentEventAsync(
         string component_appid, string? timestamp, string? nonce, string? msg_signature,
-        HttpContext http, TenantRegistry tenants, PushFlows pushes, CancellationToken ct)
+        HttpContext http, TenantRegistry tenants, PushFlows pushes, PushGuard guard, CancellationToken ct)
     {
         if (tenants.FindComponent(component_appid) is not { } found)
         {
@@ -217,9 +233,10 @@ public static class CallbackApi
             return MissingParameters();
         }
         WeChatXmlMessage message;
+        string body;
         try
         {
-            var body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
             // Platform pushes are always encrypted, with the component appid as receiveid (§5.1, §7.2).
             message = new WeChatMessageCrypto(found.Component.Token!, found.Component.AesKey!, component_appid)
                 .DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
@@ -227,6 +244,10 @@ public static class CallbackApi
         catch (WeChatCryptoException e)
         {
             return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"component:{component_appid}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
         }
         await pushes.AcceptAsync(found.Tenant, PushFlows.ClassifyComponent(component_appid, message), ct).ConfigureAwait(false);
         return Success();

@@ -28,6 +28,22 @@ public sealed class HubOptions
     [ConfigurationKeyName("data_key")]
     public string? DataKey { get; set; }
 
+    /// <summary>
+    /// Origins (<c>https://shop.example.com</c>) besides the hub's own that OA web authorization may send the browser back
+    /// to (<c>return_to</c>) with its login token. Anything else is refused at <c>/authorize</c>: an open redirect would
+    /// hand the token to whoever wrote the link.
+    /// </summary>
+    [ConfigurationKeyName("return_to_origins")]
+    public List<string> ReturnToOrigins { get; set; } = [];
+
+    /// <summary>
+    /// How far a push's <c>timestamp</c> may be from the hub's clock, in seconds (default 300). WeChat signs the
+    /// timestamp, so an old push replayed later is refused; its nonce is remembered for that long, so a replay inside
+    /// the window is refused too.
+    /// </summary>
+    [ConfigurationKeyName("callback_window_seconds")]
+    public int CallbackWindowSeconds { get; set; } = 300;
+
     /// <summary>When set, an admin API key with exactly this value is created at start-up (idempotent).</summary>
     [ConfigurationKeyName("bootstrap_key")]
     public string? BootstrapKey { get; set; }
@@ -171,6 +187,29 @@ public sealed class AppOptions : WeChatConsoleOptions
     /// that decides it.
     /// </summary>
     public bool ActsThroughPlatform => string.IsNullOrEmpty(Secret) && !string.IsNullOrEmpty(ComponentAppId);
+
+    /// <summary>
+    /// The message mode the WeChat console is set to (消息加解密方式): <c>plain</c> (明文), <c>compatible</c> (兼容) or
+    /// <c>safe</c> (安全). Empty means safe when <c>aes_key</c> is set, plain otherwise. In safe mode only encrypted pushes
+    /// with a valid msg_signature are processed.
+    /// </summary>
+    [ConfigurationKeyName("message_mode")]
+    public string? MessageMode { get; set; }
+}
+
+/// <summary>The console's message modes (docs/wechat-api.md §7.1, §7.2).</summary>
+public static class MessageModes
+{
+    public const string Plain = "plain";
+    public const string Compatible = "compatible";
+    public const string Safe = "safe";
+
+    /// <summary>The app's mode: as configured, else safe with an aes_key and plain without.</summary>
+    public static string Of(AppOptions app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.MessageMode is { Length: > 0 } m ? m : string.IsNullOrEmpty(app.AesKey) ? Plain : Safe;
+    }
 }
 
 public sealed class CorpOptions

@@ -88,6 +88,17 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
         {
             errors.Add("data_key: must be 32 random bytes in base64; generate one with `openssl rand -base64 32` and set ONEID_DATA_KEY");
         }
+        foreach (var (origin, i) in o.ReturnToOrigins.Select((x, i) => (x, i)))
+        {
+            if (!OneId.Server.Security.ReturnTarget.IsOrigin(origin))
+            {
+                errors.Add($"return_to_origins[{i}]: '{origin}' is not an origin; write scheme and host (and port) only, e.g. https://shop.example.com");
+            }
+        }
+        if (o.CallbackWindowSeconds is < 10 or > 86_400)
+        {
+            errors.Add($"callback_window_seconds: {o.CallbackWindowSeconds} is out of range; use 10 to 86400 (WeChat retries within about 15 s; the default is 300)");
+        }
         if (o.SessionMinutes is < 1 or > 60 * 24 * 90)
         {
             errors.Add($"session_minutes: {o.SessionMinutes} is out of range; use 1 to 129600 (90 days)");
@@ -155,6 +166,17 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                     errors.Add($"{f}.union_space: '{space}' is not listed in {at}.union_spaces; add it there or fix the name");
                 }
                 CheckAesKey(errors, $"{f}.aes_key", a.AesKey);
+                if (a.MessageMode is { Length: > 0 } mode)
+                {
+                    if (mode is not (MessageModes.Plain or MessageModes.Compatible or MessageModes.Safe))
+                    {
+                        errors.Add($"{f}.message_mode: '{mode}' is not a mode; use plain, compatible or safe, as the console's 消息加解密方式 says");
+                    }
+                    else if (mode != MessageModes.Plain && string.IsNullOrEmpty(a.AesKey))
+                    {
+                        errors.Add($"{f}.message_mode: {mode} mode needs aes_key (the console's EncodingAESKey)");
+                    }
+                }
                 if (!string.IsNullOrEmpty(a.AesKey) && string.IsNullOrEmpty(a.Token))
                 {
                     errors.Add($"{f}.token: missing; safe mode (aes_key) also needs the callback Token from the console");

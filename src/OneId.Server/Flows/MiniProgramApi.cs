@@ -80,6 +80,10 @@ public static class MiniProgramApi
         {
             return Problems.BadRequest("Missing code", "Send {\"code\": \"<the code from wx.login()>\"}.");
         }
+        if (WeChatInput.Code("code", request.Code, "send the code wx.login() gave, unchanged.") is { } malformed)
+        {
+            return malformed;
+        }
         return TypedResults.Ok(LoginResponse.From(await flows.LoginAsync(found.Tenant, found.App, request.Code, ct).ConfigureAwait(false)));
     }
 
@@ -98,6 +102,10 @@ public static class MiniProgramApi
             || string.IsNullOrEmpty(request.RawData) || string.IsNullOrEmpty(request.Signature))
         {
             return Problems.BadRequest("Missing open data", "Send encryptedData, iv, rawData and signature exactly as wx.getUserInfo returned them.");
+        }
+        if (WeChatInput.OpenData(request.EncryptedData, request.Iv, request.RawData, request.Signature) is { } malformed)
+        {
+            return malformed;
         }
         var input = new MiniProgramOpenDataInput(request.EncryptedData, request.Iv, request.RawData, request.Signature);
         return TypedResults.Ok(LinkResponse.From(await flows.UserInfoAsync(session, found.App, input, ct).ConfigureAwait(false)));
@@ -118,6 +126,10 @@ public static class MiniProgramApi
         {
             return Problems.BadRequest("Missing code", "Send {\"code\": \"<the code from the getPhoneNumber button>\"}.");
         }
+        if (WeChatInput.Code("code", request.Code, "send the code the getPhoneNumber button gave, unchanged.") is { } malformed)
+        {
+            return malformed;
+        }
         return TypedResults.Ok(LinkResponse.From(await flows.PhoneAsync(session, found.App, request.Code, ct).ConfigureAwait(false)));
     }
 
@@ -135,6 +147,10 @@ public static class MiniProgramApi
         if (!WeChatIdentifiers.TryOpenIdFromCaller(appid, request?.Openid, out var openId, out _) || string.IsNullOrWhiteSpace(request?.TransactionId))
         {
             return Problems.BadRequest("Missing openid or transaction_id", "Send {\"openid\": \"…\", \"transaction_id\": \"…\"} within 5 minutes of the payment.");
+        }
+        if (WeChatInput.TransactionId(request.TransactionId) is { } malformed)
+        {
+            return malformed;
         }
         return TypedResults.Ok(LinkResponse.From(await flows.PaidUnionIdAsync(found.Tenant, found.App, openId, request.TransactionId, ct).ConfigureAwait(false)));
     }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using OneId.Server.Api;
 using OneId.Server.Application;
 using OneId.Server.Configuration;
+using OneId.Server.Security;
 using OneId.Server.Tenants;
 using OneId.WeChat.Models;
 
@@ -49,12 +50,19 @@ public static class WebAuthApi
         {
             return Problems.BadRequest("Unknown scope", "scope must be snsapi_base (silent, openid only) or snsapi_userinfo (consent page, profile).");
         }
-        if (return_to is { Length: > 0 } && !IsSafeReturn(return_to, http, options.Value))
+        string? returnTo = null;
+        if (return_to is { Length: > 0 })
         {
-            return Problems.BadRequest("Unsafe return_to", "return_to must be a path on this site (/…) or a URL on the hub's public_url host; anything else would be an open redirect.");
+            // Judged here, before any WeChat round trip and before a state is stored, so the callback only ever
+            // redirects to a target that passed (already percent-encoded, so the Location header is valid ASCII).
+            if (!ReturnTarget.TryResolve(return_to, PublicBase(http, options.Value), options.Value.ReturnToOrigins, out var target, out var why))
+            {
+                return Problems.BadRequest("Unsafe return_to", $"{why}. return_to must be a path on this hub (/…) or a URL on an origin listed in return_to_origins; anything else would be an open redirect.");
+            }
+            returnTo = target.AbsoluteUri;
         }
         var redirect = new Uri(PublicBase(http, options.Value), $"v1/oa/{appid}/oauth-callback");
-        var url = await flows.StartOAuthAsync(found.Tenant, found.App, s, return_to, redirect, ct).ConfigureAwait(false);
+        var url = await flows.StartOAuthAsync(found.Tenant, found.App, s, returnTo, redirect, ct).ConfigureAwait(false);
         return TypedResults.Redirect(url.AbsoluteUri);
     }
 
@@ -64,6 +72,11 @@ public static class WebAuthApi
         if (tenants.FindApp(appid) is not { } found || found.App.Type != AppTypes.OfficialAccount)
         {
             return FlowProblems.UnknownApp(appid);
+        }
+        // A malformed code is refused before the state is spent, so the user can still finish with a good one.
+        if (code is { Length: > 0 } && WeChatInput.Code("code", code, "it comes from WeChat's redirect to this callback.") is { } malformed)
+        {
+            return malformed;
         }
         if (string.IsNullOrEmpty(state) || state.Length > 128)
         {
@@ -106,6 +119,10 @@ public static class WebAuthApi
         {
             return Problems.BadRequest("Missing code", "Send {\"code\": \"<the code from the QR login redirect or the mobile SDK>\"}.");
         }
+        if (WeChatInput.Code("code", request.Code, "send the code from the QR login redirect or the mobile SDK, unchanged.") is { } malformed)
+        {
+            return malformed;
+        }
         return TypedResults.Ok(LoginResponse.From(await flows.AppLoginAsync(found.Tenant, found.App, request.Code, ct).ConfigureAwait(false)));
     }
 
@@ -113,15 +130,5 @@ public static class WebAuthApi
     {
         var baseUrl = options.PublicUrl is { Length: > 0 } u ? u : $"{http.Request.Scheme}://{http.Request.Host}";
         return new Uri(baseUrl.TrimEnd('/') + "/");
-    }
-
-    private static bool IsSafeReturn(string returnTo, HttpContext http, HubOptions options)
-    {
-        if (returnTo.StartsWith('/') && !returnTo.StartsWith("//", StringComparison.Ordinal) && !returnTo.Contains('\\', StringComparison.Ordinal))
-        {
-            return true;
-        }
-        return Uri.TryCreate(returnTo, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
-            && string.Equals(u.Host, PublicBase(http, options).Host, StringComparison.OrdinalIgnoreCase);
     }
 }

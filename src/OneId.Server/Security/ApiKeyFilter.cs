@@ -5,14 +5,6 @@ using OneId.Server.Api;
 
 namespace OneId.Server.Security;
 
-/// <summary>What an endpoint asks of the caller's key beyond being valid.</summary>
-public enum KeyPermission
-{
-    Read,
-    Write,
-    Admin,
-}
-
 /// <summary>
 /// Requires <c>Authorization: Bearer &lt;API key&gt;</c> or the console's session cookie: 401 without a valid key, 403
 /// when the endpoint needs a permission the key lacks. A write through the cookie must also carry the console's
@@ -60,11 +52,11 @@ public sealed class ApiKeyFilter(KeyPermission permission) : IEndpointFilter
         }
         if (permission == KeyPermission.Admin && !caller.IsAdmin)
         {
-            return Problems.Forbidden("Admin key required", "This operation changes the graph or creates keys; use a key created with \"admin\": true.");
+            return Problems.Forbidden("Admin key required", "This operation retracts, erases or manages keys; use a key with the 'admin' permission.");
         }
         if (permission == KeyPermission.Write && !caller.MayWrite)
         {
-            return Problems.Forbidden("Write permission required", "Adding observations needs a key with the 'write' permission.");
+            return Problems.Forbidden("Write permission required", "Adding observations needs a key with the 'write' (or 'admin') permission.");
         }
         http.Items[typeof(Caller)] = caller;
         return await next(context).ConfigureAwait(false);

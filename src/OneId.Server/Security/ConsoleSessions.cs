@@ -1,4 +1,5 @@
 using System.Globalization;
+using OneId.Storage.Secrets;
 
 namespace OneId.Server.Security;
 
@@ -7,7 +8,7 @@ namespace OneId.Server.Security;
 /// (AES-256-GCM under the data key) with its expiry. Nothing is stored server-side, so every hub instance sharing the
 /// data key accepts it, and revoking the key ends its sessions at once (each request authenticates the key again).
 /// </summary>
-public sealed class ConsoleSessions(SessionKeyProtector protector, TimeProvider time)
+public sealed class ConsoleSessions(DataProtector protector, TimeProvider time)
 {
     public const string CookieName = "oneid_console";
     public const string CsrfHeader = "X-OneId-Console";

@@ -17,6 +17,7 @@ public sealed class HubTenant(TenantOptions options, TenantStorage storage)
     public ILoginSessionStore Sessions => Storage.Sessions;
     public IOAuthStateStore OAuthStates => Storage.OAuthStates;
     public ICallbackDedupe CallbackDedupe => Storage.CallbackDedupe;
+    public ICallbackNonces CallbackNonces => Storage.CallbackNonces;
     public IWebhookCursorStore WebhookCursors => Storage.WebhookCursors;
     public IPendingIdStore PendingIds => Storage.PendingIds;
     public ICheckpointStore Checkpoints => Storage.Checkpoints;

@@ -19,6 +19,8 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     private readonly List<(string Key, string Type, long Person)> _newWeak = [];
     private readonly List<(long Id, int Status, long? Person, Observation Observation, string? Conflict)> _observations = [];
     private readonly List<object?[]> _events = [];
+    private Dictionary<string, (long Id, int Status, long? Person)> _storedKeys = [];
+    private readonly Dictionary<string, ObserveResult> _keysInBatch = new(StringComparer.Ordinal);
     private readonly List<object?[]> _conflicts = [];
     private List<KeptApart> _keptApart = [];
 
@@ -35,7 +37,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         var results = new ObserveResult[observations.Count];
         for (var i = 0; i < observations.Count; i++)
         {
-            results[i] = Apply(observations[i]);
+            results[i] = ApplyOnce(observations[i]);
         }
         await FlushAsync(ct).ConfigureAwait(false);
         return results;
@@ -64,7 +66,35 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         {
             _keptApart = await sql.KeptApartOfAsync(persons, ct).ConfigureAwait(false);
         }
+        var observationKeys = observations.Where(o => o.Key is not null).Select(o => o.Key!).Distinct(StringComparer.Ordinal).ToArray();
+        _storedKeys = await sql.ObservationsByKeyAsync(observationKeys, ct).ConfigureAwait(false);
         await sql.EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>An observation whose key is already stored (or earlier in this batch) is answered, not applied again.</summary>
+    private ObserveResult ApplyOnce(Observation observation)
+    {
+        if (observation.Key is not { } key)
+        {
+            return Apply(observation);
+        }
+        if (_keysInBatch.TryGetValue(key, out var first))
+        {
+            return first with { Person = first.Person is { } p ? new PersonId(Root(p.Value)) : null, NewPerson = false, Events = [], AlreadyApplied = true };
+        }
+        if (_storedKeys.TryGetValue(key, out var stored))
+        {
+            var outcome = stored.Status == (int)ObservationStatus.Rejected ? ObserveOutcome.Rejected
+                : stored.Person is null ? ObserveOutcome.LinkedNothing
+                : ObserveOutcome.Accepted;
+            return new ObserveResult(new ObservationId(stored.Id), outcome, stored.Person is { } p ? new PersonId(p) : null, false, [], [])
+            {
+                AlreadyApplied = true,
+            };
+        }
+        var result = Apply(observation);
+        _keysInBatch[key] = result;
+        return result;
     }
 
     /// <summary>The constraints between current holders; persons merged earlier in the batch speak for their roots.</summary>
@@ -215,7 +245,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         await sql.InsertObservationsAsync(_observations.Select(o => new object?[]
         {
             o.Id, o.Status, o.Person is { } p ? Root(p) : null, o.Observation.Source, o.Observation.At.ToUnixTimeMilliseconds(),
-            SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict,
+            SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict, o.Observation.Key,
         }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertEventsAsync(_events, ct).ConfigureAwait(false);
         await sql.InsertConflictsAsync(_conflicts, ct).ConfigureAwait(false);

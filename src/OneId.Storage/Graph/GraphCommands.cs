@@ -185,6 +185,36 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return owners;
     }
 
+    /// <summary>The stored observations carrying these <see cref="Observation.Key"/>s: what became of each the first time.</summary>
+    public async Task<Dictionary<string, (long Id, int Status, long? Person)>> ObservationsByKeyAsync(IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        var found = new Dictionary<string, (long, int, long?)>(StringComparer.Ordinal);
+        if (keys.Count == 0)
+        {
+            return found;
+        }
+        if (Direct is { } direct)
+        {
+            foreach (var key in keys)
+            {
+                direct.Query("SELECT id, status, person_id FROM observations WHERE key = ?", key, row => found[key] = (
+                    SQLitePCL.raw.sqlite3_column_int64(row, 0), SQLitePCL.raw.sqlite3_column_int(row, 1),
+                    SQLitePCL.raw.sqlite3_column_type(row, 2) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_int64(row, 2)));
+            }
+            return found;
+        }
+        var cmd = Bind(Command("SELECT key, id, status, person_id FROM observations WHERE key = ANY(@keys)", "keys"), (object)keys.ToArray());
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                found[reader.GetString(0)] = (reader.GetInt64(1), Convert.ToInt32(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture),
+                    reader.IsDBNull(3) ? null : reader.GetInt64(3));
+            }
+        }
+        return found;
+    }
+
     public Task<List<(string Key, long Person)>> ExclusiveKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
         KeysOfPersonsAsync("SELECT key, person_id FROM identifiers WHERE person_id IN ({0})", persons, ct);
 
@@ -225,7 +255,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], "ttb", rows, " ON CONFLICT DO NOTHING", ct);
 
     public Task InsertObservationsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict"], "bbbtbttt", rows, "", ct);
+        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict", "key"], "bbbtbtttt", rows, "", ct);
 
     public Task InsertEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
         InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], "btbtbttb", rows, "", ct);
@@ -508,8 +538,24 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
 
         var persons = await Scalar("SELECT COUNT(*) FROM persons WHERE merged_into IS NULL AND gone = 0").ConfigureAwait(false);
-        var observations = await Scalar("SELECT COUNT(*) FROM observations").ConfigureAwait(false);
-        var conflicts = await Scalar("SELECT COUNT(*) FROM observations WHERE status = 1").ConfigureAwait(false);
+        // By status (ObservationStatus: 0 accepted, 1 rejected, 2 retracted); an accepted observation without a person
+        // held only weak identifiers.
+        long accepted = 0, rejected = 0, weakOnly = 0, retracted = 0;
+        await using (var cmd = AdHoc("SELECT status, CASE WHEN person_id IS NULL THEN 1 ELSE 0 END, COUNT(*) FROM observations GROUP BY status, CASE WHEN person_id IS NULL THEN 1 ELSE 0 END"))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var count = reader.GetInt64(2);
+                switch ((ObservationStatus)Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture))
+                {
+                    case ObservationStatus.Accepted when Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture) == 1: weakOnly += count; break;
+                    case ObservationStatus.Accepted: accepted += count; break;
+                    case ObservationStatus.Rejected: rejected += count; break;
+                    default: retracted += count; break;
+                }
+            }
+        }
 
         var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
         await using (var cmd = AdHoc("SELECT type, COUNT(*) FROM identifiers GROUP BY type UNION ALL SELECT type, COUNT(*) FROM weak_identifiers GROUP BY type"))
@@ -549,7 +595,10 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
         }
 
-        return new GraphStats(persons, observations, byType.Values.Sum(), conflicts, byType, coverage, overlap);
+        return new GraphStats(persons, accepted + weakOnly, byType.Values.Sum(), rejected, byType, coverage, overlap)
+        {
+            ObservationsByOutcome = new ObservationCounts(accepted, rejected, weakOnly, retracted),
+        };
     }
 
     public async Task<IReadOnlyList<DailyCount>> GrowthAsync(DateTimeOffset since, CancellationToken ct)

@@ -10,6 +10,8 @@ public static class GraphSchema
     [
         new Migration("graph/001-init", Sqlite: Init("INTEGER", " WITHOUT ROWID"), Postgres: Init("BIGINT", "")),
         new Migration("graph/002-keep-apart-and-conflicts", Sqlite: OperatorTables, Postgres: OperatorTables),
+        // An observation's identity (Observation.Key): an import re-run or a retried POST applies it once.
+        new Migration("graph/003-observation-keys", Sqlite: ObservationKeys, Postgres: ObservationKeys),
     ];
 
     // Keep-apart rows are stored in both directions, so "whom is p kept apart from" is one index lookup; merges
@@ -31,6 +33,11 @@ public static class GraphSchema
                 CREATE INDEX ix_conflicts_state ON conflicts(state, observation_id);
                 INSERT INTO conflicts (observation_id, state) SELECT id, 0 FROM observations WHERE status = 1;
                 """;
+
+    private const string ObservationKeys = """
+        ALTER TABLE observations ADD COLUMN key TEXT NULL;
+        CREATE UNIQUE INDEX ux_observations_key ON observations(key) WHERE key IS NOT NULL;
+        """;
 
     // One schema, two dialects: SQLite wants INTEGER PRIMARY KEY (an alias of the rowid) and WITHOUT ROWID for
     // tables keyed by text; PostgreSQL wants BIGINT and has no rowid.

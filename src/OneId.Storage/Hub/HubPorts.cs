@@ -5,7 +5,25 @@ namespace OneId.Storage.Hub;
 // The hub's own rows, beside the graph's in each tenant's database. The hub depends on these ports only; the SQL
 // behind them (SqlHubStore) is this project's business. Keys and tokens are stored as hashes, never as values.
 
-public sealed record StoredApiKey(IReadOnlySet<DataTier> Tiers, bool Admin);
+/// <summary>An API key as stored: never the key itself.</summary>
+/// <param name="Id">The first 12 hex digits of the key's SHA-256: names the key in lists, revocations and the audit log.</param>
+/// <param name="Permission">read, write or admin.</param>
+public sealed record StoredApiKey(IReadOnlySet<DataTier> Tiers, bool Admin)
+{
+    public string Id { get; init; } = "";
+    public string? Name { get; init; }
+    public string Permission { get; init; } = Admin ? "admin" : "read";
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? LastUsedAt { get; init; }
+}
+
+/// <summary>What the store knows of a push's nonce: first seen now, seen before with the same body, or with another.</summary>
+public enum NonceCheck
+{
+    New,
+    SameBody,
+    OtherBody,
+}
 
 public sealed record StoredSession(string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
 
@@ -22,7 +40,30 @@ public interface IApiKeyStore
     /// <summary>Adds a key; a key already stored stays as it is (idempotent).</summary>
     Task<int> AddApiKeyAsync(string hash, IEnumerable<DataTier> tiers, bool admin, CancellationToken ct);
 
+    /// <summary>Adds a key (idempotent). <paramref name="permission"/> is read, write or admin.</summary>
+    Task<int> AddApiKeyAsync(string hash, string? name, IEnumerable<DataTier> tiers, string permission, CancellationToken ct);
+
+    /// <summary>The live (not revoked) key with this hash, or null. Read on every request: a revocation holds at once on every instance.</summary>
     Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct);
+
+    /// <summary>The tenant's live keys, oldest first.</summary>
+    Task<IReadOnlyList<StoredApiKey>> ListApiKeysAsync(CancellationToken ct);
+
+    /// <summary>Revokes the key with this id; false when there is no live key with it.</summary>
+    Task<bool> RevokeApiKeyAsync(string id, CancellationToken ct);
+
+    /// <summary>Records that a key was used (callers throttle this: it is a write).</summary>
+    Task<int> TouchApiKeyAsync(string hash, DateTimeOffset at, CancellationToken ct);
+}
+
+/// <summary>Nonces of signed WeChat pushes inside the timestamp window, shared by every hub instance on the database.</summary>
+public interface ICallbackNonces
+{
+    /// <summary>
+    /// Remembers a push's nonce with a hash of its body and says whether it was seen before, and with which body.
+    /// Entries older than <paramref name="forget"/> may be dropped: they can no longer pass the timestamp window.
+    /// </summary>
+    Task<NonceCheck> CheckNonceAsync(string scope, string nonce, long timestamp, string bodyHash, TimeSpan forget, CancellationToken ct);
 }
 
 /// <summary>

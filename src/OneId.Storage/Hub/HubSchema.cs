@@ -72,6 +72,30 @@ public static class HubSchema
         ALTER TABLE hub_webhook_cursors ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0;
         """;
 
+    // The key model: an id to name and revoke a key by (the first 12 hex digits of its hash, never the key), a name,
+    // a permission (read, write, admin) and when it was last used.
+    private const string ApiKeyModel = """
+        ALTER TABLE hub_api_keys ADD COLUMN id TEXT NULL;
+        ALTER TABLE hub_api_keys ADD COLUMN name TEXT NULL;
+        ALTER TABLE hub_api_keys ADD COLUMN permission TEXT NULL;
+        ALTER TABLE hub_api_keys ADD COLUMN last_used_at BIGINT NULL;
+        UPDATE hub_api_keys SET id = substr(hash, 1, 12), permission = CASE WHEN admin <> 0 THEN 'admin' ELSE 'read' END;
+        CREATE UNIQUE INDEX ux_hub_api_keys_id ON hub_api_keys(id);
+        """;
+
+    // Nonces of signed pushes inside the timestamp window, with a hash of the body they came with: the same nonce with
+    // another body is a replay of a captured signature (plain mode's signature does not cover the body).
+    private const string CallbackNonces = """
+        CREATE TABLE hub_callback_nonces (
+            scope TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            timestamp BIGINT NOT NULL,
+            body_hash TEXT NOT NULL,
+            seen_at BIGINT NOT NULL,
+            PRIMARY KEY (scope, nonce, timestamp));
+        CREATE INDEX ix_hub_callback_nonces_seen_at ON hub_callback_nonces(seen_at);
+        """;
+
     // The durable inbox: every verified push, stored in the transaction that takes its dedupe key (the unique key
     // itself), so that WeChat can be answered at once and nothing is lost if processing is slow, fails or the hub dies.
     // state: 0 pending, 1 done, 2 dead (gave up; kept with its last error). A claim is a lease: lease_owner/lease_until.
@@ -118,5 +142,7 @@ public static class HubSchema
         new Migration("hub/003-webhook-leases", WebhookLeases, WebhookLeases),
         new Migration("hub/004-inbox", Inbox("INTEGER PRIMARY KEY AUTOINCREMENT"), Inbox("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
         new Migration("hub/005-jobs", Jobs("INTEGER PRIMARY KEY AUTOINCREMENT"), Jobs("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
+        new Migration("hub/010-api-key-model", ApiKeyModel, ApiKeyModel),
+        new Migration("hub/011-callback-nonces", CallbackNonces, CallbackNonces),
     ];
 }

@@ -5,7 +5,7 @@ using OneId.Graph;
 namespace OneId.Storage.Hub;
 
 /// <summary>The hub's rows in one tenant's database (SQLite or PostgreSQL). Only hashes of keys and tokens are stored, never the values.</summary>
-public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox, IJobStore
+public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox, IJobStore, ICallbackNonces
 {
     private readonly StoreDatabase _db;
     private readonly TimeProvider _time;
@@ -48,20 +48,64 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
     // ---- API keys ----
 
     public Task<int> AddApiKeyAsync(string hash, IEnumerable<DataTier> tiers, bool admin, CancellationToken ct) =>
-        ExecuteAsync("INSERT INTO hub_api_keys(hash, tiers, admin, created_at) VALUES (@hash, @tiers, @admin, @at) ON CONFLICT (hash) DO NOTHING",
-            new { hash, tiers = string.Join(',', tiers.Distinct().Order().Select(t => (int)t)), admin = admin ? 1 : 0, at = Now }, ct);
+        AddApiKeyAsync(hash, null, tiers, admin ? "admin" : "read", ct);
 
+    /// <summary>Adds a key (idempotent: a key already stored stays as it is). <paramref name="permission"/> is read, write or admin.</summary>
+    public Task<int> AddApiKeyAsync(string hash, string? name, IEnumerable<DataTier> tiers, string permission, CancellationToken ct) =>
+        ExecuteAsync("""
+            INSERT INTO hub_api_keys(hash, id, name, tiers, admin, permission, created_at) VALUES (@hash, @id, @name, @tiers, @admin, @permission, @at)
+            ON CONFLICT (hash) DO NOTHING
+            """,
+            new { hash, id = hash[..12], name, tiers = string.Join(',', tiers.Distinct().Order().Select(t => (int)t)), admin = permission == "admin" ? 1 : 0, permission, at = Now }, ct);
+
+    private const string KeyColumns = "id AS Id, name AS Name, tiers AS Tiers, admin AS Admin, permission AS Permission, created_at AS CreatedAt, last_used_at AS LastUsedAt";
+
+    /// <summary>The live (not revoked) key with this hash, or null. Read on every request: a revocation holds at once on every instance.</summary>
     public Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
     {
         var r = await c.QueryFirstOrDefaultAsync<KeyRow>(
-            new CommandDefinition("SELECT tiers AS Tiers, admin AS Admin FROM hub_api_keys WHERE hash = @hash AND revoked = 0", new { hash }, cancellationToken: ct)).ConfigureAwait(false);
-        if (r is null)
-        {
-            return null;
-        }
-        var tiers = r.Tiers.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => (DataTier)int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
-        return new StoredApiKey(tiers, r.Admin != 0);
+            new CommandDefinition($"SELECT {KeyColumns} FROM hub_api_keys WHERE hash = @hash AND revoked = 0", new { hash }, cancellationToken: ct)).ConfigureAwait(false);
+        return r?.ToStored();
     }, ct);
+
+    /// <summary>The tenant's live keys, oldest first.</summary>
+    public Task<IReadOnlyList<StoredApiKey>> ListApiKeysAsync(CancellationToken ct) => ReadAsync<IReadOnlyList<StoredApiKey>>(async c =>
+        (await c.QueryAsync<KeyRow>(new CommandDefinition($"SELECT {KeyColumns} FROM hub_api_keys WHERE revoked = 0 ORDER BY created_at, id", cancellationToken: ct)).ConfigureAwait(false))
+            .Select(r => r.ToStored()).ToArray(), ct);
+
+    /// <summary>Revokes the key with this id; false when there is no live key with it.</summary>
+    public async Task<bool> RevokeApiKeyAsync(string id, CancellationToken ct) =>
+        await ExecuteAsync("UPDATE hub_api_keys SET revoked = 1 WHERE id = @id AND revoked = 0", new { id }, ct).ConfigureAwait(false) == 1;
+
+    /// <summary>Records that a key was used (callers throttle this: it is a write).</summary>
+    public Task<int> TouchApiKeyAsync(string hash, DateTimeOffset at, CancellationToken ct) =>
+        ExecuteAsync("UPDATE hub_api_keys SET last_used_at = @at WHERE hash = @hash", new { hash, at = at.ToUnixTimeMilliseconds() }, ct);
+
+    // ---- push nonces (replays inside the timestamp window) ----
+
+    /// <summary>
+    /// Remembers a signed push's nonce with a hash of its body, and says whether it was seen before and with which body.
+    /// Entries older than <paramref name="forget"/> are dropped as they can no longer pass the timestamp window.
+    /// </summary>
+    public async Task<NonceCheck> CheckNonceAsync(string scope, string nonce, long timestamp, string bodyHash, TimeSpan forget, CancellationToken ct)
+    {
+        var now = Now;
+        if (await ExecuteAsync("""
+            INSERT INTO hub_callback_nonces(scope, nonce, timestamp, body_hash, seen_at) VALUES (@scope, @nonce, @timestamp, @bodyHash, @now)
+            ON CONFLICT (scope, nonce, timestamp) DO NOTHING
+            """, new { scope, nonce, timestamp, bodyHash, now }, ct).ConfigureAwait(false) == 1)
+        {
+            if (Random.Shared.Next(100) == 0)
+            {
+                await ExecuteAsync("DELETE FROM hub_callback_nonces WHERE seen_at < @before", new { before = now - (long)forget.TotalMilliseconds }, ct).ConfigureAwait(false);
+            }
+            return NonceCheck.New;
+        }
+        var seen = await ReadAsync(c => c.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT body_hash FROM hub_callback_nonces WHERE scope = @scope AND nonce = @nonce AND timestamp = @timestamp",
+            new { scope, nonce, timestamp }, cancellationToken: ct)), ct).ConfigureAwait(false);
+        return seen == bodyHash ? NonceCheck.SameBody : NonceCheck.OtherBody;
+    }
 
     // ---- MP login sessions ----
 
@@ -361,7 +405,26 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     private sealed class JobRow { public long Id { get; set; } public string Kind { get; set; } = ""; public string AppId { get; set; } = ""; public string State { get; set; } = ""; public string Progress { get; set; } = "{}"; public string? Error { get; set; } public long CreatedAt { get; set; } public long? StartedAt { get; set; } public long? FinishedAt { get; set; } }
 
-    private sealed class KeyRow { public string Tiers { get; set; } = ""; public long Admin { get; set; } }
+    private sealed class KeyRow
+    {
+        public string Id { get; set; } = "";
+        public string? Name { get; set; }
+        public string Tiers { get; set; } = "";
+        public long Admin { get; set; }
+        public string? Permission { get; set; }
+        public long CreatedAt { get; set; }
+        public long? LastUsedAt { get; set; }
+
+        public StoredApiKey ToStored() =>
+            new(Tiers.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(t => (DataTier)int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet(), Admin != 0)
+            {
+                Id = Id,
+                Name = Name,
+                Permission = Permission ?? (Admin != 0 ? "admin" : "read"),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt),
+                LastUsedAt = LastUsedAt is { } used ? DateTimeOffset.FromUnixTimeMilliseconds(used) : null,
+            };
+    }
 
     private sealed class SessionRow { public string AppId { get; set; } = ""; public string OpenId { get; set; } = ""; public long? Person { get; set; } public string Key { get; set; } = ""; public long Exp { get; set; } }
 

@@ -48,6 +48,7 @@ public sealed class TenantStorage : IAsyncDisposable
     public ILoginSessionStore Sessions => _hub;
     public IOAuthStateStore OAuthStates => _hub;
     public ICallbackDedupe CallbackDedupe => _hub;
+    public ICallbackNonces CallbackNonces => _hub;
     public IWebhookCursorStore WebhookCursors => _hub;
     public IPendingIdStore PendingIds => _hub;
     public ICheckpointStore Checkpoints => _hub;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using OneId.Storage.Secrets;
 using OneId.WeChat.Ids;
 using OneId.WeChat.Tokens;
 
@@ -7,25 +8,30 @@ namespace OneId.Storage.Tokens;
 /// <summary>
 /// <see cref="ITokenStore"/> on a <see cref="StoreDatabase"/> (SQLite or PostgreSQL), so that every OneId process sharing
 /// the database shares tokens and leases. Each operation is one short statement or transaction on its own connection;
-/// it does not take the graph's tenant write lock, so token refreshes never wait behind merges.
+/// it does not take the graph's tenant write lock, so token refreshes never wait behind merges. Tokens, verify tickets and
+/// authorizer refresh tokens are stored encrypted with the data key (<see cref="DataProtector"/>), each bound to its row;
+/// one that does not decrypt (another data key) reads as absent, so the token service fetches it again.
 /// </summary>
 public sealed class SqlTokenStore : ITokenStore
 {
     private readonly StoreDatabase _db;
+    private readonly DataProtector _protector;
     private readonly SemaphoreSlim _migration = new(1, 1);
     private volatile bool _migrated;
 
     /// <summary>A store over <paramref name="db"/>; the token tables are created on first use (DI-friendly).</summary>
-    public SqlTokenStore(StoreDatabase db)
+    public SqlTokenStore(StoreDatabase db, DataProtector protector)
     {
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(protector);
         _db = db;
+        _protector = protector;
     }
 
     /// <summary>Applies the token migrations (idempotent, safe from several processes) and returns the store.</summary>
-    public static async Task<SqlTokenStore> OpenAsync(StoreDatabase db, CancellationToken cancellationToken)
+    public static async Task<SqlTokenStore> OpenAsync(StoreDatabase db, DataProtector protector, CancellationToken cancellationToken)
     {
-        var store = new SqlTokenStore(db);
+        var store = new SqlTokenStore(db, protector);
         await store.EnsureMigratedAsync(cancellationToken).ConfigureAwait(false);
         return store;
     }
@@ -48,6 +54,7 @@ public sealed class SqlTokenStore : ITokenStore
             if (!_migrated)
             {
                 await _db.MigrateAsync(TokenSchema.Migrations, cancellationToken).ConfigureAwait(false);
+                await EncryptPlaintextRowsAsync(cancellationToken).ConfigureAwait(false);
                 _migrated = true;
             }
         }
@@ -68,9 +75,14 @@ public sealed class SqlTokenStore : ITokenStore
         {
             return null;
         }
+        var rowKey = reader.GetString(0);
+        if (_protector.Unprotect(reader.GetString(1), TokenData(rowKey)) is not { } value)
+        {
+            return null;
+        }
         return new StoredToken(
-            reader.GetString(0),
-            reader.GetString(1),
+            rowKey,
+            value,
             FromMs(reader.GetInt64(2)),
             FromMs(reader.GetInt64(3)),
             reader.IsDBNull(4) ? null : reader.GetString(4),
@@ -121,7 +133,7 @@ public sealed class SqlTokenStore : ITokenStore
             ON CONFLICT (key) DO UPDATE SET value = excluded.value, issued_at = excluded.issued_at, expires_at = excluded.expires_at,
                 forced_day = excluded.forced_day, forced_count = excluded.forced_count, last_forced_at = excluded.last_forced_at
             """,
-            ("key", token.Key), ("value", token.Value), ("issued", Ms(token.IssuedAt)), ("expires", Ms(token.ExpiresAt)),
+            ("key", token.Key), ("value", _protector.Protect(token.Value, TokenData(token.Key))), ("issued", Ms(token.IssuedAt)), ("expires", Ms(token.ExpiresAt)),
             ("forced_day", token.ForcedDay), ("forced_count", token.ForcedCount), ("last_forced", token.LastForcedAt is { } f ? Ms(f) : null)))
         {
             await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -144,19 +156,22 @@ public sealed class SqlTokenStore : ITokenStore
             ("c", componentAppId.Value));
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? new ComponentVerifyTicket(componentAppId, reader.GetString(0), FromMs(reader.GetInt64(1)))
+            && _protector.Unprotect(reader.GetString(0), TicketData(componentAppId)) is { } ticket
+            ? new ComponentVerifyTicket(componentAppId, ticket, FromMs(reader.GetInt64(1)))
             : null;
     }
 
-    public Task SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken)
+    public async Task<bool> SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ticket);
-        // Pushes can arrive out of order (retries): keep the newest by CreateTime.
-        return ExecuteAsync("""
+        // Pushes can arrive out of order (retries): keep the newest by CreateTime. The statement touches no row when
+        // the stored ticket is newer, and that is what the caller is told.
+        return await ExecuteAsync("""
             INSERT INTO wechat_verify_tickets (component_appid, ticket, create_time) VALUES (@c, @t, @at)
             ON CONFLICT (component_appid) DO UPDATE SET ticket = excluded.ticket, create_time = excluded.create_time
             WHERE wechat_verify_tickets.create_time <= excluded.create_time
-            """, cancellationToken, ("c", ticket.ComponentAppId.Value), ("t", ticket.Ticket), ("at", Ms(ticket.CreateTime)));
+            """, cancellationToken, ("c", ticket.ComponentAppId.Value), ("t", _protector.Protect(ticket.Ticket, TicketData(ticket.ComponentAppId))),
+            ("at", Ms(ticket.CreateTime))).ConfigureAwait(false) > 0;
     }
 
     public async Task<string?> GetAuthorizerRefreshTokenAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken)
@@ -165,7 +180,9 @@ public sealed class SqlTokenStore : ITokenStore
         await using var cmd = Command(connection, null,
             "SELECT refresh_token FROM wechat_authorizers WHERE component_appid = @c AND authorizer_appid = @a",
             ("c", componentAppId.Value), ("a", authorizerAppId.Value));
-        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string stored
+            ? _protector.Unprotect(stored, AuthorizerData(componentAppId, authorizerAppId))
+            : null;
     }
 
     public Task SaveAuthorizerRefreshTokenAsync(AppId componentAppId, AppId authorizerAppId, string refreshToken, CancellationToken cancellationToken)
@@ -174,7 +191,8 @@ public sealed class SqlTokenStore : ITokenStore
         return ExecuteAsync("""
             INSERT INTO wechat_authorizers (component_appid, authorizer_appid, refresh_token, updated_at) VALUES (@c, @a, @r, @at)
             ON CONFLICT (component_appid, authorizer_appid) DO UPDATE SET refresh_token = excluded.refresh_token, updated_at = excluded.updated_at
-            """, cancellationToken, ("c", componentAppId.Value), ("a", authorizerAppId.Value), ("r", refreshToken), ("at", Ms(DateTimeOffset.UtcNow)));
+            """, cancellationToken, ("c", componentAppId.Value), ("a", authorizerAppId.Value),
+            ("r", _protector.Protect(refreshToken, AuthorizerData(componentAppId, authorizerAppId))), ("at", Ms(DateTimeOffset.UtcNow)));
     }
 
     public async Task DeleteAuthorizerAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken)
@@ -195,11 +213,51 @@ public sealed class SqlTokenStore : ITokenStore
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = Command(connection, null, sql, args);
-        await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // What each encrypted value is bound to: its table and row.
+    private static string TokenData(string key) => "wechat_tokens/" + key;
+    private static string TicketData(AppId component) => "wechat_verify_tickets/" + component.Value;
+    private static string AuthorizerData(AppId component, AppId authorizer) => $"wechat_authorizers/{component.Value}/{authorizer.Value}";
+
+    /// <summary>
+    /// Rows written before secrets were encrypted (plain text) are encrypted in place once, so that an upgraded
+    /// database keeps its authorizer refresh tokens (losing one means the authorizer must authorize again).
+    /// </summary>
+    private async Task EncryptPlaintextRowsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var updates = new List<(string Sql, (string, object?)[] Args)>();
+        await using (var read = Command(connection, null, """
+            SELECT 't', key, '', value FROM wechat_tokens WHERE value NOT LIKE 'v1.%'
+            UNION ALL SELECT 'v', component_appid, '', ticket FROM wechat_verify_tickets WHERE ticket NOT LIKE 'v1.%'
+            UNION ALL SELECT 'a', component_appid, authorizer_appid, refresh_token FROM wechat_authorizers WHERE refresh_token NOT LIKE 'v1.%'
+            """))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (kind, a, b, plain) = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3));
+                updates.Add(kind switch
+                {
+                    "t" => ("UPDATE wechat_tokens SET value = @v WHERE key = @a AND value = @p", [("v", _protector.Protect(plain, TokenData(a))), ("a", a), ("p", plain)]),
+                    "v" => ("UPDATE wechat_verify_tickets SET ticket = @v WHERE component_appid = @a AND ticket = @p",
+                        [("v", _protector.Protect(plain, TicketData(AppId.Parse(a)))), ("a", a), ("p", plain)]),
+                    _ => ("UPDATE wechat_authorizers SET refresh_token = @v WHERE component_appid = @a AND authorizer_appid = @b AND refresh_token = @p",
+                        [("v", _protector.Protect(plain, AuthorizerData(AppId.Parse(a), AppId.Parse(b)))), ("a", a), ("b", b), ("p", plain)]),
+                });
+            }
+        }
+        foreach (var (sql, args) in updates)
+        {
+            await using var cmd = Command(connection, null, sql, args);
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)

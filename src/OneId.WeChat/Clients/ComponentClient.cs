@@ -34,8 +34,15 @@ public sealed class ComponentClient(
         switch (info.InfoType)
         {
             case "component_verify_ticket" when info.ComponentVerifyTicket is { Length: > 0 } ticket:
-                await store.SaveVerifyTicketAsync(new ComponentVerifyTicket(info.ComponentAppId, ticket, info.CreateTime), cancellationToken).ConfigureAwait(false);
-                WeChatLog.VerifyTicketStored(logger, info.ComponentAppId, SecretFingerprint.Of(ticket), info.CreateTime);
+                if (await store.SaveVerifyTicketAsync(new ComponentVerifyTicket(info.ComponentAppId, ticket, info.CreateTime), cancellationToken).ConfigureAwait(false))
+                {
+                    WeChatLog.VerifyTicketStored(logger, info.ComponentAppId, SecretFingerprint.Of(ticket), info.CreateTime);
+                }
+                else
+                {
+                    // A retried or delayed push (§5.1: every 10 minutes, retried) older than the ticket already kept.
+                    WeChatLog.VerifyTicketStale(logger, info.ComponentAppId, SecretFingerprint.Of(ticket), info.CreateTime);
+                }
                 break;
             case "authorized" or "updateauthorized" when info.AuthorizationCode is { Length: > 0 } code:
                 await QueryAuthAsync(info.ComponentAppId, code, cancellationToken).ConfigureAwait(false);

@@ -58,4 +58,7 @@ internal static partial class WeChatLog
 
     [LoggerMessage(4021, LogLevel.Information, "Component {ComponentAppId} event {InfoType} for authorizer {AuthorizerAppId}")]
     public static partial void ComponentEvent(ILogger logger, string componentAppId, string infoType, string? authorizerAppId);
+
+    [LoggerMessage(4022, LogLevel.Information, "Ignored component_verify_ticket #{Fingerprint} for {ComponentAppId} ({CreateTime:O}): a newer one is stored")]
+    public static partial void VerifyTicketStale(ILogger logger, string componentAppId, string fingerprint, DateTimeOffset createTime);
 }

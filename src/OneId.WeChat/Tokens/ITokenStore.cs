@@ -34,8 +34,11 @@ public interface ITokenStore
     /// <summary>The latest component_verify_ticket of a third-party platform, or null.</summary>
     Task<ComponentVerifyTicket?> GetVerifyTicketAsync(AppId componentAppId, CancellationToken cancellationToken);
 
-    /// <summary>Keeps <paramref name="ticket"/> unless a newer one (by <see cref="ComponentVerifyTicket.CreateTime"/>) is stored.</summary>
-    Task SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken);
+    /// <summary>
+    /// Keeps <paramref name="ticket"/> unless a newer one (by <see cref="ComponentVerifyTicket.CreateTime"/>) is stored.
+    /// True when it was stored, false when the stored one is newer and was kept.
+    /// </summary>
+    Task<bool> SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken);
 
     /// <summary>The persisted authorizer_refresh_token, or null when the app never authorized or revoked.</summary>
     Task<string?> GetAuthorizerRefreshTokenAsync(AppId componentAppId, AppId authorizerAppId, CancellationToken cancellationToken);

@@ -67,7 +67,7 @@ public sealed class InMemoryTokenStore : ITokenStore
         }
     }
 
-    public Task SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken)
+    public Task<bool> SaveVerifyTicketAsync(ComponentVerifyTicket ticket, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ticket);
         lock (_gate)
@@ -75,8 +75,9 @@ public sealed class InMemoryTokenStore : ITokenStore
             if (!_tickets.TryGetValue(ticket.ComponentAppId.Value, out var current) || current.CreateTime <= ticket.CreateTime)
             {
                 _tickets[ticket.ComponentAppId.Value] = ticket;
+                return Task.FromResult(true);
             }
-            return Task.CompletedTask;
+            return Task.FromResult(false);
         }
     }
 

@@ -2,7 +2,10 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using OneId.Sandbox.World;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OneId.WeChat.Clients;
+using OneId.WeChat.Http;
 using OneId.WeChat.Crypto;
 using OneId.WeChat.Ids;
 using OneId.WeChat.Models;
@@ -22,9 +25,12 @@ public sealed class ComponentTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
     private static readonly WeChatMessageCrypto Crypto = new("componenttoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", DemoWorld.Component);
 
     /// <summary>Plays WeChat's push to the authorization event URL: encrypt, sign, then what the hub does: decrypt, handle.</summary>
-    private static async Task<ComponentInfoEvent> PushAsync(ComponentClient client, string infoType, params (string Name, string Value)[] fields)
+    private static Task<ComponentInfoEvent> PushAsync(ComponentClient client, string infoType, params (string Name, string Value)[] fields) =>
+        PushAtAsync(client, DateTimeOffset.UtcNow, infoType, fields);
+
+    private static async Task<ComponentInfoEvent> PushAtAsync(ComponentClient client, DateTimeOffset createTime, string infoType, params (string Name, string Value)[] fields)
     {
-        var xml = $"<xml><AppId><![CDATA[{DemoWorld.Component}]]></AppId><CreateTime>{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}</CreateTime><InfoType><![CDATA[{infoType}]]></InfoType>"
+        var xml = $"<xml><AppId><![CDATA[{DemoWorld.Component}]]></AppId><CreateTime>{createTime.ToUnixTimeSeconds()}</CreateTime><InfoType><![CDATA[{infoType}]]></InfoType>"
             + string.Concat(fields.Select(f => $"<{f.Name}><![CDATA[{f.Value}]]></{f.Name}>")) + "</xml>";
         var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         var encrypted = Crypto.Encrypt(xml, timestamp, "12345");
@@ -34,6 +40,23 @@ public sealed class ComponentTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
 
     private async Task<string> TicketAsync() =>
         (await wx.ControlAsync($"_sandbox/components/{DemoWorld.Component}/ticket"))["component_verify_ticket"]!.GetValue<string>();
+
+    [Fact]
+    public async Task A_stale_verify_ticket_is_not_logged_as_stored_and_the_newer_one_is_kept()
+    {
+        var logs = new List<string>();
+        using var host = wx.NewHost(services: s => s.AddLogging(b => b.AddProvider(new ListLoggerProvider(logs)).SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace)));
+        var client = host.Get<ComponentClient>();
+        var now = DateTimeOffset.UtcNow;
+
+        await PushAtAsync(client, now, "component_verify_ticket", ("ComponentVerifyTicket", "ticket@@@newer"));
+        await PushAtAsync(client, now.AddMinutes(-10), "component_verify_ticket", ("ComponentVerifyTicket", "ticket@@@older"));
+
+        (await host.Get<ITokenStore>().GetVerifyTicketAsync(Component, default))!.Ticket.Should().Be("ticket@@@newer");
+        logs.Where(l => l.Contains("Stored component_verify_ticket")).Should().ContainSingle().Which.Should().Contain(SecretFingerprint.Of("ticket@@@newer"));
+        logs.Should().Contain(l => l.Contains("Ignored component_verify_ticket") && l.Contains(SecretFingerprint.Of("ticket@@@older")));
+        logs.Should().NotContain(l => l.Contains("ticket@@@"), "tickets are logged as fingerprints only");
+    }
 
     [Fact]
     public async Task Without_a_verify_ticket_the_component_token_error_says_what_to_check()

@@ -112,28 +112,4 @@ public sealed class WeChatHttpTests
         logs.Should().Contain(l => l.Contains("40003"));
         logs.Should().Contain(l => l.Contains(SecretFingerprint.Of("TOKEN-XYZ")));
     }
-
-    private sealed class ListLoggerProvider(List<string> lines) : Microsoft.Extensions.Logging.ILoggerProvider
-    {
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new ListLogger(lines, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> lines, string category) : Microsoft.Extensions.Logging.ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines)
-                {
-                    lines.Add($"{category}: {formatter(state, exception)} {exception?.Message}");
-                }
-            }
-        }
-    }
 }

@@ -49,8 +49,8 @@ public sealed class SandboxWeChat : IAsyncLifetime
         o.Tokens.StorePollInterval = TimeSpan.FromMilliseconds(20);
     }
 
-    internal WeChatTestHost NewHost(ITokenStore? store = null, Action<WeChatOptions>? more = null) =>
-        new(o => { Configure(o); more?.Invoke(o); }, store, Sandbox.Clock);
+    internal WeChatTestHost NewHost(ITokenStore? store = null, Action<WeChatOptions>? more = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null) =>
+        new(o => { Configure(o); more?.Invoke(o); }, store, Sandbox.Clock, services: services);
 
     public async Task<string> NewUserAsync(string? nickname = null)
     {

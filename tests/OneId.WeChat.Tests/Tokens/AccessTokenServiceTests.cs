@@ -116,7 +116,7 @@ public sealed class AccessTokenServiceTests
         server.Latency = TimeSpan.FromMilliseconds(30);
         using var folder = new OneId.Testing.TempFolder();
         var databases = Enumerable.Range(0, 4).Select(_ => OneId.Storage.StoreDatabase.Open(folder.File("oneid.db"))).ToArray();
-        var hosts = databases.Select(db => new WeChatTestHost(Configure, new OneId.Storage.Tokens.SqlTokenStore(db), time, server)).ToArray();
+        var hosts = databases.Select(db => new WeChatTestHost(Configure, new OneId.Storage.Tokens.SqlTokenStore(db, new OneId.Storage.Secrets.DataProtector(null)), time, server)).ToArray();
         try
         {
             var all = await Task.WhenAll(hosts.SelectMany(h => Enumerable.Range(0, 100).Select(_ => h.Tokens.GetTokenAsync(TokenKey.App(App)).AsTask())));

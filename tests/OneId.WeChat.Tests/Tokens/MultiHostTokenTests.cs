@@ -22,6 +22,7 @@ namespace OneId.WeChat.Tests.Tokens;
 public sealed class MultiHostTokenTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private const int Hosts = 4;
+    private static readonly OneId.Storage.Secrets.DataProtector DataKey = new(Enumerable.Repeat((byte)42, 32).ToArray());
     private const int CallersPerHost = 100;
     private static readonly AppId Oa = AppId.Parse(DemoWorld.OfficialAccount);
     private static readonly AppId Oa2 = AppId.Parse(DemoWorld.AuthorizerOfficialAccount);
@@ -39,7 +40,7 @@ public sealed class MultiHostTokenTests(PostgresFixture postgres) : IAsyncLifeti
         {
             var db = StoreDatabase.Open(connectionString);
             _databases.Add(db);
-            _hosts.Add(_wx.NewHost(await SqlTokenStore.OpenAsync(db, default)));
+            _hosts.Add(_wx.NewHost(await SqlTokenStore.OpenAsync(db, DataKey, default)));
         }
     }
 
@@ -116,7 +117,9 @@ public sealed class MultiHostTokenTests(PostgresFixture postgres) : IAsyncLifeti
         var connectionString = await postgres.Cluster.CreateDatabaseAsync();
         var appid = DemoWorld.MiniGame;
 
-        var runs = await Task.WhenAll(Enumerable.Range(0, Hosts).Select(_ => OneIdCli.RunAsync(
+        // Each process decrypts the others' token with the data key they share (the hubs' data_key).
+        var environment = new Dictionary<string, string> { ["ONEID_DATA_KEY"] = Convert.ToBase64String(Enumerable.Repeat((byte)42, 32).ToArray()) };
+        var runs = await Task.WhenAll(Enumerable.Range(0, Hosts).Select(_ => OneIdCli.RunWithEnvironmentAsync(environment,
             "wx", "token", "--appid", appid, "--secret", DemoWorld.SecretOf(appid), "--base-url", _wx.Sandbox.BaseAddress.ToString(), "--db", connectionString)));
 
         runs.Should().OnlyContain(r => r.ExitCode == 0, string.Join(" | ", runs.Select(r => r.StdErr)));
