@@ -158,7 +158,9 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         var loginToken = Str(s4, "token");
         teller.WeChat($"jscode2session → openid {Str(s4, "openid")}, unionid {Str(s4, "unionid")}, a session_key (kept encrypted by the hub, never returned)");
         var p2 = Str(s4, "person_id");
-        var afterS4 = await ResolveAsync($"unionid:{Demo.UnionSpace}:{lilei.UnionId}", ct).ConfigureAwait(false);
+        // The provider conversion is a follow-up after the login, not part of it: wait for the worker.
+        var afterS4 = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{lilei.UnionId}",
+            p => Ids(p).Any(i => i.StartsWith($"pending_id:{providerKey}:", StringComparison.Ordinal)), ct).ConfigureAwait(false);
         teller.Graph($"person {Describe(afterS4)} (new_person={s4.ValueKind == JsonValueKind.Object && s4.GetProperty("new_person").GetBoolean()})");
         Expect(status == HttpStatusCode.OK && Str(s4, "unionid") == lilei.UnionId && Str(s4, "openid") == lilei.OpenId(Demo.MiniProgram),
             "MP login returns lilei's MP openid and unionid, and a hub login token");
@@ -286,7 +288,7 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         var wangCode = Str(await SandboxAsync("_sandbox/users/wangfang/login", new { appid = Demo.MiniProgram }, ct).ConfigureAwait(false), "code")!;
         await HubAsync(HttpMethod.Post, $"v1/mp/{Demo.MiniProgram}/login", new { code = wangCode }, null, ct).ConfigureAwait(false);
         teller.WeChat("idconvert/unionid_to_external_userid → she is a customer: the provider's ciphertext external_userid");
-        var wangPerson = await ResolveAsync($"unionid:{Demo.UnionSpace}:{wang.UnionId}", ct).ConfigureAwait(false);
+        var wangPerson = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{wang.UnionId}", p => Ids(p).Contains(wangCipher), ct).ConfigureAwait(false);
         teller.Graph($"merged: {Describe(wangPerson)}");
         Expect(Ids(wangPerson).Contains(wangCipher) && Ids(wangPerson).Contains($"external_userid:{Demo.Corp}:{wang.External(Demo.Corp)}"),
             "her provider-side customer record, her self-built record and her MP login are one person");

@@ -78,6 +78,7 @@ public static class HubExtensions
         app.MapFlowApis();
         app.MapInboxApi();
         app.MapJobsApi();
+        app.MapHealthApi();
         return app;
     }
 

@@ -325,6 +325,14 @@ public sealed class PostgresDatabase : StoreDatabase
             builder.MaxAutoPrepare = 64;
             builder.AutoPrepareMinUsages = 2;
         }
+        // Each schema (a tenant's, and the shared one for tokens) has its own pool. Npgsql's default of 100 per pool
+        // would let a few hubs exhaust PostgreSQL's max_connections (100 by default), so unless the connection string
+        // says otherwise a tenant's pool holds at most 20 and the shared one 5: one hub with T tenants opens at most
+        // 20·T + 5 connections (docs/hub.md, "Sizing").
+        if (!ExplicitPoolSize(connectionString))
+        {
+            builder.MaxPoolSize = Schema == "oneid" ? DefaultSharedPoolSize : DefaultTenantPoolSize;
+        }
         Description = $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database} schema {Schema}";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         // One advisory lock key per schema: writers of one tenant queue, other tenants run in parallel.
@@ -332,6 +340,18 @@ public sealed class PostgresDatabase : StoreDatabase
     }
 
     public string Schema { get; }
+
+    /// <summary>Connections a tenant's pool may hold unless the connection string sets Maximum Pool Size.</summary>
+    public const int DefaultTenantPoolSize = 20;
+
+    /// <summary>Connections the shared schema's pool (tokens) may hold unless the connection string sets Maximum Pool Size.</summary>
+    public const int DefaultSharedPoolSize = 5;
+
+    private static bool ExplicitPoolSize(string connectionString)
+    {
+        var raw = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return raw.ContainsKey("Maximum Pool Size") || raw.ContainsKey("MaxPoolSize") || raw.ContainsKey("Max Pool Size");
+    }
 
     public override StoreKind Kind => StoreKind.Postgres;
 

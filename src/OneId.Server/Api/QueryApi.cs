@@ -28,8 +28,6 @@ public static class QueryApi
         api.MapPost("/keys", CreateKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
         api.MapGet("/keys", ListKeysAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
         api.MapDelete("/keys/{id}", RevokeKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
-        app.MapGet("/healthz", (TenantRegistry tenants) => TypedResults.Ok(new HealthView("ok", tenants.All.Select(t => t.Name).ToArray())))
-            .WithTags("Health");
         return app;
     }
 

@@ -20,6 +20,9 @@ public static class ApplicationExtensions
         services.TryAddSingleton<InboxSignal>();
         services.TryAddSingleton<InboxWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxWorker>());
+        services.TryAddSingleton<FollowUpSignal>();
+        services.TryAddSingleton<FollowUpWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<FollowUpWorker>());
         services.TryAddSingleton<JobSignal>();
         services.TryAddSingleton<BackfillJobs>();
         services.TryAddSingleton<JobWorker>();

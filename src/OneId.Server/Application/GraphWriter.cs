@@ -10,7 +10,7 @@ namespace OneId.Server.Application;
 /// webhooks woken when something changed. Concurrent single writes of one tenant share transactions (group commit);
 /// pages of a backfill go as one batch.
 /// </summary>
-public sealed partial class GraphWriter(WebhookSignal signal, TimeProvider time, ILogger<GraphWriter> logger) : IAsyncDisposable
+public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal followUps, TimeProvider time, ILogger<GraphWriter> logger) : IAsyncDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<Observation, ObserveResult>>> _writers = new(StringComparer.Ordinal);
 
@@ -30,6 +30,7 @@ public sealed partial class GraphWriter(WebhookSignal signal, TimeProvider time,
         if (result.Events.Count > 0)
         {
             signal.Notify();
+            followUps.Notify();
         }
         return result;
     }
@@ -42,6 +43,7 @@ public sealed partial class GraphWriter(WebhookSignal signal, TimeProvider time,
         if (results.Any(r => r.Events.Count > 0))
         {
             signal.Notify();
+            followUps.Notify();
         }
         return results;
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OneId.Graph;
 using OneId.Server.Configuration;
 using OneId.Server.Tenants;
 using OneId.WeChat.Clients;
@@ -9,52 +10,79 @@ using OneId.WeChat.Models;
 namespace OneId.Server.Application;
 
 /// <summary>
-/// S10: a unionid (with the openid it came with) is known. Each provider (third-party / 代开发) app of the tenant's corps
-/// converts it with idconvert/unionid_to_external_userid: a customer gives the provider's ciphertext external_userid
-/// (linked now); anyone else a pending_id (kept 90 days, linked now, closed when the customer arrives).
+/// S10: a person whose unionid the hub knows should also hold each WeCom provider (third-party / 代开发) app's id for
+/// them. For every provider app of a corp bound to the unionid's space that the person has no id of yet,
+/// idconvert/unionid_to_external_userid gives the provider's ciphertext external_userid (a customer: linked now) or a
+/// pending_id (not a customer yet: kept 90 days, linked now, closed when they become one). Run by the follow-up
+/// worker, never inside a login or a callback; what the person lacks is read from the graph each time, so the
+/// outcome does not depend on the order in which the evidence arrived, and running it twice converts nothing twice.
 /// </summary>
 public sealed partial class ProviderConversions(GraphWriter writer, WeComClient wecom, ILogger<ProviderConversions> logger)
 {
     /// <summary>WeCom keeps a pending_id for 90 days (docs/wechat-api.md §6.6).</summary>
     public static readonly TimeSpan PendingIdLifetime = TimeSpan.FromDays(90);
 
-    public async Task ConvertAsync(HubTenant tenant, AppOptions app, OpenId openId, UnionId unionId, CancellationToken cancellationToken)
+    /// <summary>Whether the tenant has any provider app a unionid could be converted for.</summary>
+    public static bool Applies(TenantOptions tenant) =>
+        tenant?.Corps.Any(c => !string.IsNullOrEmpty(c.UnionSpace) && c.Apps.Any(a => a.Kind == CorpAppKinds.Provider)) == true;
+
+    /// <summary>
+    /// Converts what <paramref name="person"/> lacks. Throws <see cref="WeChatApiException"/> when WeChat failed
+    /// transiently (the caller retries later); a permanent refusal is logged and skipped.
+    /// </summary>
+    public async Task ConvertMissingAsync(HubTenant tenant, Person person, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(app);
-        if (string.IsNullOrEmpty(app.UnionSpace))
+        ArgumentNullException.ThrowIfNull(person);
+        foreach (var union in person.Identifiers.Where(i => i.Type == IdentifierType.UnionId))
         {
-            return;
-        }
-        foreach (var corp in tenant.Options.Corps.Where(c => c.UnionSpace == app.UnionSpace))
-        {
-            foreach (var corpApp in corp.Apps.Where(a => a.Kind == CorpAppKinds.Provider))
+            // unionid_to_external_userid wants the openid the unionid came with, of an app in the same union space.
+            var openId = person.Identifiers.FirstOrDefault(i => i.Type == IdentifierType.OpenId && tenant.FindApp(i.Namespace)?.UnionSpace == union.Namespace);
+            if (openId.Value is null)
             {
-                var ns = WeChatIdentifiers.CorpNamespace(corp, corpApp);
-                var source = $"wecom.idconvert:{corp.CorpId}/{corpApp.Name}";
-                try
+                continue;
+            }
+            foreach (var corp in tenant.Options.Corps.Where(c => c.UnionSpace == union.Namespace))
+            {
+                foreach (var corpApp in corp.Apps.Where(a => a.Kind == CorpAppKinds.Provider))
                 {
-                    var conversion = await wecom.UnionIdToExternalUserIdAsync(HubWeChat.TokenFor(corp, corpApp), unionId, openId, UnionIdSubjectType.Corp, cancellationToken).ConfigureAwait(false);
-                    var union = WeChatIdentifiers.UnionId(app, unionId);
-                    if (conversion.ExternalUserId is { } ext)
+                    var ns = WeChatIdentifiers.CorpNamespace(corp, corpApp);
+                    if (person.Identifiers.Any(i => i.Namespace == ns && (i.Type == IdentifierType.ExternalUserId || i.Type == IdentifierType.PendingId)))
                     {
-                        await writer.RecordAsync(tenant, source, [union, WeChatIdentifiers.ExternalUserId(ns, ext)], null, cancellationToken).ConfigureAwait(false);
+                        continue;
                     }
-                    else if (conversion.PendingId is { } pending)
-                    {
-                        var result = await writer.RecordAsync(tenant, source, [union, WeChatIdentifiers.PendingId(ns, pending)], null, cancellationToken).ConfigureAwait(false);
-                        await tenant.PendingIds.AddPendingIdAsync(ns, pending.Value, unionId.Value, result.Person, writer.Now + PendingIdLifetime, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-                catch (WeChatApiException e)
-                {
-                    // The login that taught us the unionid has succeeded; the conversion is a bonus that the next login retries.
-                    LogConversionFailed(logger, corp.CorpId, corpApp.Name, e.ErrCode ?? 0, e.Message);
+                    await ConvertAsync(tenant, corp, corpApp, ns, union, openId, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
     }
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "idconvert for {CorpId}/{App} failed (errcode {ErrCode}): {Message}")]
-    private static partial void LogConversionFailed(ILogger logger, string corpId, string app, int errCode, string message);
+    private async Task ConvertAsync(HubTenant tenant, CorpOptions corp, CorpAppOptions corpApp, string ns, Identifier union, Identifier openId, CancellationToken ct)
+    {
+        UnionIdConversion conversion;
+        try
+        {
+            conversion = await wecom.UnionIdToExternalUserIdAsync(HubWeChat.TokenFor(corp, corpApp), UnionId.Parse(union.Value), OpenId.Parse(openId.Value),
+                UnionIdSubjectType.Corp, ct).ConfigureAwait(false);
+        }
+        catch (WeChatApiException e) when (!e.IsTransient)
+        {
+            // A permanent refusal (e.g. the app lacks the customer-contact permission) is not retried for this person.
+            LogConversionRefused(logger, corp.CorpId, corpApp.Name, e.ErrCode ?? 0, e.Message);
+            return;
+        }
+        var source = $"wecom.idconvert:{corp.CorpId}/{corpApp.Name}";
+        if (conversion.ExternalUserId is { } ext)
+        {
+            await writer.RecordAsync(tenant, source, [union, WeChatIdentifiers.ExternalUserId(ns, ext)], null, ct).ConfigureAwait(false);
+        }
+        else if (conversion.PendingId is { } pending)
+        {
+            var result = await writer.RecordAsync(tenant, source, [union, WeChatIdentifiers.PendingId(ns, pending)], null, ct).ConfigureAwait(false);
+            await tenant.PendingIds.AddPendingIdAsync(ns, pending.Value, union.Value, result.Person, writer.Now + PendingIdLifetime, ct).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "idconvert for {CorpId}/{App} refused (errcode {ErrCode}): {Message}; not retried for this person")]
+    private static partial void LogConversionRefused(ILogger logger, string corpId, string app, int errCode, string message);
 }

@@ -118,7 +118,7 @@ public sealed partial class WebhookDispatcher(
         }
         catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
-            // Not started, or the database is gone: the lease lapses by itself within a minute.
+            // Not started, or the database is gone: the lease lapses by itself within 10 s.
         }
     }
 
@@ -145,18 +145,64 @@ public sealed partial class WebhookDispatcher(
 
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    // Renewed at every pass and halfway through long ones; after a crash another instance takes over within this time.
-    private static readonly TimeSpan LeaseFor = TimeSpan.FromMinutes(1);
+    // A short lease kept alive by a heartbeat: renewed at every pass (each poll) and every few seconds during a long
+    // one, released on shutdown. After a crash another instance takes over once it lapses, within 10 s.
+    public static readonly TimeSpan LeaseFor = TimeSpan.FromSeconds(10);
     private readonly string _instance = Guid.NewGuid().ToString("N");
 
-    private async Task DeliverAsync(HubTenant tenant, int index, WebhookOptions webhook, CancellationToken ct)
+    private async Task DeliverAsync(HubTenant tenant, int index, WebhookOptions webhook, CancellationToken cancellationToken)
     {
         var name = CursorName(index, webhook);
-        var leasedAt = time.GetUtcNow();
-        if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
+        if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, time.GetUtcNow() + LeaseFor, cancellationToken).ConfigureAwait(false))
         {
             return; // another hub instance delivers this webhook now
         }
+        // The heartbeat renews the lease while this pass delivers; if it is ever lost, the pass stops at once, so two
+        // instances never deliver one webhook side by side.
+        using var pass = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = HeartbeatAsync(tenant, name, pass);
+        try
+        {
+            await DeliverLeasedAsync(tenant, index, webhook, name, pass.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (pass.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // the lease was lost: the next owner carries on from the saved cursor
+        }
+        finally
+        {
+            await pass.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+        }
+    }
+
+    private async Task HeartbeatAsync(HubTenant tenant, string name, CancellationTokenSource pass)
+    {
+        while (!pass.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(LeaseFor / 3, time, pass.Token).ConfigureAwait(false);
+                if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, time.GetUtcNow() + LeaseFor, pass.Token).ConfigureAwait(false))
+                {
+                    await pass.CancelAsync().ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Could not renew (database away): stop delivering rather than risk an overlap.
+                LogLoopFailed(logger, e);
+                await pass.CancelAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DeliverLeasedAsync(HubTenant tenant, int index, WebhookOptions webhook, string name, CancellationToken ct)
+    {
         var cursor = await tenant.WebhookCursors.GetWebhookCursorAsync(name, ct).ConfigureAwait(false);
         if (cursor.NextAttemptAt > time.GetUtcNow())
         {
@@ -177,15 +223,6 @@ public sealed partial class WebhookDispatcher(
             }
             foreach (var e in events)
             {
-                if (time.GetUtcNow() - leasedAt > LeaseFor / 2)
-                {
-                    // A long pass (slow receivers) renews its lease before it could lapse.
-                    leasedAt = time.GetUtcNow();
-                    if (!await tenant.WebhookCursors.TryLeaseWebhookAsync(name, _instance, leasedAt + LeaseFor, ct).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-                }
                 if (e.WebhookName is not { } type || (webhook.Events.Count > 0 && !webhook.Events.Contains(type)))
                 {
                     seq = e.Sequence;

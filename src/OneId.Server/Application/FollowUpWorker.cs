@@ -1,0 +1,168 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OneId.Graph;
+using OneId.Server.Tenants;
+using OneId.WeChat.Http;
+
+namespace OneId.Server.Application;
+
+/// <summary>Wakes the follow-up worker when the graph changed.</summary>
+public sealed class FollowUpSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        try
+        {
+            if (_signal.CurrentCount == 0)
+            {
+                _signal.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // already signalled
+        }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
+}
+
+/// <summary>
+/// Follow-ups as a worker over each tenant's graph event log, never inside a login or callback request: after every
+/// event that created, linked or merged a person, the person gets what it now lacks from WeChat (today: the WeCom
+/// provider ids of its unionid, <see cref="ProviderConversions"/>). The position in the log is a checkpoint in the
+/// database, held by one hub instance at a time through a lease; a transient WeChat failure keeps the checkpoint
+/// and retries with exponential backoff (1 s doubling to 5 min); after <see cref="MaxAttempts"/> the event is skipped
+/// and the give-up logged.
+/// </summary>
+public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConversions conversions, FollowUpSignal signal, TimeProvider time,
+    ILogger<FollowUpWorker> logger) : BackgroundService
+{
+    /// <summary>The checkpoint's name (it lives beside the webhooks' cursors: both are positions in the event log).</summary>
+    public const string CheckpointName = "followup:provider-conversions";
+
+    public const int MaxAttempts = 10;
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+    private readonly string _owner = "followup-" + Guid.NewGuid().ToString("N")[..12];
+
+    /// <summary>How far behind the event log the follow-ups are, per tenant (events not yet followed up).</summary>
+    public static System.Collections.Concurrent.ConcurrentDictionary<string, long> Lag { get; } = new(StringComparer.Ordinal);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await tenants.InitializeAsync(stoppingToken).ConfigureAwait(false);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            foreach (var tenant in tenants.All.Where(t => ProviderConversions.Applies(t.Options)))
+            {
+                try
+                {
+                    await PassAsync(tenant, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
+                {
+                    LogPassFailed(logger, tenant.Name, e);
+                }
+            }
+            try
+            {
+                await signal.WaitAsync(Poll, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        foreach (var tenant in tenants.All)
+        {
+            try
+            {
+                await tenant.WebhookCursors.ReleaseWebhookLeasesAsync(_owner, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or ObjectDisposedException or InvalidOperationException)
+            {
+                // the lease lapses by itself
+            }
+        }
+    }
+
+    /// <summary>Backoff after <paramref name="attempts"/> failures: 1 s, 2 s, 4 s … capped at 5 minutes.</summary>
+    public static TimeSpan Backoff(int attempts) => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Clamp(attempts - 1, 0, 20))));
+
+    private async Task PassAsync(HubTenant tenant, CancellationToken ct)
+    {
+        var cursors = tenant.WebhookCursors;
+        var leasedAt = time.GetUtcNow();
+        if (!await cursors.TryLeaseWebhookAsync(CheckpointName, _owner, leasedAt + Lease, ct).ConfigureAwait(false))
+        {
+            return; // another instance follows up now
+        }
+        var cursor = await cursors.GetWebhookCursorAsync(CheckpointName, ct).ConfigureAwait(false);
+        if (cursor.NextAttemptAt > time.GetUtcNow())
+        {
+            return;
+        }
+        var seq = cursor.Sequence;
+        var attempts = cursor.Attempts;
+        while (true)
+        {
+            var events = await tenant.Graph.ReadEventsAsync(seq, 100, ct).ConfigureAwait(false);
+            if (events.Count == 0)
+            {
+                Lag[tenant.Name] = 0;
+                return;
+            }
+            foreach (var e in events)
+            {
+                if (time.GetUtcNow() - leasedAt > Lease / 3)
+                {
+                    leasedAt = time.GetUtcNow();
+                    if (!await cursors.TryLeaseWebhookAsync(CheckpointName, _owner, leasedAt + Lease, ct).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                }
+                if (e.Kind is GraphEventKind.Created or GraphEventKind.Linked or GraphEventKind.Merged && e.Person is { } id
+                    && await tenant.Graph.GetAsync(id, ct).ConfigureAwait(false) is { } person)
+                {
+                    try
+                    {
+                        await conversions.ConvertMissingAsync(tenant, person, ct).ConfigureAwait(false);
+                    }
+                    catch (WeChatApiException failure)
+                    {
+                        attempts++;
+                        if (attempts < MaxAttempts)
+                        {
+                            var next = time.GetUtcNow() + Backoff(attempts);
+                            await cursors.SaveWebhookCursorAsync(CheckpointName, seq, attempts, next, failure.Message, ct).ConfigureAwait(false);
+                            LogRetry(logger, tenant.Name, e.Sequence, attempts, failure.ErrCode ?? 0, failure.Message, next);
+                            return;
+                        }
+                        LogGaveUp(logger, tenant.Name, e.Sequence, attempts, failure.ErrCode ?? 0, failure.Message);
+                    }
+                }
+                seq = e.Sequence;
+                attempts = 0;
+            }
+            await cursors.SaveWebhookCursorAsync(CheckpointName, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
+            Lag[tenant.Name] = Math.Max(0, (await tenant.Graph.GetVersionAsync(ct).ConfigureAwait(false)).Events - seq);
+        }
+    }
+
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "{Tenant}: follow-up of event #{Sequence} failed (attempt {Attempt}, errcode {ErrCode}: {Message}); next try at {Next}")]
+    private static partial void LogRetry(ILogger logger, string tenant, long sequence, int attempt, int errCode, string message, DateTimeOffset next);
+
+    [LoggerMessage(EventId = 2302, Level = LogLevel.Error, Message = "{Tenant}: gave up following up event #{Sequence} after {Attempts} attempts (errcode {ErrCode}: {Message}); the next event that touches the person tries again")]
+    private static partial void LogGaveUp(ILogger logger, string tenant, long sequence, int attempts, int errCode, string message);
+
+    [LoggerMessage(EventId = 2303, Level = LogLevel.Error, Message = "{Tenant}: follow-up pass failed; retrying at the next poll")]
+    private static partial void LogPassFailed(ILogger logger, string tenant, Exception exception);
+}
