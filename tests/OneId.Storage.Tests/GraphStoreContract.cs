@@ -26,7 +26,14 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
     /// <summary>The tenant whose file or schema the test uses (null: the default one).</summary>
     protected virtual string? Tenant => null;
 
-    public async Task InitializeAsync() => Store = await SqlGraphStore.OpenAsync(await NewDatabaseAsync(), CancellationToken.None, Tenant);
+    /// <summary>Where <see cref="Store"/> lives, so that a test can open a second, independent instance of it.</summary>
+    protected string Location { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Location = await NewDatabaseAsync();
+        Store = await SqlGraphStore.OpenAsync(Location, CancellationToken.None, Tenant);
+    }
 
     public async Task DisposeAsync() => await Store.DisposeAsync();
 
@@ -338,7 +345,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
 
     // ---- operator: keep-apart, conflicts, search
 
-    [Fact]
+    [StoreFact]
     public async Task Persons_kept_apart_never_merge_and_the_observation_becomes_an_open_conflict()
     {
         var a = await Observe(OpenId(Oa, "kim"));
@@ -364,7 +371,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Observe(OpenId(Oa, "kim"), UnionId("kim"))).Events.Should().Contain(e => e.Kind == GraphEventKind.Merged);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_keep_apart_constraint_follows_a_person_through_a_merge_with_someone_else()
     {
         var a = await Observe(OpenId(Oa, "lee"));
@@ -380,7 +387,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetKeptApartAsync(a.Person!.Value, CancellationToken.None)).Should().Equal(c.Person!.Value);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Keep_apart_refuses_unknown_persons_and_one_person_named_twice()
     {
         var a = await Observe(OpenId(Oa, "max"), UnionId("max"));
@@ -389,7 +396,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         await Store.Invoking(s => s.LiftKeepApartAsync(new PersonId(999), a.Person!.Value, CancellationToken.None)).Should().ThrowAsync<UnknownPersonException>();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Conflicts_list_open_ones_first_with_the_values_in_dispute_and_what_stands_in_the_way()
     {
         var first = await Observe(OpenId(Mp, "ned"), UnionId("ned"));
@@ -417,7 +424,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
             .Should().ThrowAsync<UnknownConflictException>();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Applying_a_conflict_retracts_what_stood_in_the_way_and_applies_the_rejected_observation()
     {
         var first = await Observe(OpenId(Mp, "ola"), UnionId("ola"));
@@ -436,7 +443,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         await GraphInvariants.AssertMatchesReplayAsync(Store);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Applying_a_conflict_that_would_still_clash_changes_nothing()
     {
         var first = await Observe(OpenId(Mp, "pia"), UnionId("pia"));
@@ -452,7 +459,7 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Store.GetConflictAsync(clash.Observation, CancellationToken.None))!.State.Should().Be(ConflictState.Open);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Search_finds_persons_by_whole_identifier_prefix_value_prefix_person_id_and_only_with_private_by_phone_or_nickname()
     {
         var quinn = await Store.ObserveAsync(ObsWithProfile("Quinn 张", OpenId(Mp, "quinn"), UnionId("quinn"), "phone::+8613800000042"), CancellationToken.None);
@@ -479,5 +486,23 @@ public abstract partial class GraphStoreContract : IAsyncLifetime
         (await Search("张", priv: true)).Should().Equal(quinn.Person!.Value);
         (await Search("100%_")).Should().BeEmpty("LIKE wildcards are literal");
         (await Search("  ")).Should().BeEmpty();
+    }
+
+    [StoreFact]
+    public async Task A_write_through_another_instance_changes_the_version_and_is_seen_at_once()
+    {
+        await Observe(OpenId(Oa, "vic"));
+        var before = await Store.GetVersionAsync(CancellationToken.None);
+        (await Store.GetVersionAsync(CancellationToken.None)).Should().Be(before, "nothing was written in between");
+
+        // Another instance (its own connections, as another hub process would have) merges vic's two persons.
+        await using (var other = await SqlGraphStore.OpenAsync(Location, CancellationToken.None, Tenant))
+        {
+            await other.ObserveAsync(Obs(OpenId(Mp, "vic"), UnionId("vic")), CancellationToken.None);
+            await other.ObserveAsync(Obs(OpenId(Oa, "vic"), UnionId("vic")), CancellationToken.None);
+        }
+
+        (await Store.GetVersionAsync(CancellationToken.None)).Should().NotBe(before);
+        (await Resolve(OpenId(Mp, "vic"))).Identifiers.Should().HaveCount(3);
     }
 }

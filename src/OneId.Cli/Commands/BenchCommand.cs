@@ -28,16 +28,17 @@ internal static class BenchCommand
         var events = new Option<int>("--events") { Description = "How many observations to generate and ingest", DefaultValueFactory = _ => 200_000 };
         var db = new Option<string?>("--db") { Description = "Store to measure: a new SQLite file (default: a temp file) or a PostgreSQL connection string" };
         var json = new Option<bool>("--json") { Description = "End with one JSON line of the figures" };
-        var command = new Command("ingest", "Ingest a generated stream (creates, links, merges) and compare with the fastest plain upsert of the same rows on that store.") { events, db, json };
-        command.SetAction((parse, ct) => RunIngestAsync(parse.GetValue(events), parse.GetValue(db), parse.GetValue(json), ct));
+        var batchSize = new Option<int>("--batch-size") { Description = "Observations per transaction (default: as `oneid import`)", DefaultValueFactory = _ => ImportCommand.DefaultBatchSize };
+        var command = new Command("ingest", "Ingest a generated stream (creates, links, merges) and compare with the fastest plain upsert of the same rows on that store.") { events, db, json, batchSize };
+        command.SetAction((parse, ct) => RunIngestAsync(parse.GetValue(events), parse.GetValue(db), parse.GetValue(json), parse.GetValue(batchSize), ct));
         return command;
     }
 
-    private static async Task<int> RunIngestAsync(int events, string? db, bool json, CancellationToken ct)
+    private static async Task<int> RunIngestAsync(int events, string? db, bool json, int batchSize, CancellationToken ct)
     {
-        if (events <= 0)
+        if (events <= 0 || batchSize <= 0)
         {
-            return CliOutput.Fail("--events must be a positive number", CliOutput.Usage);
+            return CliOutput.Fail("--events and --batch-size must be positive numbers", CliOutput.Usage);
         }
         string? tempFile = null;
         string? tenant = null;
@@ -76,9 +77,9 @@ internal static class BenchCommand
             await meter.StartAsync(ct).ConfigureAwait(false);
             var clock = Stopwatch.StartNew();
             long merges = 0, rows = 0;
-            for (var i = 0; i < stream.Length; i += BatchSize)
+            for (var i = 0; i < stream.Length; i += batchSize)
             {
-                var batch = new ArraySegment<Observation>(stream, i, Math.Min(BatchSize, stream.Length - i));
+                var batch = new ArraySegment<Observation>(stream, i, Math.Min(batchSize, stream.Length - i));
                 foreach (var o in batch)
                 {
                     rows += o.Identifiers.Count;
@@ -114,7 +115,7 @@ internal static class BenchCommand
             static double Cpu((double Client, double Server) c) => c.Client + c.Server;
             var eventsPerSecond = events / seconds;
             Console.Out.WriteLine($"store: {database.Description}");
-            Console.Out.WriteLine($"oneid: {events:N0} observations ({merges:N0} merges, {rows:N0} identifier rows) in {seconds:F2} s: {eventsPerSecond:N0} events/s; cpu {CpuText(ingestCpu, meter)}");
+            Console.Out.WriteLine($"oneid: {events:N0} observations, {batchSize:N0} a transaction ({merges:N0} merges, {rows:N0} identifier rows) in {seconds:F2} s: {eventsPerSecond:N0} events/s; cpu {CpuText(ingestCpu, meter)}");
             var headline = baselines[0];
             foreach (var (name, s, c) in baselines)
             {
@@ -153,8 +154,6 @@ internal static class BenchCommand
             }
         }
     }
-
-    private const int BatchSize = 5_000; // as `oneid import` batches by default
 
     // On a shared machine wall time follows the neighbours; CPU time mostly does not. On PostgreSQL the server's share
     // (its backends' CPU, read from /proc when the server runs on this machine) counts too.

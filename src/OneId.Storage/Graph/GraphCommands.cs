@@ -47,6 +47,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async Task<PersonId?> FindExclusiveAsync(string key, CancellationToken ct)
     {
+        if (Direct is { } direct)
+        {
+            PersonId? found = null;
+            direct.Query("SELECT person_id FROM identifiers WHERE key = ?", key, row => found = new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)));
+            return found;
+        }
         var cmd = Bind(Command("SELECT person_id FROM identifiers WHERE key = @key", "key"), key);
         var result = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         return result is null or DBNull ? null : new PersonId(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
@@ -62,6 +68,59 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             list.Add(new PersonId(reader.GetInt64(0)));
         }
         return list;
+    }
+
+    // Everything a person document needs, in one statement: its identifiers (0), aliases (1), creation time (2) and the
+    // profiles of its accepted observations (3). 0 in observations.status is ObservationStatus.Accepted.
+    private const string PersonSql = """
+        SELECT 0, key, 0, 0 FROM identifiers WHERE person_id = @p
+        UNION ALL SELECT 0, key, 0, 0 FROM weak_identifiers WHERE person_id = @p
+        UNION ALL SELECT 1, CAST(NULL AS TEXT), id, 0 FROM persons WHERE merged_into = @p
+        UNION ALL SELECT 2, CAST(NULL AS TEXT), created_at, 0 FROM persons WHERE id = @p
+        UNION ALL SELECT 3, profile, id, at FROM observations WHERE person_id = @p AND status = 0 AND profile IS NOT NULL
+        """;
+
+    /// <summary>The person <paramref name="id"/> names (it must be current, see <see cref="CurrentIdAsync"/>), in one statement.</summary>
+    public async Task<Person> LoadPersonAsync(PersonId id, CancellationToken ct)
+    {
+        var identifiers = new List<Identifier>();
+        var aliases = new List<PersonId>();
+        var observations = new List<ObservationRecord>();
+        long createdAt = 0;
+        void Row(int tag, string? text, long number, long at)
+        {
+            switch (tag)
+            {
+                case 0: identifiers.Add(Identifier.FromStored(text!)); break;
+                case 1: aliases.Add(new PersonId(number)); break;
+                case 2: createdAt = number; break;
+                default:
+                    observations.Add(new ObservationRecord(new ObservationId(number), [], "", DateTimeOffset.FromUnixTimeMilliseconds(at),
+                        SqlGraphStore.ParseProfile(text), ObservationStatus.Accepted));
+                    break;
+            }
+        }
+        if (Direct is { } direct)
+        {
+            direct.Query(PersonSql.Replace("@p", "?1", StringComparison.Ordinal), id.Value, row => Row(
+                SQLitePCL.raw.sqlite3_column_int(row, 0),
+                SQLitePCL.raw.sqlite3_column_type(row, 1) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_text(row, 1).utf8_to_string(),
+                SQLitePCL.raw.sqlite3_column_int64(row, 2),
+                SQLitePCL.raw.sqlite3_column_int64(row, 3)));
+        }
+        else
+        {
+            var cmd = Bind(Command(PersonSql, "p"), id.Value);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                Row(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), reader.IsDBNull(1) ? null : reader.GetString(1),
+                    Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+        identifiers.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
+        aliases.Sort((a, b) => a.Value.CompareTo(b.Value));
+        return new Person(id, aliases, identifiers, Person.DeriveProfile(observations), DateTimeOffset.FromUnixTimeMilliseconds(createdAt));
     }
 
     public async Task<IReadOnlyList<Identifier>> AllIdentifiersOfAsync(PersonId person, CancellationToken ct)
@@ -116,15 +175,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
             return owners;
         }
-        foreach (var chunk in keys.Chunk(RowsPerInsert))
+        // PostgreSQL: one statement for the whole batch, the keys as one array.
+        var cmd = Bind(Command("SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)", "keys"), (object)keys.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var cmd = InList("SELECT key, person_id FROM identifiers WHERE key IN ({0})", chunk.Length);
-            Bind(cmd, chunk);
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                owners[reader.GetString(0)] = reader.GetInt64(1);
-            }
+            owners[reader.GetString(0)] = reader.GetInt64(1);
         }
         return owners;
     }
@@ -147,11 +203,9 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
             return found;
         }
-        foreach (var chunk in keys.Chunk(RowsPerInsert))
+        var cmd = Bind(Command("SELECT key, id, status, person_id FROM observations WHERE key = ANY(@keys)", "keys"), (object)keys.ToArray());
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
-            var cmd = InList("SELECT key, id, status, person_id FROM observations WHERE key IN ({0})", chunk.Length);
-            Bind(cmd, chunk);
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 found[reader.GetString(0)] = (reader.GetInt64(1), Convert.ToInt32(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture),
@@ -179,42 +233,32 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
             return list;
         }
-        foreach (var chunk in persons.Chunk(RowsPerInsert))
+        var cmd = Bind(Command(sql.Replace("IN ({0})", "= ANY(@persons)", StringComparison.Ordinal), "persons"), (object)persons.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            var cmd = InList(sql, chunk.Length);
-            Bind(cmd, chunk.Cast<object?>().ToArray());
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                list.Add((reader.GetString(0), reader.GetInt64(1)));
-            }
+            list.Add((reader.GetString(0), reader.GetInt64(1)));
         }
         return list;
     }
 
-    private DbCommand InList(string template, int count)
-    {
-        var names = Enumerable.Range(0, count).Select(i => "@p" + i).ToArray();
-        return Command(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, string.Join(',', names)), names);
-    }
-
-    // ---- bulk writes: multi-row INSERTs
+    // ---- bulk writes: row at a time through the C API on SQLite, one array statement per table on PostgreSQL
 
     public Task InsertPersonsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("persons", ["id", "created_at", "merged_into"], rows, "", ct);
+        InsertRowsAsync("persons", ["id", "created_at", "merged_into"], "bbb", rows, "", ct);
 
     public Task InsertExclusiveAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], rows, "", ct);
+        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], "tttb", rows, "", ct);
 
     /// <summary>Weak rows a person already holds are skipped.</summary>
     public Task InsertWeakAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], rows, " ON CONFLICT DO NOTHING", ct);
+        InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], "ttb", rows, " ON CONFLICT DO NOTHING", ct);
 
     public Task InsertObservationsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict", "key"], rows, "", ct);
+        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict", "key"], "bbbtbtttt", rows, "", ct);
 
     public Task InsertEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], rows, "", ct);
+        InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], "btbtbttb", rows, "", ct);
 
     public static object?[] EventRow(GraphEvent e) =>
     [
@@ -240,16 +284,14 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return new PersonId(id);
     }
 
-    // SQLite finds a named parameter by a linear search over the statement's parameters, so binding cost grows with
-    // the square of the parameters per statement; 64 rows a statement keeps it small and still saves most round trips.
-    private const int RowsPerInsert = 64;
+    /// <summary>
+    /// The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL. Its prepared statements belong to
+    /// the native handle, which the connection pool reuses, so a statement is prepared once per handle, not per request.
+    /// </summary>
+    private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? SqliteDirect.For(sqlite) : null;
 
-    private SqliteDirect? _sqliteRows;
-
-    /// <summary>The C-API path on SQLite (see <see cref="SqliteDirect"/>); null on PostgreSQL.</summary>
-    private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? _sqliteRows ??= new SqliteDirect(sqlite) : null;
-
-    private async Task InsertRowsAsync(string table, string[] columns, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
+    /// <param name="types">one letter per column: <c>b</c> bigint, <c>t</c> text.</param>
+    private async Task InsertRowsAsync(string table, string[] columns, string types, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
     {
         if (rows.Count == 0)
         {
@@ -261,32 +303,33 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             direct.Insert($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES ({string.Join(',', columns.Select(_ => "?"))}){suffix}", rows);
             return;
         }
-        foreach (var chunk in rows.Chunk(RowsPerInsert))
+        // PostgreSQL: the whole batch of a table in one statement, each column one array parameter, so the server
+        // parses and plans once and the client binds a handful of parameters instead of thousands.
+        var unnest = string.Join(',', columns.Select((_, c) => $"@c{c}::{(types[c] == 'b' ? "bigint" : "text")}[]"));
+        var cmd = Command($"INSERT INTO {table} ({string.Join(',', columns)}) SELECT * FROM unnest({unnest}){suffix}",
+            columns.Select((_, c) => "c" + c).ToArray());
+        for (var c = 0; c < columns.Length; c++)
         {
-            var names = new string[chunk.Length * columns.Length];
-            var values = new System.Text.StringBuilder();
-            for (var r = 0; r < chunk.Length; r++)
+            if (types[c] == 'b')
             {
-                values.Append(r == 0 ? "(" : ",(");
-                for (var c = 0; c < columns.Length; c++)
+                var values = new long?[rows.Count];
+                for (var r = 0; r < rows.Count; r++)
                 {
-                    var name = "@p" + (r * columns.Length + c);
-                    names[r * columns.Length + c] = name;
-                    values.Append(c == 0 ? "" : ",").Append(name);
+                    values[r] = rows[r][c] switch { null => null, long l => l, int i => i, var v => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture) };
                 }
-                values.Append(')');
+                cmd.Parameters[c].Value = values;
             }
-            var cmd = Command($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES {values}{suffix}", names);
-            var k = 0;
-            foreach (var row in chunk)
+            else
             {
-                foreach (var value in row)
+                var values = new string?[rows.Count];
+                for (var r = 0; r < rows.Count; r++)
                 {
-                    cmd.Parameters[k++].Value = value ?? DBNull.Value;
+                    values[r] = (string?)rows[r][c];
                 }
+                cmd.Parameters[c].Value = values;
             }
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -325,7 +368,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await InsertRowsAsync("merge_map", ["old", "root"], merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
+        await InsertRowsAsync("merge_map", ["old", "root"], "bb", merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
         // SQLite: IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
         await using var repoint = AdHoc("""
             UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.merged_into)
@@ -585,21 +628,26 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<List<KeptApart>> KeptApartOfAsync(IReadOnlyList<long> persons, CancellationToken ct)
     {
         var list = new List<KeptApart>();
-        foreach (var chunk in persons.Chunk(RowsPerInsert))
+        if (Direct is { } direct)
         {
-            var cmd = InList("SELECT a, b FROM keep_apart WHERE a IN ({0})", chunk.Length);
-            Bind(cmd, chunk.Cast<object?>().ToArray());
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            foreach (var person in persons)
             {
-                list.Add(new KeptApart(new PersonId(reader.GetInt64(0)), new PersonId(reader.GetInt64(1))));
+                direct.Query("SELECT a, b FROM keep_apart WHERE a = ?", person,
+                    row => list.Add(new KeptApart(new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)), new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 1)))));
             }
+            return list;
+        }
+        var cmd = Bind(Command("SELECT a, b FROM keep_apart WHERE a = ANY(@persons)", "persons"), (object)persons.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new KeptApart(new PersonId(reader.GetInt64(0)), new PersonId(reader.GetInt64(1))));
         }
         return list;
     }
 
     public Task InsertKeepApartAsync(PersonId a, PersonId b, DateTimeOffset at, CancellationToken ct) =>
-        InsertRowsAsync("keep_apart", ["a", "b", "created_at"],
+        InsertRowsAsync("keep_apart", ["a", "b", "created_at"], "bbb",
             [[a.Value, b.Value, at.ToUnixTimeMilliseconds()], [b.Value, a.Value, at.ToUnixTimeMilliseconds()]], "", ct);
 
     public async Task<int> DeleteKeepApartAsync(PersonId a, PersonId b, CancellationToken ct) =>
@@ -609,7 +657,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     // ---- conflicts
 
     public Task InsertConflictsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("conflicts", ["observation_id", "state", "disputes"], rows, "", ct);
+        InsertRowsAsync("conflicts", ["observation_id", "state", "disputes"], "bbt", rows, "", ct);
 
     private const string ConflictColumns = """
         c.observation_id, c.state, c.disputes, c.resolved_at, c.applied_as, c.retracted, o.ids, o.source, o.at, o.profile, o.status
@@ -725,7 +773,6 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async ValueTask DisposeAsync()
     {
-        _sqliteRows?.Dispose();
         foreach (var cmd in _cache.Values)
         {
             await cmd.DisposeAsync().ConfigureAwait(false);

@@ -138,14 +138,7 @@ public sealed class SqlGraphStore : IGraphStore
             : null;
     }
 
-    private static async Task<Person> LoadPersonAsync(GraphCommands sql, PersonId id, CancellationToken ct)
-    {
-        var identifiers = await sql.AllIdentifiersOfAsync(id, ct).ConfigureAwait(false);
-        var aliases = await sql.AliasesOfAsync(id, ct).ConfigureAwait(false);
-        var observations = await sql.ObservationsOfAsync(id, onlyAccepted: true, ct).ConfigureAwait(false);
-        var createdAt = await sql.CreatedAtAsync(id, ct).ConfigureAwait(false);
-        return new Person(id, aliases, identifiers, Person.DeriveProfile(observations), createdAt);
-    }
+    private static Task<Person> LoadPersonAsync(GraphCommands sql, PersonId id, CancellationToken ct) => sql.LoadPersonAsync(id, ct);
 
     public async Task<IReadOnlyList<ObservationRecord>> GetObservationsAsync(PersonId id, CancellationToken cancellationToken)
     {
@@ -189,7 +182,29 @@ public sealed class SqlGraphStore : IGraphStore
         return await sql.GrowthAsync(since, cancellationToken).ConfigureAwait(false);
     }
 
+    private sealed record VersionAt(long DataVersion, GraphVersion Version);
+
+    private volatile VersionAt? _lastVersion;
+
     public async Task<GraphVersion> GetVersionAsync(CancellationToken cancellationToken)
+    {
+        // SQLite: while no connection has committed since the last read (PRAGMA data_version on one watching
+        // connection says so, in this process or any other), the version read then still holds. A commit that lands
+        // between the two reads only makes the next call read again.
+        long? dataVersion = _db is SqliteDatabase sqlite ? sqlite.DataVersion() : null;
+        if (dataVersion is { } dv && _lastVersion is { } last && last.DataVersion == dv)
+        {
+            return last.Version;
+        }
+        var version = await ReadVersionAsync(cancellationToken).ConfigureAwait(false);
+        if (dataVersion is { } seen)
+        {
+            _lastVersion = new VersionAt(seen, version);
+        }
+        return version;
+    }
+
+    private async Task<GraphVersion> ReadVersionAsync(CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();

@@ -8,9 +8,20 @@ namespace OneId.Storage.Graph;
 /// prepared once and parameters are bound by position. Microsoft.Data.Sqlite binds every parameter by name on every
 /// execution, a linear search per parameter, and that — not SQLite — was most of the cost of a bulk import.
 /// </summary>
-internal sealed class SqliteDirect(SqliteConnection connection) : IDisposable
+internal sealed class SqliteDirect(sqlite3 db) : IDisposable
 {
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<sqlite3, SqliteDirect> PerHandle = [];
     private readonly Dictionary<string, sqlite3_stmt> _statements = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The statements of <paramref name="connection"/>'s native handle. The pool gives a handle to one connection at a
+    /// time, so they are never used concurrently; they live as long as the handle does.
+    /// </summary>
+    public static SqliteDirect For(SqliteConnection connection)
+    {
+        var handle = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
+        return PerHandle.GetValue(handle, h => new SqliteDirect(h));
+    }
 
     public void Insert(string sql, IReadOnlyList<object?[]> rows)
     {
@@ -52,7 +63,6 @@ internal sealed class SqliteDirect(SqliteConnection connection) : IDisposable
 
     private (sqlite3 Db, sqlite3_stmt Stmt) Prepare(string sql)
     {
-        var db = connection.Handle ?? throw new InvalidOperationException("the SQLite connection is not open");
         if (!_statements.TryGetValue(sql, out var stmt))
         {
             Check(db, raw.sqlite3_prepare_v2(db, sql, out stmt));
