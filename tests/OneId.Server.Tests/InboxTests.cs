@@ -23,8 +23,13 @@ public abstract class InboxTests
 {
     protected abstract Task<string> NewDatabaseAsync();
 
+    /// <summary>The inbox's payload column exactly as stored, read past the hub.</summary>
+    protected abstract Task<IReadOnlyList<string>> StoredPayloadsAsync(string database);
+
+    private string _database = "";
+
     private async Task<SandboxedHub> StartAsync(Action<HubOptions>? configure = null) =>
-        await SandboxedHub.StartAsync(await NewDatabaseAsync(), 0, 0, o =>
+        await SandboxedHub.StartAsync(_database = await NewDatabaseAsync(), 0, 0, o =>
         {
             o.BootstrapKey = TestHub.AdminKey;
             o.Inbox.PollMilliseconds = 50;
@@ -114,6 +119,8 @@ public abstract class InboxTests
         var item = dead.GetProperty("items").EnumerateArray().Single();
         item.GetProperty("last_error").GetString().Should().Contain("45011");
         item.GetProperty("attempts").GetInt32().Should().Be(2);
+        var stored = (await StoredPayloadsAsync(_database)).Should().ContainSingle().Subject;
+        stored.Should().StartWith("v1.", "the kept push is sealed with the data key").And.NotContain(user.OpenId.Value).And.NotContain("<xml");
         (await Graph(hub).FindAsync(user.OpenId, default)).Should().BeNull("nothing was recorded while user/info failed");
 
         await SandboxAsync(hub, "_sandbox/faults", method: HttpMethod.Delete);
@@ -141,6 +148,21 @@ public sealed class SqliteInboxTests : InboxTests, IDisposable
 
     protected override Task<string> NewDatabaseAsync() => Task.FromResult(_folder.File($"inbox-{Guid.NewGuid():N}.db"));
 
+    protected override async Task<IReadOnlyList<string>> StoredPayloadsAsync(string database)
+    {
+        await using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={new OneId.Storage.SqliteDatabase(database, SandboxMode.Tenant).Path}");
+        await c.OpenAsync();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT payload FROM hub_inbox WHERE payload IS NOT NULL";
+        var all = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+        {
+            all.Add(r.GetString(0));
+        }
+        return all;
+    }
+
     public void Dispose() => _folder.Dispose();
 }
 
@@ -148,4 +170,18 @@ public sealed class SqliteInboxTests : InboxTests, IDisposable
 public sealed class PostgresInboxTests(PostgresFixture postgres) : InboxTests
 {
     protected override Task<string> NewDatabaseAsync() => postgres.Cluster.CreateDatabaseAsync();
+
+    protected override async Task<IReadOnlyList<string>> StoredPayloadsAsync(string database)
+    {
+        await using var c = new Npgsql.NpgsqlConnection(database);
+        await c.OpenAsync();
+        await using var cmd = new Npgsql.NpgsqlCommand($"SELECT payload FROM oneid_{SandboxMode.Tenant}.hub_inbox WHERE payload IS NOT NULL", c);
+        var all = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+        {
+            all.Add(r.GetString(0));
+        }
+        return all;
+    }
 }

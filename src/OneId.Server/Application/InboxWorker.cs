@@ -131,7 +131,7 @@ public sealed partial class InboxWorker(
         {
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             attempt.CancelAfter(TimeSpan.FromSeconds(Math.Max(1, Options.AttemptTimeoutSeconds)));
-            var push = new InboundPush(Enum.Parse<PushKind>(item.Kind), item.Target, item.DedupeKey, WeChatXml.Parse(item.Payload));
+            var push = flows.OpenFromInbox(item);
             await flows.ProcessAsync(tenant, push, attempt.Token).ConfigureAwait(false);
             await inbox.CompleteAsync(item.Id, _owner, CancellationToken.None).ConfigureAwait(false);
             LogProcessed(logger, tenant.Name, item.Id, item.Kind, item.Target, item.Attempts);

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging;
 using OneId.Graph;
 using OneId.Server.Configuration;
 using OneId.Server.Tenants;
+using OneId.Storage.Hub;
+using OneId.Storage.Secrets;
 using OneId.WeChat.Clients;
 using OneId.WeChat.Crypto;
 using OneId.WeChat.Http;
@@ -31,7 +33,7 @@ public sealed record InboundPush(PushKind Kind, string Target, string DedupeKey,
 /// <see cref="InboxWorker"/>) does the work, which may call WeChat and so may be slow or fail.
 /// </summary>
 public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient wecom, ComponentClient component, IdentityRecorder recorder,
-    GraphWriter writer, InboxSignal signal, ILogger<PushFlows> logger)
+    GraphWriter writer, InboxSignal signal, DataProtector protector, ILogger<PushFlows> logger)
 {
     /// <summary>An OA push, or null when it carries nothing for the graph (messages, menu clicks, …).</summary>
     public static InboundPush? ClassifyOfficialAccount(string appId, WeChatXmlMessage message)
@@ -159,12 +161,26 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(push);
         // Not cancelled with the request: once WeChat's push is verified it is stored, even if WeChat stopped waiting.
-        if (await tenant.Inbox.AddAsync(push.DedupeKey, push.Kind.ToString(), push.Target, push.Message.ToString(), CancellationToken.None).ConfigureAwait(false))
+        // The decrypted XML is a secret at rest: a third-party platform's pushes carry the component_verify_ticket and
+        // authorization codes (component "INFO" events). Sealed with the data key, bound to the push's dedupe key.
+        var sealedPayload = protector.Protect(push.Message.ToString(), InboxBinding(push.DedupeKey));
+        if (await tenant.Inbox.AddAsync(push.DedupeKey, push.Kind.ToString(), push.Target, sealedPayload, CancellationToken.None).ConfigureAwait(false))
         {
             signal.Notify();
             LogAccepted(logger, tenant.Name, push.Kind, push.Target, push.DedupeKey);
         }
     }
+
+    /// <summary>The push an inbox item holds, unsealed; throws when this hub's data key cannot open it.</summary>
+    public InboundPush OpenFromInbox(InboxItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var xml = protector.Unprotect(item.Payload, InboxBinding(item.DedupeKey))
+            ?? throw new InvalidOperationException("the stored push cannot be decrypted with this hub's data_key (was the key changed?)");
+        return new InboundPush(Enum.Parse<PushKind>(item.Kind), item.Target, item.DedupeKey, WeChatXml.Parse(xml));
+    }
+
+    private static string InboxBinding(string dedupeKey) => "inbox:" + dedupeKey;
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "{Tenant}: {Kind} push for {Target} stored in the inbox ({Key})")]
     private static partial void LogAccepted(ILogger logger, string tenant, PushKind kind, string target, string key);
