@@ -55,27 +55,7 @@ public sealed record JobProgress(
 }
 
 /// <summary>Wakes the job worker when a job was queued.</summary>
-public sealed class JobSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        try
-        {
-            if (_signal.CurrentCount == 0)
-            {
-                _signal.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // already signalled
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-}
+public sealed class JobSignal : WorkerSignal;
 
 /// <summary>The trigger "start a backfill job": checks what can be checked at once, then queues the job for the <see cref="JobWorker"/>.</summary>
 public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)

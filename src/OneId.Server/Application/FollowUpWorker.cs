@@ -7,27 +7,7 @@ using OneId.WeChat.Http;
 namespace OneId.Server.Application;
 
 /// <summary>Wakes the follow-up worker when the graph changed.</summary>
-public sealed class FollowUpSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        try
-        {
-            if (_signal.CurrentCount == 0)
-            {
-                _signal.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // already signalled
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-}
+public sealed class FollowUpSignal : WorkerSignal;
 
 /// <summary>
 /// Follow-ups as a worker over each tenant's graph event log, never inside a login or callback request: after every

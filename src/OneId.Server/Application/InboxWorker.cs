@@ -10,27 +10,7 @@ using OneId.WeChat.Http;
 namespace OneId.Server.Application;
 
 /// <summary>Wakes the inbox worker when a push was stored, so that it does not wait for the next poll.</summary>
-public sealed class InboxSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        try
-        {
-            if (_signal.CurrentCount == 0)
-            {
-                _signal.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // already signalled
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-}
+public sealed class InboxSignal : WorkerSignal;
 
 /// <summary>
 /// Works off every tenant's durable inbox: claims due pushes with a lease (so no other hub instance processes them at

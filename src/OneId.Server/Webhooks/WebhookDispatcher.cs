@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OneId.Graph;
+using OneId.Server.Application;
 using OneId.Server.Configuration;
 using OneId.Server.Tenants;
 
@@ -26,27 +27,7 @@ public sealed record WebhookEvent(
     [property: JsonPropertyName("identifiers")] IReadOnlyList<string> Identifiers);
 
 /// <summary>Wakes the dispatcher when the graph changed, so that deliveries do not wait for the next poll.</summary>
-public sealed class WebhookSignal
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        try
-        {
-            if (_signal.CurrentCount == 0)
-            {
-                _signal.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // already signalled
-        }
-    }
-
-    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken ct) => _signal.WaitAsync(timeout, ct);
-}
+public sealed class WebhookSignal : WorkerSignal;
 
 /// <summary>
 /// Delivers person.* events from each tenant's outbox (the graph's event log, written in the same transaction as each
