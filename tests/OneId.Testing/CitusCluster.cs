@@ -19,7 +19,7 @@ public sealed class CitusCluster : IAsyncDisposable
     /// <summary>Why Citus tests cannot run on this machine, or null when they can.</summary>
     public static string? MissingReason => LibCandidates.Any(File.Exists)
         ? null
-        : "Citus is not installed (no citus.so in /usr/lib/postgresql/*/lib); ./test.sh builds and installs it when the vendored Citus source is beside the repository (README, "Citus")";
+        : "Citus is not installed (no citus.so in /usr/lib/postgresql/*/lib); ./test.sh builds and installs it when the vendored Citus source is beside the repository (README, Citus)";
 
     public PostgresCluster Coordinator => _nodes[0];
 
