@@ -28,5 +28,63 @@ public sealed record PersonDocument(
                 : null);
     }
 
+    /// <summary>
+    /// The person's relationships (docs/model.md §3.10): its follows of OAs and its WeCom contacts. They name ids, so
+    /// they come only with the internal tier; absent (null) when not read.
+    /// </summary>
+    [JsonPropertyName("relationships"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public RelationshipsDocument? Relationships { get; init; }
+
+    /// <summary>This document with <paramref name="relationships"/>, when <paramref name="tiers"/> include internal.</summary>
+    public PersonDocument With(PersonRelationships relationships, IReadOnlySet<DataTier> tiers)
+    {
+        ArgumentNullException.ThrowIfNull(relationships);
+        ArgumentNullException.ThrowIfNull(tiers);
+        return tiers.Contains(DataTier.Internal) ? this with { Relationships = RelationshipsDocument.From(relationships) } : this;
+    }
+
     public static readonly IReadOnlySet<DataTier> AllTiers = new HashSet<DataTier> { DataTier.Public, DataTier.Internal, DataTier.Private };
+}
+
+/// <summary><c>{"following":bool,"wecom_contact":bool,"follows":[…],"wecom_contacts":[…]}</c>: a person's relationships, with state and time.</summary>
+/// <param name="Following">Follows at least one OA now.</param>
+/// <param name="WeComContact">Is a WeCom member's contact now (the members are in <paramref name="Contacts"/>).</param>
+public sealed record RelationshipsDocument(
+    [property: JsonPropertyName("following")] bool Following,
+    [property: JsonPropertyName("wecom_contact")] bool WeComContact,
+    [property: JsonPropertyName("follows")] IReadOnlyList<RelationshipsDocument.Follow> Follows,
+    [property: JsonPropertyName("wecom_contacts")] IReadOnlyList<RelationshipsDocument.Contact> Contacts)
+{
+    /// <param name="Since">When the current state (following or not) began.</param>
+    /// <param name="Scene">The QR scene (poster) of the follow, if it came through one.</param>
+    public sealed record Follow(
+        [property: JsonPropertyName("appid")] string AppId,
+        [property: JsonPropertyName("openid")] string OpenId,
+        [property: JsonPropertyName("following")] bool Following,
+        [property: JsonPropertyName("since")] DateTimeOffset Since,
+        [property: JsonPropertyName("scene")] string? Scene,
+        [property: JsonPropertyName("followed_at")] DateTimeOffset? FollowedAt,
+        [property: JsonPropertyName("unfollowed_at")] DateTimeOffset? UnfollowedAt);
+
+    /// <param name="RemovedBy"><c>member</c> (the member deleted the customer) or <c>customer</c> (the customer deleted the member).</param>
+    /// <param name="State">The contact way's state (the channel) of the add.</param>
+    public sealed record Contact(
+        [property: JsonPropertyName("corpid")] string CorpId,
+        [property: JsonPropertyName("external_userid")] string ExternalUserId,
+        [property: JsonPropertyName("member")] string Member,
+        [property: JsonPropertyName("active")] bool Active,
+        [property: JsonPropertyName("added_at")] DateTimeOffset? AddedAt,
+        [property: JsonPropertyName("removed_at")] DateTimeOffset? RemovedAt,
+        [property: JsonPropertyName("removed_by")] string? RemovedBy,
+        [property: JsonPropertyName("state")] string? State);
+
+    public static RelationshipsDocument From(PersonRelationships r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new RelationshipsDocument(
+            r.Follows.Any(f => f.Following),
+            r.Contacts.Any(c => c.Active),
+            r.Follows.Select(f => new Follow(f.AppId, f.OpenId.ToString(), f.Following, f.Since, f.Scene, f.FollowedAt, f.UnfollowedAt)).ToArray(),
+            r.Contacts.Select(c => new Contact(c.Corp, c.ExternalUserId.ToString(), c.Member, c.Active, c.AddedAt, c.RemovedAt, c.RemovedBy, c.State)).ToArray());
+    }
 }

@@ -19,6 +19,79 @@ public sealed record StatsDocument(
     [JsonPropertyName("observations_by_outcome")]
     public Outcomes ObservationsByOutcome { get; init; } = new(0, 0, 0, 0);
 
+    /// <summary>
+    /// Real followers (docs/model.md S14): distinct persons following at least one of the tenant's OAs now, and per OA.
+    /// Null when the relationships were not read (then the key is left out).
+    /// </summary>
+    [JsonPropertyName("followers"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FollowerCounts? Followers { get; init; }
+
+    /// <summary>Distinct persons who are a WeCom member's contact now, in all and per corp.</summary>
+    [JsonPropertyName("wecom_contacts"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ContactCounts? WeComContacts { get; init; }
+
+    /// <summary>Persons per channel (QR scene, contact-way state) and how many of them became WeCom contacts.</summary>
+    [JsonPropertyName("channels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Channel>? Channels { get; init; }
+
+    /// <summary>New persons and real followers per UTC day, oldest first.</summary>
+    [JsonPropertyName("per_day"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Day>? PerDay { get; init; }
+
+    public sealed record FollowerCounts(
+        [property: JsonPropertyName("total")] long Total,
+        [property: JsonPropertyName("per_app")] IReadOnlyDictionary<string, long> PerApp);
+
+    public sealed record ContactCounts(
+        [property: JsonPropertyName("total")] long Total,
+        [property: JsonPropertyName("per_corp")] IReadOnlyDictionary<string, long> PerCorp);
+
+    /// <param name="Kind"><c>qr_scene</c> (owner: the OA's appid) or <c>contact_way</c> (owner: the corpid).</param>
+    /// <param name="BecameContacts">Of <paramref name="Persons"/>, those a member ever added.</param>
+    /// <param name="ContactsNow">Of <paramref name="Persons"/>, those who are a member's contact now.</param>
+    public sealed record Channel(
+        [property: JsonPropertyName("kind")] string Kind,
+        [property: JsonPropertyName("owner")] string Owner,
+        [property: JsonPropertyName("channel")] string Name,
+        [property: JsonPropertyName("persons")] long Persons,
+        [property: JsonPropertyName("became_contacts")] long BecameContacts,
+        [property: JsonPropertyName("contacts_now")] long ContactsNow);
+
+    /// <param name="Followers">Real followers at the end of the day.</param>
+    public sealed record Day(
+        [property: JsonPropertyName("day")] string Date,
+        [property: JsonPropertyName("new_persons")] long NewPersons,
+        [property: JsonPropertyName("followers")] long Followers);
+
+    /// <summary>Everything <c>oneid stats</c> and <c>GET /v1/stats</c> answer: the graph's counts, the relationships' counts and <paramref name="days"/> days.</summary>
+    public static async Task<StatsDocument> ReadAsync(IGraphStore graph, IRelationshipStore relationships, int days, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(relationships);
+        var stats = await graph.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+        var related = await relationships.GetStatsAsync(days, cancellationToken).ConfigureAwait(false);
+        var growth = days > 0
+            ? await graph.GetGrowthAsync(new DateTimeOffset(now.UtcDateTime.Date.AddDays(1 - days), TimeSpan.Zero), cancellationToken).ConfigureAwait(false)
+            : [];
+        return From(stats).With(related, growth);
+    }
+
+    /// <summary>Adds the relationship counts and the days (new persons per day from <paramref name="growth"/>).</summary>
+    public StatsDocument With(RelationshipStats relationships, IReadOnlyList<DailyCount> growth)
+    {
+        ArgumentNullException.ThrowIfNull(relationships);
+        ArgumentNullException.ThrowIfNull(growth);
+        var newPersons = growth.ToDictionary(d => d.Day, d => d.Persons);
+        return this with
+        {
+            Followers = new FollowerCounts(relationships.Followers, relationships.FollowersPerApp),
+            WeComContacts = new ContactCounts(relationships.Contacts, relationships.ContactsPerCorp),
+            Channels = relationships.Channels.Select(c => new Channel(c.Kind, c.Owner, c.Channel, c.Persons, c.BecameContacts, c.ContactsNow)).ToArray(),
+            PerDay = relationships.FollowersPerDay.Select(d => new Day(d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                newPersons.GetValueOrDefault(d.Day), d.Followers)).ToArray(),
+        };
+    }
+
     public sealed record Outcomes(
         [property: JsonPropertyName("accepted")] long Accepted,
         [property: JsonPropertyName("rejected")] long Rejected,

@@ -43,6 +43,8 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
 
     private IGraphStore Graph => f.Running.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Graph;
 
+    private IRelationshipStore Relationships => f.Running.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Relationships;
+
     private static string Subscribe(string openid, long createTime) =>
         $"<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>";
 
@@ -112,7 +114,7 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
     }
 
     [Fact]
-    public async Task Oa_unsubscribe_in_safe_mode_is_recorded()
+    public async Task Oa_unsubscribe_in_safe_mode_is_recorded_as_a_follow_state_and_creates_no_person()
     {
         var user = await f.NewUserAsync("unsub");
         var openid = (await f.SandboxAsync($"_sandbox/users/{user}")).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()!;
@@ -121,8 +123,11 @@ public sealed class CallbackTests(SandboxHubFixture f) : IClassFixture<SandboxHu
         var r = await hub.PostAsync($"{OaPath}?{EncryptedQuery(xml, out var body)}&openid={openid}", Xml(body));
         (await r.Content.ReadAsStringAsync()).Should().Be("success");
         await f.InboxDrainedAsync();
-        var person = await Graph.FindAsync(Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}"), default);
-        (await Graph.GetObservationsAsync(person!.Id, default)).Should().ContainSingle(o => o.Source == $"oa.unsubscribe:{Demo.OfficialAccount}");
+        var openidId = Identifier.Parse($"openid:{Demo.OfficialAccount}:{openid}");
+        (await Graph.FindAsync(openidId, default)).Should().BeNull("an unfollow from an openid the hub never saw creates no person");
+        var follows = (await Relationships.GetAsync([openidId], default)).Follows;
+        follows.Should().ContainSingle().Which.Following.Should().BeFalse();
+        follows[0].Since.Should().Be(DateTimeOffset.FromUnixTimeSeconds(1700000500), "the state holds from the push's CreateTime");
         // Text messages and other events are acknowledged and change nothing.
         var text = $"<xml><ToUserName>gh_x</ToUserName><FromUserName>{openid}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>1234</MsgId></xml>";
         (await (await hub.PostAsync($"{OaPath}?{EncryptedQuery(text, out var textBody)}", Xml(textBody))).Content.ReadAsStringAsync()).Should().Be("success");

@@ -79,8 +79,13 @@ public abstract class HardeningContract : IAsyncLifetime
         }
     }
 
+    // An unsubscribe is a follow state, not an observation (it creates no person): it was processed when the openid's
+    // follow relationship says so.
     private async Task<bool> KnownAsync(string appid, string openid) =>
-        await _a.Graph().FindAsync(Identifier.Parse($"openid:{appid}:{openid}"), default) is not null;
+        (await Tenant(_a).Relationships.GetAsync([Identifier.Parse($"openid:{appid}:{openid}")], default)).Follows.Count == 1;
+
+    private static OneId.Server.Tenants.HubTenant Tenant(TestHub hub) =>
+        hub.App.Services.GetRequiredService<OneId.Server.Tenants.TenantRegistry>().Get("acme")!;
 
     private static async Task ShouldBeProblemAsync(HttpResponseMessage r, HttpStatusCode status)
     {
@@ -127,8 +132,10 @@ public abstract class HardeningContract : IAsyncLifetime
         await ShouldBeProblemAsync(replay, HttpStatusCode.Conflict);
         await DrainedAsync();
         (await KnownAsync(TestHub.OaAppId, forged)).Should().BeFalse();
-        var person = await _a.Graph().FindAsync(Identifier.Parse($"openid:{TestHub.OaAppId}:{genuine}"), default);
-        (await _a.Graph().GetObservationsAsync(person!.Id, default)).Should().ContainSingle("the retry was not processed again");
+        (await KnownAsync(TestHub.OaAppId, genuine)).Should().BeTrue();
+        (await _a.Graph().FindAsync(Identifier.Parse($"openid:{TestHub.OaAppId}:{genuine}"), default)).Should().BeNull("an unsubscribe creates no person");
+        (await Tenant(_a).Inbox.ListAsync(null, 1000, default)).Where(i => i.DedupeKey.Contains(genuine, StringComparison.Ordinal))
+            .Should().ContainSingle("the retry was answered by the dedupe, not stored and processed again");
     }
 
     [Fact]

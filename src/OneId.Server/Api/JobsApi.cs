@@ -10,9 +10,11 @@ using OneId.Storage.Hub;
 
 namespace OneId.Server.Api;
 
-public sealed record StartJobRequest(string? Kind, string? Appid);
+/// <summary><c>{"kind":"oa_followers_backfill","appid":"wx…"}</c> or <c>{"kind":"wecom_contacts_backfill","corpid":"ww…","app":"crm"}</c>.</summary>
+public sealed record StartJobRequest(string? Kind, string? Appid, string? Corpid = null, string? App = null);
 
-public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts);
+/// <summary>A job's progress; <c>members</c> and <c>contacts</c> count a WeCom customer backfill's members done and (customer, member) pairs read.</summary>
+public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts, int Members = 0, int Contacts = 0, int? Total = null);
 
 /// <summary>A job as the API answers it; <c>eta_seconds</c> is null while unknown.</summary>
 public sealed record JobView(long Id, string Kind, string Appid, string State, JobProgressView Progress, double? EtaSeconds, string? Error,
@@ -22,7 +24,7 @@ public sealed record JobView(long Id, string Kind, string Appid, string State, J
     {
         var p = JobProgress.Parse(job.Progress);
         return new JobView(job.Id, job.Kind, job.AppId, job.State.ToString().ToLowerInvariant(),
-            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts),
+            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts, p.Members, p.Contacts, p.Total),
             job.State == JobState.Running ? p.EtaSeconds(job.StartedAt, now) : null, job.Error, job.CreatedAt, job.StartedAt, job.FinishedAt);
     }
 }
@@ -46,7 +48,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("Missing body", $"Send {{\"kind\":\"{JobKinds.OaFollowersBackfill}\",\"appid\":\"wx…\"}}.");
         }
-        var job = await jobs.StartAsync(tenants.Get(http.Caller().Tenant)!, request.Kind, request.Appid, ct).ConfigureAwait(false);
+        var job = await jobs.StartAsync(tenants.Get(http.Caller().Tenant)!, request.Kind, request.Appid, request.Corpid, request.App, ct).ConfigureAwait(false);
         return TypedResults.Accepted($"/v1/jobs/{job.Id}", JobView.From(job, time.GetUtcNow()));
     }
 

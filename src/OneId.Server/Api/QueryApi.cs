@@ -58,7 +58,22 @@ public static class QueryApi
         }
         return person is null
             ? Problems.NotFound("Unknown identifier", $"No person holds {id}.")
-            : TypedResults.Ok(PersonDocument.From(person, caller.Tiers));
+            : TypedResults.Ok(await DocumentAsync(tenant, person, caller, ct).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// The person's answer with its relationships (internal tier: they name ids). Relationships are read on every
+    /// request, never from the person cache: a follow or a WeCom deletion changes them without changing the graph.
+    /// </summary>
+    internal static async Task<PersonDocument> DocumentAsync(HubTenant tenant, Person person, Caller caller, CancellationToken ct)
+    {
+        var document = PersonDocument.From(person, caller.Tiers);
+        if (!caller.May(DataTier.Internal))
+        {
+            return document;
+        }
+        var relationships = await tenant.Relationships.GetAsync(person.Identifiers, ct).ConfigureAwait(false);
+        return document.With(relationships, caller.Tiers);
     }
 
     private static async Task<(Person? Person, ProblemHttpResult? Problem)> LookupAsync(HubTenant tenant, Caller caller, string text,
@@ -111,13 +126,27 @@ public static class QueryApi
         }
         var tenant = TenantOf(http, tenants);
         var version = await cache.VersionAsync(tenant, ct).ConfigureAwait(false);
-        var results = new List<ResolveBatchItem>(ids.Count);
+        var found = new List<(string Query, Person? Person, string? Error)>(ids.Count);
         foreach (var text in ids)
         {
             var (person, problem) = await LookupAsync(tenant, caller, text, cache, version, ct).ConfigureAwait(false);
-            results.Add(new ResolveBatchItem(text, person is null ? null : PersonDocument.From(person, caller.Tiers), problem?.ProblemDetails.Detail));
+            found.Add((text, person, problem?.ProblemDetails.Detail));
         }
+        // One read of the relationships for the whole batch, handed out by identifier.
+        var all = found.Where(f => f.Person is not null).SelectMany(f => f.Person!.Identifiers).Distinct().ToArray();
+        var relationships = all.Length > 0 ? await tenant.Relationships.GetAsync(all, ct).ConfigureAwait(false) : PersonRelationships.None;
+        var results = found.Select(f => new ResolveBatchItem(f.Query, f.Person is null ? null : PersonDocument.From(f.Person, caller.Tiers).With(Of(relationships, f.Person), caller.Tiers), f.Error)).ToList();
         return TypedResults.Ok(new ResolveBatchResponse(results));
+    }
+
+    private static PersonRelationships Of(PersonRelationships all, Person person)
+    {
+        if (all.Follows.Count == 0 && all.Contacts.Count == 0)
+        {
+            return all;
+        }
+        var held = person.Identifiers.ToHashSet();
+        return new PersonRelationships(all.Follows.Where(f => held.Contains(f.OpenId)).ToArray(), all.Contacts.Where(c => held.Contains(c.ExternalUserId)).ToArray());
     }
 
     private static ProblemHttpResult BadPersonId(string id) =>
@@ -139,7 +168,7 @@ public static class QueryApi
         var tenant = TenantOf(http, tenants);
         var version = await cache.VersionAsync(tenant, ct).ConfigureAwait(false);
         var person = await cache.GetAsync(tenant, version, pid.ToString(), () => tenant.Graph.GetAsync(pid, ct)).ConfigureAwait(false);
-        return person is null ? UnknownPerson(id) : TypedResults.Ok(PersonDocument.From(person, caller.Tiers));
+        return person is null ? UnknownPerson(id) : TypedResults.Ok(await DocumentAsync(tenant, person, caller, ct).ConfigureAwait(false));
     }
 
     internal static Task<Results<Ok<ObservationView[]>, ProblemHttpResult>> GetObservationsAsync(string id, HttpContext http, TenantRegistry tenants, CancellationToken ct) =>
@@ -203,8 +232,16 @@ public static class QueryApi
         }
     }
 
-    internal static async Task<Ok<StatsDocument>> GetStatsAsync(HttpContext http, TenantRegistry tenants, CancellationToken ct) =>
-        TypedResults.Ok(StatsDocument.From(await TenantOf(http, tenants).Graph.GetStatsAsync(ct).ConfigureAwait(false)));
+    /// <summary>The graph's counts and the relationships' (real followers, contacts, channels), with <paramref name="days"/> days (default 30) per day.</summary>
+    internal static async Task<Results<Ok<StatsDocument>, ProblemHttpResult>> GetStatsAsync(int? days, HttpContext http, TenantRegistry tenants, TimeProvider time, CancellationToken ct)
+    {
+        if (days is < 0 or > 366)
+        {
+            return Problems.BadRequest("Bad days", "days must be 0 to 366 (default 30): how many days of new persons and followers per day to answer.");
+        }
+        var tenant = TenantOf(http, tenants);
+        return TypedResults.Ok(await StatsDocument.ReadAsync(tenant.Graph, tenant.Relationships, days ?? 30, time.GetUtcNow(), ct).ConfigureAwait(false));
+    }
 
     internal static async Task<Results<Created<CreateKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest? request, HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct)
     {

@@ -12,11 +12,13 @@ public static class ApplicationExtensions
         services.TryAddSingleton<GraphWriter>();
         services.TryAddSingleton<ProviderConversions>();
         services.TryAddSingleton<IdentityRecorder>();
+        services.TryAddSingleton<RelationshipRecorder>();
         services.TryAddSingleton<LoginSessions>();
         services.TryAddSingleton<MiniProgramFlows>();
         services.TryAddSingleton<WebLoginFlows>();
         services.TryAddSingleton<PushFlows>();
         services.TryAddSingleton<FollowerBackfill>();
+        services.TryAddSingleton<ContactBackfill>();
         services.TryAddSingleton<InboxSignal>();
         services.TryAddSingleton<InboxWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxWorker>());

@@ -15,6 +15,9 @@ public static class JobKinds
 {
     /// <summary>S12: every follower of an OA, with its unionid (user/get + user/info/batchget).</summary>
     public const string OaFollowersBackfill = "oa_followers_backfill";
+
+    /// <summary>S17: every existing customer of a WeCom app's members (get_follow_user_list + batch/get_by_user); the job's target is corpid/app.</summary>
+    public const string WeComContactsBackfill = "wecom_contacts_backfill";
 }
 
 /// <summary>A job's progress, as stored and as answered (snake_case).</summary>
@@ -24,7 +27,9 @@ public sealed record JobProgress(
     [property: JsonPropertyName("new_persons")] int NewPersons,
     [property: JsonPropertyName("merges")] int Merges,
     [property: JsonPropertyName("conflicts")] int Conflicts,
-    [property: JsonPropertyName("total")] int? Total)
+    [property: JsonPropertyName("total")] int? Total,
+    [property: JsonPropertyName("members")] int Members = 0,
+    [property: JsonPropertyName("contacts")] int Contacts = 0)
 {
     public static readonly JobProgress None = new(0, 0, 0, 0, 0, null);
 
@@ -45,12 +50,14 @@ public sealed record JobProgress(
     /// <summary>Seconds left at the rate so far, or null while unknown (no total yet, nothing done yet).</summary>
     public double? EtaSeconds(DateTimeOffset? startedAt, DateTimeOffset now)
     {
-        if (Total is not { } total || startedAt is not { } started || Followers <= 0)
+        // An OA backfill counts followers of user/get's total; a WeCom backfill counts members of get_follow_user_list's.
+        var done = Members > 0 ? Members : Followers;
+        if (Total is not { } total || startedAt is not { } started || done <= 0)
         {
             return null;
         }
         var elapsed = (now - started).TotalSeconds;
-        return elapsed <= 0 ? null : Math.Max(0, Math.Round((total - Followers) / (Followers / elapsed), 1));
+        return elapsed <= 0 ? null : Math.Max(0, Math.Round((total - done) / (done / elapsed), 1));
     }
 }
 
@@ -60,12 +67,20 @@ public sealed class JobSignal : WorkerSignal;
 /// <summary>The trigger "start a backfill job": checks what can be checked at once, then queues the job for the <see cref="JobWorker"/>.</summary>
 public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
 {
-    public async Task<StoredJob> StartAsync(HubTenant tenant, string? kind, string? appId, CancellationToken cancellationToken)
+    public async Task<StoredJob> StartAsync(HubTenant tenant, string? kind, string? appId, CancellationToken cancellationToken) =>
+        await StartAsync(tenant, kind, appId, null, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Queues a job: an OA follower backfill (<paramref name="appId"/>) or a WeCom customer backfill (<paramref name="corpId"/> + <paramref name="corpApp"/>).</summary>
+    public async Task<StoredJob> StartAsync(HubTenant tenant, string? kind, string? appId, string? corpId, string? corpApp, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
+        if (kind == JobKinds.WeComContactsBackfill)
+        {
+            return await StartWeComAsync(tenant, corpId, corpApp, cancellationToken).ConfigureAwait(false);
+        }
         if (kind != JobKinds.OaFollowersBackfill)
         {
-            throw new FlowRefusedException(FlowRefusal.BadInput, "Unknown job kind", $"kind must be \"{JobKinds.OaFollowersBackfill}\".");
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Unknown job kind", $"kind must be \"{JobKinds.OaFollowersBackfill}\" (with appid) or \"{JobKinds.WeComContactsBackfill}\" (with corpid and app).");
         }
         if (string.IsNullOrEmpty(appId) || tenant.FindApp(appId) is not { } app)
         {
@@ -89,6 +104,27 @@ public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
         signal.Notify();
         return job;
     }
+
+    private async Task<StoredJob> StartWeComAsync(HubTenant tenant, string? corpId, string? corpApp, CancellationToken cancellationToken)
+    {
+        var corp = tenant.Options.Corps.FirstOrDefault(c => c.CorpId == corpId);
+        var app = corp?.Apps.FirstOrDefault(a => a.Name == corpApp);
+        if (corp is null || app is null)
+        {
+            throw new FlowRefusedException(FlowRefusal.NotFound, "Unknown WeCom app",
+                $"This key's tenant configures no WeCom app '{Shorten(corpApp)}' in corp '{Shorten(corpId)}'; send {{\"kind\":\"{JobKinds.WeComContactsBackfill}\",\"corpid\":\"ww…\",\"app\":\"<app name>\"}}.");
+        }
+        var job = await tenant.Jobs.CreateJobAsync(JobKinds.WeComContactsBackfill, ContactTarget(corp, app), cancellationToken).ConfigureAwait(false)
+            ?? throw new FlowRefusedException(FlowRefusal.Conflict, "A job is already running",
+                $"A backfill of {corp.CorpId}/{app.Name} is already queued or running; wait for it (GET /v1/jobs) before starting another.");
+        signal.Notify();
+        return job;
+    }
+
+    /// <summary>The job target of a WeCom app: corpid/app name (stored where an OA job keeps its appid).</summary>
+    public static string ContactTarget(CorpOptions corp, CorpAppOptions app) => $"{corp?.CorpId}/{app?.Name}";
+
+    private static string? Shorten(string? s) => s is { Length: > 40 } ? s[..40] + "…" : s;
 }
 
 /// <summary>
@@ -97,7 +133,7 @@ public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
 /// checkpoint in whichever instance claims it next; a job stopped by WeChat (e.g. the 45009 daily quota) fails
 /// with the error, and starting it again resumes from the checkpoint.
 /// </summary>
-public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill backfill, JobSignal signal, TimeProvider time, ILogger<JobWorker> logger) : BackgroundService
+public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill backfill, ContactBackfill contacts, JobSignal signal, TimeProvider time, ILogger<JobWorker> logger) : BackgroundService
 {
     private const int MaxParallelJobs = 4;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
@@ -176,27 +212,51 @@ public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill b
         string? error = null;
         try
         {
-            if (tenant.FindApp(job.AppId) is not { } app)
-            {
-                throw new InvalidOperationException($"app {job.AppId} is no longer configured");
-            }
             LogStarted(logger, tenant.Name, job.Id, job.Kind, job.AppId);
-            await backfill.RunAsync(tenant, app, stoppingToken, async (step, ct) =>
+            if (job.Kind == JobKinds.WeComContactsBackfill)
             {
-                string json;
-                lock (gate)
+                var corp = tenant.Options.Corps.FirstOrDefault(c => job.AppId.StartsWith(c.CorpId + "/", StringComparison.Ordinal));
+                var corpApp = corp?.Apps.FirstOrDefault(a => BackfillJobs.ContactTarget(corp, a) == job.AppId)
+                    ?? throw new InvalidOperationException($"WeCom app {job.AppId} is no longer configured");
+                await contacts.RunAsync(tenant, corp!, corpApp, stoppingToken, async (page, ct) =>
                 {
-                    progress = step.Batch is { } b
-                        ? progress with
+                    string json;
+                    lock (gate)
+                    {
+                        progress = progress with
                         {
-                            Followers = progress.Followers + b.Followers, NewPersons = progress.NewPersons + b.NewPersons,
-                            Merges = progress.Merges + b.Merges, Conflicts = progress.Conflicts + b.Conflicts, Total = step.TotalFollowers,
-                        }
-                        : progress with { Pages = progress.Pages + 1, Total = step.TotalFollowers };
-                    json = progress.ToJson();
+                            Pages = progress.Pages + 1, Members = progress.Members + page.Members, Contacts = progress.Contacts + page.Contacts,
+                            NewPersons = progress.NewPersons + page.NewPersons, Merges = progress.Merges + page.Merges, Conflicts = progress.Conflicts + page.Conflicts,
+                            Total = page.TotalMembers,
+                        };
+                        json = progress.ToJson();
+                    }
+                    await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            }
+            else
+            {
+                if (tenant.FindApp(job.AppId) is not { } app)
+                {
+                    throw new InvalidOperationException($"app {job.AppId} is no longer configured");
                 }
-                await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, ct).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+                await backfill.RunAsync(tenant, app, stoppingToken, async (step, ct) =>
+                {
+                    string json;
+                    lock (gate)
+                    {
+                        progress = step.Batch is { } b
+                            ? progress with
+                            {
+                                Followers = progress.Followers + b.Followers, NewPersons = progress.NewPersons + b.NewPersons,
+                                Merges = progress.Merges + b.Merges, Conflicts = progress.Conflicts + b.Conflicts, Total = step.TotalFollowers,
+                            }
+                            : progress with { Pages = progress.Pages + 1, Total = step.TotalFollowers };
+                        json = progress.ToJson();
+                    }
+                    await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            }
             state = JobState.Succeeded;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -26,7 +26,7 @@ public sealed record BackfillBatch(int Followers, int WithUnionId, int NewPerson
 /// <c>user/info/batchget</c> by 100 — and the graph merges what belongs together. A checkpoint after every batch lets a
 /// run stopped by a quota (45009) or a crash resume where it stopped.
 /// </summary>
-public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWriter writer, ILogger<FollowerBackfill> logger)
+public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWriter writer, RelationshipRecorder relationships, ILogger<FollowerBackfill> logger)
 {
     public static string CheckpointName(AppOptions app) => $"backfill:{app?.AppId}";
 
@@ -85,6 +85,15 @@ public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWrit
                 $"oa.backfill:{app.AppId}", writer.Now))
             .ToArray();
         var results = await writer.RecordPageAsync(tenant, observations, ct).ConfigureAwait(false);
+        // S14: user/get lists who follows now, so each answer is a follow state as of this read, since subscribe_time,
+        // with the QR scene that brought them. A newer unfollow push already stored is not overwritten.
+        var readAt = relationships.Now;
+        var follows = users.Users.Where(u => u.OpenId.Value is not null)
+            .Select(u => new FollowChange(WeChatIdentifiers.OpenId(app.AppId, u.OpenId), u.Subscribe, readAt,
+                u.Subscribe ? RelationshipRecorder.SceneOf(u) : null,
+                u.Subscribe && u.SubscribeTime is long t and > 0 ? DateTimeOffset.FromUnixTimeSeconds(t) : null))
+            .ToArray();
+        await relationships.RecordFollowsAsync(tenant, follows, ct).ConfigureAwait(false);
         return new BackfillBatch(openIds.Count, users.Users.Count(u => u.UnionId is not null), results.Count(r => r.NewPerson),
             results.Count(r => r.Events.Any(e => e.Kind == GraphEventKind.Merged)),
             results.Count(r => r.Events.Any(e => e.Kind is GraphEventKind.Linked or GraphEventKind.Merged)),

@@ -33,14 +33,15 @@ public sealed record InboundPush(PushKind Kind, string Target, string DedupeKey,
 /// <see cref="InboxWorker"/>) does the work, which may call WeChat and so may be slow or fail.
 /// </summary>
 public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient wecom, ComponentClient component, IdentityRecorder recorder,
-    GraphWriter writer, InboxSignal signal, DataProtector protector, ILogger<PushFlows> logger)
+    GraphWriter writer, RelationshipRecorder relationships, InboxSignal signal, DataProtector protector, ILogger<PushFlows> logger)
 {
     /// <summary>An OA push, or null when it carries nothing for the graph (messages, menu clicks, …).</summary>
     public static InboundPush? ClassifyOfficialAccount(string appId, WeChatXmlMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         var evt = message["MsgType"] == "event" ? message["Event"] : null;
-        if (evt is not ("subscribe" or "unsubscribe") || !OpenId.TryParse(message["FromUserName"], out var openId))
+        // SCAN: a follower scanned a parametric QR code; its EventKey is the poster's scene (docs/wechat-api.md §7.3).
+        if (evt is not ("subscribe" or "unsubscribe" or "SCAN") || !OpenId.TryParse(message["FromUserName"], out var openId))
         {
             return null;
         }
@@ -49,19 +50,25 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         return new InboundPush(PushKind.OfficialAccount, appId, $"oa:{appId}:{message["MsgId"] ?? $"{openId.Value}:{message["CreateTime"]}:{evt}"}", message);
     }
 
-    /// <summary>A WeCom push that adds or edits a customer, or null (deletions, transfers and member events change no person: employees are not customers).</summary>
+    /// <summary>
+    /// A WeCom push that adds, edits or deletes a customer contact, or null (transfers and member events: employees are
+    /// not customers). Deletions change no person, only the contact relationship.
+    /// </summary>
     public static InboundPush? ClassifyWeCom(string corpId, string appName, WeChatXmlMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         // Self-built apps get Event=change_external_contact; provider suites InfoType=change_external_contact (docs/wechat-api.md §7.5).
         var isContactChange = message["Event"] == "change_external_contact" || message["InfoType"] == "change_external_contact";
         var changeType = message["ChangeType"];
-        if (!isContactChange || changeType is not ("add_external_contact" or "add_half_external_contact" or "edit_external_contact")
+        if (!isContactChange || changeType is not ("add_external_contact" or "add_half_external_contact" or "edit_external_contact"
+                or "del_external_contact" or "del_follow_user")
             || !ExternalUserId.TryParse(message["ExternalUserID"], out var ext))
         {
             return null;
         }
-        return new InboundPush(PushKind.WeCom, $"{corpId}/{appName}", $"wecom:{corpId}/{appName}:{ext.Value}:{changeType}:{message["CreateTime"] ?? message["TimeStamp"]}", message);
+        // The member is part of the key: two members adding one customer in the same second are two pushes.
+        return new InboundPush(PushKind.WeCom, $"{corpId}/{appName}",
+            $"wecom:{corpId}/{appName}:{ext.Value}:{changeType}:{message["UserID"]}:{message["CreateTime"] ?? message["TimeStamp"]}", message);
     }
 
     /// <summary>Every platform INFO event matters: verify tickets, authorizations and their revocation.</summary>
@@ -98,16 +105,35 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         var app = tenant.FindApp(push.Target) ?? throw new InvalidOperationException($"app {push.Target} is no longer configured in tenant {tenant.Name}");
         var message = push.Message;
         var openId = OpenId.Parse(message["FromUserName"]!);
+        var openIdentifier = WeChatIdentifiers.OpenId(app.AppId, openId);
+        var at = relationships.PushTime(message);
         if (message["Event"] == "unsubscribe")
         {
-            await writer.RecordAsync(tenant, $"oa.unsubscribe:{app.AppId}", [WeChatIdentifiers.OpenId(app.AppId, openId)], null, ct).ConfigureAwait(false);
+            // S14: an unfollow is a state of the follow relationship, not evidence about identity: it observes nothing,
+            // so an unfollow from an openid the hub never saw creates no person. Stored by openid, it still wins over
+            // an older subscribe processed after it.
+            await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, false, at)], ct).ConfigureAwait(false);
             return;
         }
         // A follow event carries only the openid; user/info adds the unionid when the OA is bound (S1). Its profile
-        // fields are blanked since 2021-12 (docs/wechat-api.md §2.1) and so are not taken.
+        // fields are blanked since 2021-12 (docs/wechat-api.md §2.1) and so are not taken. A SCAN comes from someone
+        // who follows already, whom the hub may not know yet: learned the same way.
         var user = await oa.GetUserInfoAsync(HubWeChat.TokenFor(app), openId, cancellationToken: ct).ConfigureAwait(false);
         var profile = user.Language is { Length: > 0 } lang ? new[] { ProfilePolicy.Attribute("language", lang) } : [];
-        await recorder.RecordAppUserAsync(tenant, app, $"oa.subscribe:{app.AppId}", openId, user.UnionId, profile, ct).ConfigureAwait(false);
+        var scan = message["Event"] == "SCAN";
+        await recorder.RecordAppUserAsync(tenant, app, scan ? $"oa.scan:{app.AppId}" : $"oa.subscribe:{app.AppId}", openId, user.UnionId, profile, ct).ConfigureAwait(false);
+        var scene = RelationshipRecorder.SceneOf(message);
+        if (scan)
+        {
+            // Only followers get SCAN: it says they follow at that time, but did not bring them (the follow's scene stays).
+            await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, true, at)], ct).ConfigureAwait(false);
+            if (scene is not null)
+            {
+                await relationships.RecordScanAsync(tenant, openIdentifier, scene, at, ct).ConfigureAwait(false);
+            }
+            return;
+        }
+        await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, true, at, scene, at)], ct).ConfigureAwait(false);
     }
 
     private async Task WeComAsync(HubTenant tenant, InboundPush push, CancellationToken ct)
@@ -120,20 +146,46 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         var ns = WeChatIdentifiers.CorpNamespace(corp!, corpApp);
         var source = $"wecom.contact:{push.Target}";
         var externalId = WeChatIdentifiers.ExternalUserId(ns, ext);
+        var changeType = push.Message["ChangeType"];
+        var member = push.Message["UserID"];
+        var at = relationships.PushTime(push.Message);
+        if (changeType is "del_external_contact" or "del_follow_user")
+        {
+            // S14/S15: the member deleted the customer (del_external_contact) or the customer deleted the member
+            // (del_follow_user, docs/wechat-api.md §7.5). Only the contact relationship ends; no identity is observed.
+            if (!string.IsNullOrEmpty(member))
+            {
+                await relationships.RecordContactsAsync(tenant,
+                    [new ContactChange(externalId, member, false, at, RemovedBy: changeType == "del_external_contact" ? "member" : "customer")], ct).ConfigureAwait(false);
+            }
+            return;
+        }
+        await ObserveCustomerAsync(tenant, corp!, corpApp, ext, ns, externalId, source, ct).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(member))
+        {
+            // add_external_contact carries State: the contact way (联系我) or acquisition link that brought them, the
+            // channel (§7.5). An edit says they are still contacts at that time.
+            var state = changeType is "add_external_contact" or "add_half_external_contact" && push.Message["State"] is { Length: > 0 } s ? s : null;
+            await relationships.RecordContactsAsync(tenant, [new ContactChange(externalId, member, true, at, state, AddedAt: changeType == "edit_external_contact" ? null : at)], ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ObserveCustomerAsync(HubTenant tenant, CorpOptions corp, CorpAppOptions corpApp, ExternalUserId ext, string ns, Identifier externalId, string source, CancellationToken ct)
+    {
         if (corpApp.Kind == CorpAppKinds.SelfBuilt)
         {
             // S9: a self-built app sees the plaintext id, and externalcontact/get gives the unionid when the corp's
             // developer account is bound (docs/wechat-api.md §6.3, §6.14).
-            var detail = await wecom.GetExternalContactAsync(HubWeChat.TokenFor(corp!, corpApp), ext, cancellationToken: ct).ConfigureAwait(false);
+            var detail = await wecom.GetExternalContactAsync(HubWeChat.TokenFor(corp, corpApp), ext, cancellationToken: ct).ConfigureAwait(false);
             var profile = detail.ExternalContact.Type == 1 && !string.IsNullOrEmpty(detail.ExternalContact.Name)
                 ? new[] { ProfilePolicy.Attribute("nickname", detail.ExternalContact.Name) } : [];
-            await writer.RecordAsync(tenant, source, [externalId, WeChatIdentifiers.UnionId(corp!.UnionSpace, detail.ExternalContact.UnionId)], profile, ct).ConfigureAwait(false);
+            await writer.RecordAsync(tenant, source, [externalId, WeChatIdentifiers.UnionId(corp.UnionSpace, detail.ExternalContact.UnionId)], profile, ct).ConfigureAwait(false);
             return;
         }
         // S10: a provider app sees a ciphertext id and never a unionid. If the hub converted this person's unionid
         // earlier, WeCom issued a pending_id; external_userid_to_pending_id now says which, and observing the two
         // together links the customer to that person. The pending_id is then closed.
-        var mapping = await wecom.ExternalUserIdToPendingIdAsync(HubWeChat.TokenFor(corp!, corpApp), [ext], cancellationToken: ct).ConfigureAwait(false);
+        var mapping = await wecom.ExternalUserIdToPendingIdAsync(HubWeChat.TokenFor(corp, corpApp), [ext], cancellationToken: ct).ConfigureAwait(false);
         var pending = mapping.Result?.FirstOrDefault(m => m.ExternalUserId.Value == ext.Value)?.PendingId;
         await writer.RecordAsync(tenant, source, [externalId, pending is { } p ? WeChatIdentifiers.PendingId(ns, p) : null], null, ct).ConfigureAwait(false);
         if (pending is { } closed)

@@ -192,7 +192,7 @@ public static class CallbackApi
         }
         if (PushFlows.ClassifyWeCom(corpid, app, message) is not { } push)
         {
-            return Success(); // deletions, transfers and member events change no person: employees are not customers
+            return Success(); // transfers and member events change nothing: employees are not customers
         }
         await pushes.AcceptAsync(found.Tenant, push, ct).ConfigureAwait(false);
         return Success();

@@ -13,6 +13,7 @@ public sealed class HubTenant(TenantOptions options, TenantStorage storage)
     public TenantOptions Options { get; } = options;
     internal TenantStorage Storage { get; } = storage;
     public IGraphStore Graph => Storage.Graph;
+    public IRelationshipStore Relationships => Storage.Relationships;
     public IApiKeyStore ApiKeys => Storage.ApiKeys;
     public ILoginSessionStore Sessions => Storage.Sessions;
     public IOAuthStateStore OAuthStates => Storage.OAuthStates;

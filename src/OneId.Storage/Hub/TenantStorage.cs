@@ -1,6 +1,7 @@
 using OneId.Graph;
 using OneId.Storage.Audit;
 using OneId.Storage.Graph;
+using OneId.Storage.Relationships;
 
 namespace OneId.Storage.Hub;
 
@@ -13,10 +14,11 @@ public sealed class TenantStorage : IAsyncDisposable
     private readonly StoreDatabase _db;
     private readonly SqlHubStore _hub;
 
-    private TenantStorage(StoreDatabase db, IGraphStore graph, SqlHubStore hub, IOperatorAuditLog audit)
+    private TenantStorage(StoreDatabase db, IGraphStore graph, SqlHubStore hub, IOperatorAuditLog audit, IRelationshipStore relationships)
     {
         _db = db;
         Graph = graph;
+        Relationships = relationships;
         _hub = hub;
         Audit = audit;
     }
@@ -30,7 +32,8 @@ public sealed class TenantStorage : IAsyncDisposable
             var graph = await SqlGraphStore.OpenAsync(db, cancellationToken, time).ConfigureAwait(false);
             var hub = await SqlHubStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
             var audit = await SqlAuditLog.OpenAsync(db, cancellationToken).ConfigureAwait(false);
-            return new TenantStorage(db, graph, hub, audit);
+            var relationships = await SqlRelationshipStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
+            return new TenantStorage(db, graph, hub, audit, relationships);
         }
         catch
         {
@@ -43,6 +46,9 @@ public sealed class TenantStorage : IAsyncDisposable
     public string Description => _db.Description;
 
     public IGraphStore Graph { get; }
+
+    /// <summary>Follows, WeCom contacts and channels (docs/model.md §3.10), keyed by identifier beside the graph.</summary>
+    public IRelationshipStore Relationships { get; }
     public IOperatorAuditLog Audit { get; }
     public IApiKeyStore ApiKeys => _hub;
     public ILoginSessionStore Sessions => _hub;

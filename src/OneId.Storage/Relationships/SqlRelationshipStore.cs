@@ -1,0 +1,274 @@
+using System.Data.Common;
+using Dapper;
+using OneId.Graph;
+
+namespace OneId.Storage.Relationships;
+
+/// <summary>
+/// Relationships in one tenant's database, beside the graph (docs/model.md §3.10). Rows are keyed by the identifier
+/// they were seen with; counts join them to the graph's <c>identifiers</c> table, which always names the identifier's
+/// current person, so merges and splits are reflected without rewriting a row. Every upsert carries the time of its
+/// evidence and changes a row only when that time is newer than the row's (<c>state_at</c>): retries and pushes
+/// processed out of order never put an older state back. At equal times the state that arrived first stays.
+/// </summary>
+public sealed class SqlRelationshipStore : IRelationshipStore
+{
+    private const long DayMs = 86_400_000;
+    private readonly StoreDatabase _db;
+    private readonly TimeProvider _time;
+
+    private SqlRelationshipStore(StoreDatabase db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+    }
+
+    public static async Task<SqlRelationshipStore> OpenAsync(StoreDatabase db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        await db.MigrateAsync(Migrations, cancellationToken).ConfigureAwait(false);
+        return new SqlRelationshipStore(db, time);
+    }
+
+    // following/active are 0/1. state_at: the evidence time of the state held (ms); since: when that state began.
+    // followed_at / unfollowed_at: the start and end of the latest follow period (followers per day use them).
+    private const string Init = """
+        CREATE TABLE rel_follows (
+            identifier TEXT NOT NULL PRIMARY KEY,
+            appid TEXT NOT NULL,
+            following INTEGER NOT NULL,
+            state_at BIGINT NOT NULL,
+            since BIGINT NOT NULL,
+            followed_at BIGINT NULL,
+            unfollowed_at BIGINT NULL,
+            scene TEXT NULL);
+        CREATE INDEX ix_rel_follows_app ON rel_follows(appid, following);
+        CREATE TABLE rel_contacts (
+            identifier TEXT NOT NULL,
+            member TEXT NOT NULL,
+            corp TEXT NOT NULL,
+            active INTEGER NOT NULL,
+            state_at BIGINT NOT NULL,
+            added_at BIGINT NULL,
+            removed_at BIGINT NULL,
+            removed_by TEXT NULL,
+            state TEXT NULL,
+            PRIMARY KEY (identifier, member));
+        CREATE INDEX ix_rel_contacts_corp ON rel_contacts(corp, active);
+        CREATE TABLE rel_channels (
+            identifier TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            first_at BIGINT NOT NULL,
+            PRIMARY KEY (identifier, kind, owner, channel));
+        CREATE INDEX ix_rel_channels_channel ON rel_channels(kind, owner, channel);
+        """;
+
+    public static IReadOnlyList<Migration> Migrations { get; } = [new Migration("relationships/001-init", Init, Init)];
+
+    private const string FollowUpsert = """
+        INSERT INTO rel_follows(identifier, appid, following, state_at, since, followed_at, unfollowed_at, scene)
+        VALUES (@identifier, @appid, @following, @at, @since, @followedAt, @unfollowedAt, @scene)
+        ON CONFLICT (identifier) DO UPDATE SET
+            following = excluded.following,
+            state_at = excluded.state_at,
+            since = CASE WHEN rel_follows.following = excluded.following THEN rel_follows.since ELSE excluded.since END,
+            followed_at = CASE WHEN excluded.following = 0 THEN rel_follows.followed_at
+                               WHEN rel_follows.following = 1 AND rel_follows.followed_at IS NOT NULL THEN rel_follows.followed_at
+                               ELSE excluded.followed_at END,
+            unfollowed_at = CASE WHEN excluded.following = 1 THEN rel_follows.unfollowed_at
+                                 WHEN rel_follows.following = 0 AND rel_follows.unfollowed_at IS NOT NULL THEN rel_follows.unfollowed_at
+                                 ELSE excluded.unfollowed_at END,
+            scene = COALESCE(excluded.scene, rel_follows.scene)
+        WHERE rel_follows.state_at < excluded.state_at
+        """;
+
+    private const string ContactUpsert = """
+        INSERT INTO rel_contacts(identifier, member, corp, active, state_at, added_at, removed_at, removed_by, state)
+        VALUES (@identifier, @member, @corp, @active, @at, @addedAt, @removedAt, @removedBy, @state)
+        ON CONFLICT (identifier, member) DO UPDATE SET
+            active = excluded.active,
+            state_at = excluded.state_at,
+            added_at = CASE WHEN excluded.active = 0 THEN rel_contacts.added_at
+                            WHEN rel_contacts.active = 1 AND rel_contacts.added_at IS NOT NULL THEN rel_contacts.added_at
+                            ELSE excluded.added_at END,
+            removed_at = CASE WHEN excluded.active = 1 THEN NULL
+                              WHEN rel_contacts.active = 0 AND rel_contacts.removed_at IS NOT NULL THEN rel_contacts.removed_at
+                              ELSE excluded.removed_at END,
+            removed_by = CASE WHEN excluded.active = 1 THEN NULL
+                              WHEN rel_contacts.active = 0 AND rel_contacts.removed_by IS NOT NULL THEN rel_contacts.removed_by
+                              ELSE excluded.removed_by END,
+            state = CASE WHEN excluded.active = 1 THEN COALESCE(excluded.state, rel_contacts.state) ELSE rel_contacts.state END
+        WHERE rel_contacts.state_at < excluded.state_at
+        """;
+
+    private const string ChannelUpsert = """
+        INSERT INTO rel_channels(identifier, kind, owner, channel, first_at) VALUES (@identifier, @kind, @owner, @channel, @at)
+        ON CONFLICT (identifier, kind, owner, channel) DO UPDATE SET first_at = excluded.first_at
+        WHERE excluded.first_at < rel_channels.first_at
+        """;
+
+    private static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
+
+    public Task<int> RecordFollowsAsync(IReadOnlyList<FollowChange> changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        return ExecuteManyAsync(FollowUpsert, changes.Select(c =>
+        {
+            var since = Ms(c.Since ?? c.At);
+            return new
+            {
+                identifier = c.OpenId.ToString(), appid = c.AppId, following = c.Following ? 1 : 0, at = Ms(c.At), since,
+                followedAt = c.Following ? since : (long?)null, unfollowedAt = c.Following ? (long?)null : Ms(c.At), scene = c.Scene,
+            };
+        }).ToArray(), cancellationToken);
+    }
+
+    /// <summary>The corp of a namespace: <c>corpid</c> or <c>corpid/provider</c> (a provider's ciphertext ids).</summary>
+    private static string CorpOf(string ns) => ns.IndexOf('/', StringComparison.Ordinal) is var slash and >= 0 ? ns[..slash] : ns;
+
+    public Task<int> RecordContactsAsync(IReadOnlyList<ContactChange> changes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        return ExecuteManyAsync(ContactUpsert, changes.Select(c => new
+        {
+            identifier = c.ExternalUserId.ToString(), member = c.Member, corp = CorpOf(c.Corp), active = c.Active ? 1 : 0, at = Ms(c.At),
+            addedAt = c.Active ? Ms(c.AddedAt ?? c.At) : (long?)null, removedAt = c.Active ? (long?)null : Ms(c.At),
+            removedBy = c.Active ? null : c.RemovedBy, state = c.Active ? c.State : null,
+        }).ToArray(), cancellationToken);
+    }
+
+    public Task<int> RecordChannelsAsync(IReadOnlyList<ChannelTouch> touches, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(touches);
+        return ExecuteManyAsync(ChannelUpsert, touches.Select(t => new
+        {
+            identifier = t.Identifier.ToString(), kind = t.Kind, owner = CorpOf(t.Owner), channel = t.Channel, at = Ms(t.At),
+        }).ToArray(), cancellationToken);
+    }
+
+    // Upserts of single rows are atomic on their own and touch no graph table, so on PostgreSQL they take no part in
+    // the tenant's graph write lock; SQLite queues them at the database's in-process write gate like every writer.
+    private async Task<int> ExecuteManyAsync(string sql, object[] rows, CancellationToken ct)
+    {
+        if (rows.Length == 0)
+        {
+            return 0;
+        }
+        if (_db.Kind == StoreKind.Sqlite)
+        {
+            return await _db.WriteAsync((connection, tx) => connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+        }
+        await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var changed = await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return changed;
+    }
+
+    private static DateTimeOffset? At(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
+
+    public async Task<PersonRelationships> GetAsync(IReadOnlyCollection<Identifier> identifiers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identifiers);
+        var openIds = identifiers.Where(i => i.Type == IdentifierType.OpenId).Select(i => i.ToString()).ToArray();
+        var externals = identifiers.Where(i => i.Type == IdentifierType.ExternalUserId).Select(i => i.ToString()).ToArray();
+        if (openIds.Length == 0 && externals.Length == 0)
+        {
+            return PersonRelationships.None;
+        }
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var follows = openIds.Length == 0 ? [] : (await c.QueryAsync<FollowRow>(new CommandDefinition("""
+            SELECT identifier AS Identifier, appid AS AppId, following AS Following, since AS Since, scene AS Scene,
+                   followed_at AS FollowedAt, unfollowed_at AS UnfollowedAt
+            FROM rel_follows WHERE identifier IN @ids ORDER BY appid, identifier
+            """, new { ids = openIds }, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .Select(r => new FollowRelationship(r.AppId, Identifier.FromStored(r.Identifier), r.Following != 0, DateTimeOffset.FromUnixTimeMilliseconds(r.Since),
+                r.Scene, At(r.FollowedAt), At(r.UnfollowedAt))).ToArray();
+        var contacts = externals.Length == 0 ? [] : (await c.QueryAsync<ContactRow>(new CommandDefinition("""
+            SELECT identifier AS Identifier, member AS Member, corp AS Corp, active AS Active, added_at AS AddedAt, removed_at AS RemovedAt,
+                   removed_by AS RemovedBy, state AS State
+            FROM rel_contacts WHERE identifier IN @ids ORDER BY corp, member, identifier
+            """, new { ids = externals }, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .Select(r => new ContactRelationship(r.Corp, Identifier.FromStored(r.Identifier), r.Member, r.Active != 0, At(r.AddedAt), At(r.RemovedAt), r.RemovedBy, r.State)).ToArray();
+        return new PersonRelationships(follows, contacts);
+    }
+
+    public async Task<RelationshipStats> GetStatsAsync(int days, CancellationToken cancellationToken)
+    {
+        days = Math.Clamp(days, 0, 366);
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        CommandDefinition Q(string sql, object? args = null) => new(sql, args, cancellationToken: cancellationToken);
+
+        // Distinct persons: a person following two OAs, or with two openids of one OA after a merge, counts once.
+        var followers = await c.ExecuteScalarAsync<long>(Q("""
+            SELECT COUNT(DISTINCT i.person_id) FROM rel_follows f JOIN identifiers i ON i.key = f.identifier WHERE f.following = 1
+            """)).ConfigureAwait(false);
+        var perApp = (await c.QueryAsync<(string, long)>(Q("""
+            SELECT f.appid, COUNT(DISTINCT i.person_id) FROM rel_follows f JOIN identifiers i ON i.key = f.identifier
+            WHERE f.following = 1 GROUP BY f.appid ORDER BY f.appid
+            """)).ConfigureAwait(false)).ToDictionary(r => r.Item1, r => r.Item2, StringComparer.Ordinal);
+        var contacts = await c.ExecuteScalarAsync<long>(Q("""
+            SELECT COUNT(DISTINCT i.person_id) FROM rel_contacts r JOIN identifiers i ON i.key = r.identifier WHERE r.active = 1
+            """)).ConfigureAwait(false);
+        var perCorp = (await c.QueryAsync<(string, long)>(Q("""
+            SELECT r.corp, COUNT(DISTINCT i.person_id) FROM rel_contacts r JOIN identifiers i ON i.key = r.identifier
+            WHERE r.active = 1 GROUP BY r.corp ORDER BY r.corp
+            """)).ConfigureAwait(false)).ToDictionary(r => r.Item1, r => r.Item2, StringComparer.Ordinal);
+        var channels = (await c.QueryAsync<(string, string, string, long, long, long)>(Q("""
+            SELECT ch.kind, ch.owner, ch.channel, COUNT(DISTINCT i.person_id),
+                   COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers j JOIN rel_contacts r ON r.identifier = j.key
+                                                    WHERE j.person_id = i.person_id) THEN i.person_id END),
+                   COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers j JOIN rel_contacts r ON r.identifier = j.key
+                                                    WHERE j.person_id = i.person_id AND r.active = 1) THEN i.person_id END)
+            FROM rel_channels ch JOIN identifiers i ON i.key = ch.identifier
+            GROUP BY ch.kind, ch.owner, ch.channel ORDER BY ch.kind, ch.owner, ch.channel
+            """)).ConfigureAwait(false)).Select(r => new ChannelCount(r.Item1, r.Item2, r.Item3, r.Item4, r.Item5, r.Item6)).ToArray();
+
+        var perDay = new List<DailyFollowers>(days);
+        if (days > 0)
+        {
+            var today = _time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
+            var first = today - (days - 1) * DayMs;
+            // Following at the end of day d: the latest follow period began before the day ended and had not ended by
+            // then. Earlier periods of someone who followed, left and came back are not kept, so those days miss them.
+            var rows = (await c.QueryAsync<(long, long)>(Q("""
+                WITH RECURSIVE days(d) AS (SELECT CAST(@first AS BIGINT) UNION ALL SELECT d + 86400000 FROM days WHERE d < @last)
+                SELECT days.d, COUNT(DISTINCT i.person_id) FROM days
+                LEFT JOIN rel_follows f ON f.followed_at < days.d + 86400000
+                     AND (f.following = 1 OR f.unfollowed_at >= days.d + 86400000)
+                LEFT JOIN identifiers i ON i.key = f.identifier
+                GROUP BY days.d ORDER BY days.d
+                """, new { first, last = today })).ConfigureAwait(false)).ToDictionary(r => r.Item1, r => r.Item2);
+            for (var d = first; d <= today; d += DayMs)
+            {
+                perDay.Add(new DailyFollowers(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(d).UtcDateTime), rows.GetValueOrDefault(d)));
+            }
+        }
+        return new RelationshipStats(followers, perApp, contacts, perCorp, channels, perDay);
+    }
+
+    private sealed class FollowRow
+    {
+        public string Identifier { get; set; } = "";
+        public string AppId { get; set; } = "";
+        public long Following { get; set; }
+        public long Since { get; set; }
+        public string? Scene { get; set; }
+        public long? FollowedAt { get; set; }
+        public long? UnfollowedAt { get; set; }
+    }
+
+    private sealed class ContactRow
+    {
+        public string Identifier { get; set; } = "";
+        public string Member { get; set; } = "";
+        public string Corp { get; set; } = "";
+        public long Active { get; set; }
+        public long? AddedAt { get; set; }
+        public long? RemovedAt { get; set; }
+        public string? RemovedBy { get; set; }
+        public string? State { get; set; }
+    }
+}
