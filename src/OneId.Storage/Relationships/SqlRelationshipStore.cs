@@ -179,17 +179,19 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             return PersonRelationships.None;
         }
         await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var follows = openIds.Length == 0 ? [] : (await c.QueryAsync<FollowRow>(new CommandDefinition("""
+        // Dapper expands a list into IN (…) for SQLite; Npgsql sends it as one array parameter.
+        var inIds = _db.Kind == StoreKind.Sqlite ? "IN @ids" : "= ANY(@ids)";
+        var follows = openIds.Length == 0 ? [] : (await c.QueryAsync<FollowRow>(new CommandDefinition($"""
             SELECT identifier AS Identifier, appid AS AppId, following AS Following, since AS Since, scene AS Scene,
                    followed_at AS FollowedAt, unfollowed_at AS UnfollowedAt
-            FROM rel_follows WHERE identifier IN @ids ORDER BY appid, identifier
+            FROM rel_follows WHERE identifier {inIds} ORDER BY appid, identifier
             """, new { ids = openIds }, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .Select(r => new FollowRelationship(r.AppId, Identifier.FromStored(r.Identifier), r.Following != 0, DateTimeOffset.FromUnixTimeMilliseconds(r.Since),
                 r.Scene, At(r.FollowedAt), At(r.UnfollowedAt))).ToArray();
-        var contacts = externals.Length == 0 ? [] : (await c.QueryAsync<ContactRow>(new CommandDefinition("""
+        var contacts = externals.Length == 0 ? [] : (await c.QueryAsync<ContactRow>(new CommandDefinition($"""
             SELECT identifier AS Identifier, member AS Member, corp AS Corp, active AS Active, added_at AS AddedAt, removed_at AS RemovedAt,
                    removed_by AS RemovedBy, state AS State
-            FROM rel_contacts WHERE identifier IN @ids ORDER BY corp, member, identifier
+            FROM rel_contacts WHERE identifier {inIds} ORDER BY corp, member, identifier
             """, new { ids = externals }, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .Select(r => new ContactRelationship(r.Corp, Identifier.FromStored(r.Identifier), r.Member, r.Active != 0, At(r.AddedAt), At(r.RemovedAt), r.RemovedBy, r.State)).ToArray();
         return new PersonRelationships(follows, contacts);
