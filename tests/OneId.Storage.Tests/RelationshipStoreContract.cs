@@ -79,6 +79,16 @@ public abstract class RelationshipStoreContract : IAsyncLifetime
         state.UnfollowedAt.Should().Be(T0.AddHours(2));
 
         (await _store.RecordFollowsAsync([new FollowChange(o, true, T0.AddHours(3))], CancellationToken.None)).Should().Be(0, "the same state at the same time is a retry");
+        // In one second, a follow and an unfollow: the unfollow wins whichever is processed first.
+        var p = OpenId(Oa2, "ppp");
+        await Follow(p, false, T0.AddHours(1));
+        await Follow(p, true, T0.AddHours(1));
+        (await FollowOf(p)).Following.Should().BeFalse();
+        var q = OpenId(Oa2, "qqq");
+        await Follow(q, true, T0.AddHours(1));
+        await Follow(q, false, T0.AddHours(1));
+        (await FollowOf(q)).Following.Should().BeFalse();
+
         // Still following, seen later (a SCAN or a backfill): the follow keeps its start.
         await Follow(o, true, T0.AddHours(5));
         (await FollowOf(o)).Since.Should().Be(T0.AddHours(3));

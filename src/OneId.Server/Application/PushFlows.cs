@@ -160,7 +160,17 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
             }
             return;
         }
-        await ObserveCustomerAsync(tenant, corp!, corpApp, ext, ns, externalId, source, ct).ConfigureAwait(false);
+        try
+        {
+            await ObserveCustomerAsync(tenant, corp!, corpApp, ext, ns, externalId, source, ct).ConfigureAwait(false);
+        }
+        catch (WeChatApiException e) when (e.ErrCode == 84061)
+        {
+            // 84061 "not external contact": by the time this add is processed the customer is no longer anyone's
+            // contact (a deletion overtook it, §6.3). Nothing can be learned about them now, and retrying cannot
+            // change that; the add is still recorded below, and loses to the newer deletion.
+            LogNoLongerContact(logger, tenant.Name, push.Target);
+        }
         if (!string.IsNullOrEmpty(member))
         {
             // add_external_contact carries State: the contact way (联系我) or acquisition link that brought them, the
@@ -233,6 +243,9 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
     }
 
     private static string InboxBinding(string dedupeKey) => "inbox:" + dedupeKey;
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "{Tenant}: a customer add for {Target} arrived after the customer stopped being a contact (84061); only the contact's state is recorded")]
+    private static partial void LogNoLongerContact(ILogger logger, string tenant, string target);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "{Tenant}: {Kind} push for {Target} stored in the inbox ({Key})")]
     private static partial void LogAccepted(ILogger logger, string tenant, PushKind kind, string target, string key);

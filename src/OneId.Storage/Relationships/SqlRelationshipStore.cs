@@ -9,7 +9,9 @@ namespace OneId.Storage.Relationships;
 /// they were seen with; counts join them to the graph's <c>identifiers</c> table, which always names the identifier's
 /// current person, so merges and splits are reflected without rewriting a row. Every upsert carries the time of its
 /// evidence and changes a row only when that time is newer than the row's (<c>state_at</c>): retries and pushes
-/// processed out of order never put an older state back. At equal times the state that arrived first stays.
+/// processed out of order never put an older state back. WeChat's CreateTime counts whole seconds: at equal times the
+/// end wins (an unfollow over a follow, a deletion over an add), as a follow and an unfollow in one second almost
+/// surely came in that order, and the answer is then the same whichever arrived first.
 /// </summary>
 public sealed class SqlRelationshipStore : IRelationshipStore
 {
@@ -82,6 +84,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
                                  ELSE excluded.unfollowed_at END,
             scene = COALESCE(excluded.scene, rel_follows.scene)
         WHERE rel_follows.state_at < excluded.state_at
+           OR (rel_follows.state_at = excluded.state_at AND rel_follows.following = 1 AND excluded.following = 0)
         """;
 
     private const string ContactUpsert = """
@@ -101,6 +104,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
                               ELSE excluded.removed_by END,
             state = CASE WHEN excluded.active = 1 THEN COALESCE(excluded.state, rel_contacts.state) ELSE rel_contacts.state END
         WHERE rel_contacts.state_at < excluded.state_at
+           OR (rel_contacts.state_at = excluded.state_at AND rel_contacts.active = 1 AND excluded.active = 0)
         """;
 
     private const string ChannelUpsert = """
