@@ -20,6 +20,8 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchResolveCommand.Create());
         bench.Subcommands.Add(BenchConsoleCommand.Create());
         bench.Subcommands.Add(BenchSandboxCommand.Create());
+        bench.Subcommands.Add(BenchWebhooksCommand.Create());
+        bench.Subcommands.Add(BenchPushesCommand.Create());
         return bench;
     }
 
