@@ -343,12 +343,117 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         Expect(stats.GetProperty("persons").GetInt64() == 4 + 20 + newPersons && stats.GetProperty("conflicts").GetInt64() == 0,
             "the backfilled followers and the 20 shoppers, plus four persons (lilei, wangfang, hanmeimei, and hanmeimei's unbound-MP openid that nothing can link), no conflicts, no snapshot users");
 
+        await RelationshipsAsync(prefix, backfill.GetProperty("followers").GetInt64(), ct).ConfigureAwait(false);
         if (inbox is not null)
         {
             await WebhooksAsync(inbox, p1!, p2!, ct).ConfigureAwait(false);
         }
         await OperatorAsync(lilei.UnionId, p1!, ct).ConfigureAwait(false);
         return _failures.Count == 0;
+    }
+
+    private async Task<JsonElement> StatsAsync(CancellationToken ct) => (await HubAsync(HttpMethod.Get, "v1/stats", null, adminKey, ct).ConfigureAwait(false)).Json;
+
+    private static long Followers(JsonElement stats, string? appid = null) =>
+        stats.TryGetProperty("followers", out var f)
+            ? appid is null ? f.GetProperty("total").GetInt64() : f.GetProperty("per_app").TryGetProperty(appid, out var n) ? n.GetInt64() : 0
+            : -1;
+
+    private static (long Persons, long BecameContacts) Channel(JsonElement stats, string kind, string channel) =>
+        stats.GetProperty("channels").EnumerateArray().FirstOrDefault(c => c.GetProperty("kind").GetString() == kind && c.GetProperty("channel").GetString() == channel) is { ValueKind: JsonValueKind.Object } c
+            ? (c.GetProperty("persons").GetInt64(), c.GetProperty("became_contacts").GetInt64())
+            : (0, 0);
+
+    private static JsonElement[] Relationships(JsonElement? person, string kind) =>
+        person is { } p && p.TryGetProperty("relationships", out var r) ? r.GetProperty(kind).EnumerateArray().ToArray() : [];
+
+    /// <summary>S14, S15 and S17: follows as a state, channels, "has this visitor added us?", and the existing WeCom customers.</summary>
+    private async Task RelationshipsAsync(string followerPrefix, long backfilledFollowers, CancellationToken ct)
+    {
+        // ---- S14: an unfollow and the real follower count ----
+        teller.Chapter("S14 A follower leaves; the real follower count is of persons following now");
+        var before = await StatsAsync(ct).ConfigureAwait(false);
+        teller.Graph($"real followers {Followers(before)}: {Followers(before, Demo.OfficialAccount)} of the OA, {Followers(before, Demo.AuthorizerOfficialAccount)} of Acme News");
+        // The backfill recorded every follower's state, and nobody in this story follows both OAs.
+        Expect(Followers(before, Demo.OfficialAccount) == backfilledFollowers && Followers(before) == backfilledFollowers + Followers(before, Demo.AuthorizerOfficialAccount),
+            $"the real follower count is the {backfilledFollowers} backfilled followers plus Acme News's follower, each counted once");
+        var leaver = new Truth($"{followerPrefix}7", await SandboxAsync($"_sandbox/users/{followerPrefix}7", null, ct).ConfigureAwait(false));
+        await SandboxAsync($"_sandbox/users/{leaver.User}/unfollow", new { appid = Demo.OfficialAccount }, ct).ConfigureAwait(false);
+        teller.Did($"{leaver.User} unfollows the OA; WeChat pushes unsubscribe");
+        var left = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{leaver.UnionId}",
+            p => Relationships(p, "follows").Any(f => !f.GetProperty("following").GetBoolean()), ct).ConfigureAwait(false);
+        var after = await StatsAsync(ct).ConfigureAwait(false);
+        teller.Graph($"{leaver.User}'s person {Str(left, "id")} stays, its follow ended; real followers now {Followers(after)}");
+        Expect(Relationships(left, "follows").Any(f => !f.GetProperty("following").GetBoolean()) && Followers(after) == Followers(before) - 1
+               && after.GetProperty("persons").GetInt64() == before.GetProperty("persons").GetInt64(),
+            "the unfollow ends the follow, the real follower count drops by one, and no person is lost or created");
+
+        // ---- S14b: channels ----
+        teller.Chapter("S14b A poster's QR code and a contact way's state, counted per channel");
+        var zhao = await UserAsync("zhaolei", "Zhao Lei", ct).ConfigureAwait(false);
+        var qian = await UserAsync("qianqian", "Qian Qian", ct).ConfigureAwait(false);
+        foreach (var who in new[] { zhao, qian })
+        {
+            var scan = await SandboxAsync($"_sandbox/users/{who.User}/scan", new { appid = Demo.OfficialAccount, scene_str = "poster-2026" }, ct).ConfigureAwait(false);
+            teller.Did($"{who.User} scans the spring poster's QR code: {Str(scan, "event")} with EventKey qrscene_poster-2026");
+        }
+        await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan", state = "fair-2026" }, ct).ConfigureAwait(false);
+        teller.Did("zhaolei then adds sales rep zhangsan through the trade fair's contact way (state fair-2026)");
+        // Both of the corp's apps hear the add; the provider app's ciphertext id joins his person once the provider
+        // conversion of his unionid has run (a follow-up, in whichever order it meets the push).
+        var zhaoCipher = $"external_userid:{Demo.Corp}/isv1:{zhao.External($"{Demo.Corp}/isv1")}";
+        var zhaoPerson = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{zhao.UnionId}",
+            p => Relationships(p, "wecom_contacts").Count(c => c.GetProperty("active").GetBoolean()) == 2 && Relationships(p, "follows").Any() && Ids(p).Contains(zhaoCipher), ct).ConfigureAwait(false);
+        await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{qian.UnionId}", p => Relationships(p, "follows").Any(), ct).ConfigureAwait(false);
+        var channels = await StatsAsync(ct).ConfigureAwait(false);
+        var poster = Channel(channels, "qr_scene", "poster-2026");
+        var fair = Channel(channels, "contact_way", "fair-2026");
+        teller.Graph($"channel poster-2026: {poster.Persons} persons, {poster.BecameContacts} became WeCom contacts; contact way fair-2026: {fair.Persons} person");
+        Expect(poster == (2, 1) && fair == (1, 1), "the poster brought two persons, one of whom became a WeCom contact; the fair's contact way brought one");
+
+        // ---- S15 ----
+        teller.Chapter("S15 An H5 page asks: has this visitor added us on WeCom?");
+        teller.Did("zhaolei opens a campaign page in WeChat; the page has his unionid and calls GET /v1/resolve");
+        var contactOf = Relationships(zhaoPerson, "wecom_contacts").Where(c => c.GetProperty("active").GetBoolean()).Select(c => c.GetProperty("member").GetString()).Distinct().ToArray();
+        teller.Graph($"wecom_contact={zhaoPerson?.GetProperty("relationships").GetProperty("wecom_contact")}, of [{string.Join(", ", contactOf)}], scene {Relationships(zhaoPerson, "follows").FirstOrDefault().GetProperty("scene")}");
+        // The self-built app names the member zhangsan; the provider app sees the same member by its ciphertext open_userid.
+        Expect(contactOf.Contains("zhangsan") && Relationships(zhaoPerson, "follows").Any(f => Str(f, "scene") == "poster-2026"),
+            "the answer says he is zhangsan's contact, and came through the poster");
+        var qianPerson = await ResolveAsync($"unionid:{Demo.UnionSpace}:{qian.UnionId}", ct).ConfigureAwait(false);
+        Expect(qianPerson is { } qp && !qp.GetProperty("relationships").GetProperty("wecom_contact").GetBoolean(), "qianqian follows but has not added anyone: the page can show her the fair's QR code");
+
+        // ---- S17 ----
+        teller.Chapter("S17 Existing WeCom customers, added before OneId listened, are backfilled");
+        var generated = await SandboxAsync("_sandbox/generate", new { users = 150, seed = 17, contacts = new Dictionary<string, double> { [Demo.Corp] = 1.0 } }, ct).ConfigureAwait(false);
+        var customers = generated.GetProperty("customers").GetInt64();
+        teller.Did($"{customers} customers were added by zhangsan and lisi last year; no push ever reached the hub");
+        using (var c = new HttpClient { BaseAddress = sandbox })
+        {
+            await c.DeleteAsync("_sandbox/calls", ct).ConfigureAwait(false);
+        }
+        var (startStatus, job) = await HubAsync(HttpMethod.Post, "v1/jobs", new { kind = "wecom_contacts_backfill", corpid = Demo.Corp, app = Demo.SelfBuiltApp }, adminKey, ct).ConfigureAwait(false);
+        var jobId = startStatus == HttpStatusCode.Accepted ? job.GetProperty("id").GetInt64() : 0;
+        var until = DateTime.UtcNow + PushWait * 4;
+        while (jobId > 0 && Str(job, "state") is "queued" or "running" && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100, ct).ConfigureAwait(false);
+            (_, job) = await HubAsync(HttpMethod.Get, $"v1/jobs/{jobId}", null, adminKey, ct).ConfigureAwait(false);
+        }
+        var progress = job.ValueKind == JsonValueKind.Object ? job.GetProperty("progress") : default;
+        var calls = (await SandboxAsync("_sandbox/calls", null, ct).ConfigureAwait(false)).GetProperty("counts");
+        var pages = calls.TryGetProperty("/qyapi/cgi-bin/externalcontact/batch/get_by_user", out var n) ? n.GetInt64() : 0;
+        var pairs = progress.ValueKind == JsonValueKind.Object ? progress.GetProperty("contacts").GetInt64() : 0;
+        teller.WeChat($"externalcontact/get_follow_user_list → 2 members; batch/get_by_user × {pages} (100 customers a page) → {pairs} (customer, member) pairs");
+        teller.Graph(progress.ValueKind == JsonValueKind.Object ? $"job #{jobId} {Str(job, "state")}: {progress.GetProperty("new_persons")} new persons, {progress.GetProperty("merges")} merges, {progress.GetProperty("conflicts")} conflicts" : $"job refused: HTTP {(int)startStatus}");
+        Expect(Str(job, "state") == "succeeded" && pairs >= customers && pages == (pairs + 99) / 100,
+            "the job read every customer of every member, in the fewest calls batch/get_by_user's page size allows");
+        var sample = new Truth(Str(generated, "last")!, await SandboxAsync($"_sandbox/users/{Str(generated, "last")}", null, ct).ConfigureAwait(false));
+        var samplePerson = await ResolveAsync($"unionid:{Demo.UnionSpace}:{sample.UnionId}", ct).ConfigureAwait(false);
+        var member = sample.Json.GetProperty("wecom_contact_details").EnumerateArray().First().GetProperty("userid").GetString();
+        Expect(Relationships(samplePerson, "wecom_contacts").Any(x => x.GetProperty("member").GetString() == member && x.GetProperty("active").GetBoolean()),
+            $"a backfilled customer ({sample.User}) resolves by unionid to a person who is {member}'s contact");
+        var final = await StatsAsync(ct).ConfigureAwait(false);
+        Expect(final.GetProperty("wecom_contacts").GetProperty("total").GetInt64() >= customers + 1, "the WeCom contact count holds the backfilled customers and zhaolei");
     }
 
     /// <summary>The company's CRM sends what it knows; an operator keeps two look-alikes apart and finds the data-entry mistake in the queue.</summary>

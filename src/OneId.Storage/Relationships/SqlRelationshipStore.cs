@@ -115,6 +115,10 @@ public sealed class SqlRelationshipStore : IRelationshipStore
 
     private static long Ms(DateTimeOffset at) => at.ToUnixTimeMilliseconds();
 
+    // Evidence is compared by the whole second, the resolution of WeChat's CreateTime: a backfill that read the
+    // follower list at 12:00:00.400 and an unfollow pushed with CreateTime 12:00:00 are the same second, and the end wins.
+    private static long EvidenceMs(DateTimeOffset at) => at.ToUnixTimeSeconds() * 1000;
+
     public Task<int> RecordFollowsAsync(IReadOnlyList<FollowChange> changes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
@@ -123,7 +127,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             var since = Ms(c.Since ?? c.At);
             return new
             {
-                identifier = c.OpenId.ToString(), appid = c.AppId, following = c.Following ? 1 : 0, at = Ms(c.At), since,
+                identifier = c.OpenId.ToString(), appid = c.AppId, following = c.Following ? 1 : 0, at = EvidenceMs(c.At), since,
                 followedAt = c.Following ? since : (long?)null, unfollowedAt = c.Following ? (long?)null : Ms(c.At), scene = c.Scene,
             };
         }).ToArray(), cancellationToken);
@@ -137,7 +141,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         ArgumentNullException.ThrowIfNull(changes);
         return ExecuteManyAsync(ContactUpsert, changes.Select(c => new
         {
-            identifier = c.ExternalUserId.ToString(), member = c.Member, corp = CorpOf(c.Corp), active = c.Active ? 1 : 0, at = Ms(c.At),
+            identifier = c.ExternalUserId.ToString(), member = c.Member, corp = CorpOf(c.Corp), active = c.Active ? 1 : 0, at = EvidenceMs(c.At),
             addedAt = c.Active ? Ms(c.AddedAt ?? c.At) : (long?)null, removedAt = c.Active ? (long?)null : Ms(c.At),
             removedBy = c.Active ? null : c.RemovedBy, state = c.Active ? c.State : null,
         }).ToArray(), cancellationToken);
