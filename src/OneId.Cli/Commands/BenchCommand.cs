@@ -22,6 +22,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchSandboxCommand.Create());
         bench.Subcommands.Add(BenchWebhooksCommand.Create());
         bench.Subcommands.Add(BenchPushesCommand.Create());
+        bench.Subcommands.Add(BenchWeComBackfillCommand.Create());
         return bench;
     }
 
