@@ -63,7 +63,14 @@ export function query(params: Record<string, string | number | undefined | null>
 // ---- documents the hub answers with (snake_case, as on the wire)
 
 export interface Session { tenant: string; tiers: string[]; admin: boolean; write: boolean; key_id: string; expires_at?: string | null }
-export interface PersonDoc { id: string; aliases: string[]; identifiers: string[]; profile?: Record<string, string> }
+export interface PersonDoc { id: string; aliases: string[]; identifiers: string[]; profile?: Record<string, string>; relationships?: RelationshipsDoc }
+/** A person's follows of OAs and WeCom contacts, with state and time (internal tier). */
+export interface RelationshipsDoc {
+  following: boolean; wecom_contact: boolean;
+  follows: { appid: string; openid: string; following: boolean; since: string; scene: string | null; followed_at: string | null; unfollowed_at: string | null }[];
+  wecom_contacts: { corpid: string; external_userid: string; member: string; active: boolean; added_at: string | null; removed_at: string | null; removed_by: string | null; state: string | null }[];
+}
+export interface ChannelDoc { kind: 'qr_scene' | 'contact_way' | string; owner: string; channel: string; persons: number; became_contacts: number; contacts_now: number }
 export interface ObservationDoc { id: string; ids: string[]; source: string; at: string; status: string; profile?: Record<string, string> }
 export interface EventDoc { sequence: number; kind: string; person: string | null; others: string[]; observation: string | null; ids: string[]; detail: string | null; at: string }
 export interface Stats {
@@ -71,7 +78,11 @@ export interface Stats {
   identifiers_by_type: Record<string, number>;
   unionid_coverage: { appid: string; persons: number; with_unionid: number; share?: number }[];
   overlap: { apps: string[]; persons: number }[];
-  real_followers?: number | Record<string, number>;
+  /** Real followers: distinct persons following at least one OA now (a number, or an object with total). */
+  followers?: number | { total: number; per_app?: Record<string, number> };
+  wecom_contacts?: { total: number; per_corp?: Record<string, number> };
+  channels?: ChannelDoc[];
+  per_day?: { day: string; new_persons: number; followers: number }[];
 }
 export interface Dispute { type: string; namespace: string; values: string[]; persons: string[]; text: string }
 export interface ConflictDoc {

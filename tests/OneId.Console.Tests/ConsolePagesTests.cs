@@ -150,6 +150,34 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
     }
 
     [Fact]
+    public async Task The_overview_counts_real_followers_and_channels_and_the_person_page_shows_relationships()
+    {
+        using var api = fixture.Api();
+        var stats = await api.GetFromJsonAsync<JsonElement>("/v1/stats");
+        var followers = stats.GetProperty("followers").GetProperty("total").GetInt64();
+        followers.Should().BeGreaterThan(0, "the demo's followers fill the overview");
+
+        var page = await fixture.SignedInPageAsync();
+        await Assertions.Expect(page.GetByTestId("real-followers")).ToHaveTextAsync(followers.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("channels").GetByText("poster-2026", new() { Exact = true })).ToBeVisibleAsync(Visible);
+        await Assertions.Expect(page.GetByTestId("channels").GetByText("fair-2026", new() { Exact = true })).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "13-overview-channels");
+
+        // zhaolei came through the poster and added zhangsan through the fair's contact way (the demo's S14b).
+        using var sandbox = new HttpClient { BaseAddress = fixture.Hub.Sandbox.BaseAddress };
+        var truth = await sandbox.GetFromJsonAsync<JsonElement>("_sandbox/users/zhaolei");
+        var unionid = $"unionid:acme:{truth.GetProperty("unionids").GetProperty("acme").GetString()}";
+        var person = (await api.GetFromJsonAsync<JsonElement>($"/v1/resolve?id={Uri.EscapeDataString(unionid)}")).GetProperty("id").GetString()!;
+        await page.GotoAsync(new Uri(fixture.HubAddress, $"/console/persons/{person}").AbsoluteUri);
+        var relationships = page.GetByTestId("relationships");
+        await Assertions.Expect(relationships.GetByTestId("relationship-follow").First).ToContainTextAsync("poster-2026", new() { Timeout = 30_000 });
+        await Assertions.Expect(relationships.GetByTestId("relationship-contact").Filter(new() { HasText = "zhangsan" })).ToContainTextAsync("fair-2026");
+        await Assertions.Expect(relationships.GetByText("是企业微信客户")).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "14-person-relationships");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_key_without_the_private_tier_sees_no_profile_and_no_actions()
     {
         using var api = fixture.Api();

@@ -6,6 +6,7 @@ import { EChart, Loading } from '../components';
 import { useLoad, useNav } from '../hooks';
 import { coverageOption, growthOption, overlapOption } from '../lib/charts';
 import { isActive } from '../lib/jobs';
+import { followerTotal, rankChannels } from '../lib/relationships';
 
 const optional = <T,>(p: Promise<T>) => p.catch(() => undefined);
 
@@ -24,13 +25,13 @@ export function Overview() {
   return (
     <Loading state={stats}>
       {(s) => {
-        const followers = typeof s.real_followers === 'number' ? s.real_followers
-          : s.real_followers ? Object.values(s.real_followers).reduce((a, b) => a + b, 0) : undefined;
+        const followers = followerTotal(s);
+        const channels = rankChannels(s.channels);
         return (
           <div data-testid="overview">
             <Row gutter={16}>
               <Col span={4}><Card><Statistic title={t('overview.persons')} value={s.persons} /></Card></Col>
-              <Col span={4}><Card><Statistic title={t('overview.realFollowers')} value={followers ?? '—'} /></Card></Col>
+              <Col span={4}><Card><Statistic title={t('overview.realFollowers')} value={followers ?? '—'} valueRender={(node) => <span data-testid="real-followers">{node}</span>} /></Card></Col>
               <Col span={4}><Card><Statistic title={t('overview.observations')} value={s.observations} /></Card></Col>
               <Col span={4}><Card><Statistic title={t('overview.identifiers')} value={s.identifiers} /></Card></Col>
               <Col span={4}>
@@ -50,6 +51,23 @@ export function Overview() {
                 <Card title={t('overview.overlap')}>{s.unionid_coverage.length ? <EChart testId="chart-overlap" option={overlapOption(s)} /> : <Empty />}</Card>
               </Col>
             </Row>
+            {channels.length > 0 && (
+              <Row gutter={16} style={{ marginTop: 16 }}>
+                <Col span={24}>
+                  <Card title={<>{t('overview.channels')} · {t('overview.wecomContacts')} <span data-testid="wecom-contacts">{s.wecom_contacts?.total ?? '—'}</span></>} size="small">
+                    <Table size="small" rowKey="key" pagination={{ pageSize: 8 }} dataSource={channels} data-testid="channels"
+                      columns={[
+                        { title: t('overview.channelKind'), dataIndex: 'kind', render: (k: string) => <Tag color={k === 'qr_scene' ? 'blue' : 'green'}>{t(`overview.kinds.${k}`, { defaultValue: k })}</Tag> },
+                        { title: t('overview.channel'), dataIndex: 'channel', render: (c: string) => <span data-testid="channel-name">{c}</span> },
+                        { title: t('overview.owner'), dataIndex: 'owner' },
+                        { title: t('overview.channelPersons'), dataIndex: 'persons' },
+                        { title: t('overview.becameContacts'), dataIndex: 'became_contacts' },
+                        { title: t('overview.contactsNow'), dataIndex: 'contacts_now' },
+                      ]} />
+                  </Card>
+                </Col>
+              </Row>
+            )}
             <Row gutter={16} style={{ marginTop: 16 }}>
               <Col span={12}>
                 <Card title={t('overview.growth')}>

@@ -7,6 +7,7 @@ import { describeError, Loading } from '../components';
 import { useLoad, useNav, useSession } from '../hooks';
 import { buildPersonGraph, identifiersByType } from '../lib/graph';
 import { colorOf } from '../lib/ids';
+import { relationshipRows, type RelationshipRow } from '../lib/relationships';
 
 function Graph({ person, observations }: { person: PersonDoc; observations: ObservationDoc[] }) {
   const ref = useRef<HTMLDivElement>(null);
@@ -104,6 +105,28 @@ export default function Person({ id }: { id: string }) {
                       <Button disabled={!other.trim()} data-testid="keep-apart">{t('person.keepApart')}</Button>
                     </Popconfirm>
                   </Space.Compact>
+                )}
+              </Card>
+            </Col>
+          </Row>
+          <Row gutter={16} style={{ marginTop: 16 }}>
+            <Col span={24}>
+              <Card size="small" data-testid="relationships"
+                title={<>{t('person.relationships')}
+                  {person.relationships?.following && <Tag color="blue" style={{ marginLeft: 8 }}>{t('person.relSummaryFollowing')}</Tag>}
+                  {person.relationships?.wecom_contact && <Tag color="green">{t('person.relSummaryContact')}</Tag>}</>}>
+                {relationshipRows(person.relationships).length === 0 ? <Typography.Text type="secondary">{t('person.noRelationships')}</Typography.Text> : (
+                  <Table<RelationshipRow> size="small" rowKey="key" pagination={{ pageSize: 10 }} dataSource={relationshipRows(person.relationships)}
+                    onRow={(r) => ({ 'data-testid': `relationship-${r.kind}` } as React.HTMLAttributes<HTMLElement>)}
+                    columns={[
+                      { title: '', dataIndex: 'kind', render: (k: string) => <Tag color={k === 'follow' ? 'blue' : 'green'}>{t(k === 'follow' ? 'person.relFollow' : 'person.relContact')}</Tag> },
+                      { title: t('person.relOf'), dataIndex: 'owner' },
+                      { title: t('person.relWith'), dataIndex: 'with', render: (w: string) => <span style={{ fontSize: 11 }}>{w}</span> },
+                      { title: t('person.relActive'), dataIndex: 'active', render: (a: boolean) => <Tag color={a ? 'green' : 'default'}>{t(a ? 'person.relYes' : 'person.relNo')}</Tag> },
+                      { title: t('person.relChannel'), dataIndex: 'channel', render: (c: string | null) => c ?? '—' },
+                      { title: t('person.relSince'), dataIndex: 'since', render: (v: string | null) => v ?? '—' },
+                      { title: t('person.relEnded'), dataIndex: 'ended', render: (v: string | null, r) => v ? `${v}${r.removedBy ? ` (${r.removedBy})` : ''}` : '—' },
+                    ]} />
                 )}
               </Card>
             </Col>
