@@ -76,9 +76,11 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         return status == HttpStatusCode.OK ? json : null;
     }
 
-    private async Task<JsonElement?> WaitForPersonAsync(string id, Func<JsonElement, bool> condition, CancellationToken ct)
+    private Task<JsonElement?> WaitForPersonAsync(string id, Func<JsonElement, bool> condition, CancellationToken ct) => WaitForPersonAsync(id, condition, PushWait, ct);
+
+    private async Task<JsonElement?> WaitForPersonAsync(string id, Func<JsonElement, bool> condition, TimeSpan wait, CancellationToken ct)
     {
-        var until = DateTime.UtcNow + PushWait;
+        var until = DateTime.UtcNow + wait;
         while (true)
         {
             if (await ResolveAsync(id, ct).ConfigureAwait(false) is { } p && condition(p))
@@ -399,11 +401,14 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         }
         await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan", state = "fair-2026" }, ct).ConfigureAwait(false);
         teller.Did("zhaolei then adds sales rep zhangsan through the trade fair's contact way (state fair-2026)");
-        // Both of the corp's apps hear the add; the provider app's ciphertext id joins his person once the provider
-        // conversion of his unionid has run (a follow-up, in whichever order it meets the push).
+        // Both of the corp's apps hear the add; the provider app's ciphertext id joins his person once a follow-up has
+        // linked it (the provider conversion of his unionid, or from_service_external_userid), in whichever order it
+        // meets the push. Follow-ups run after the backfill's few hundred new persons, hence the longer wait.
         var zhaoCipher = $"external_userid:{Demo.Corp}/isv1:{zhao.External($"{Demo.Corp}/isv1")}";
         var zhaoPerson = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{zhao.UnionId}",
-            p => Relationships(p, "wecom_contacts").Count(c => c.GetProperty("active").GetBoolean()) == 2 && Relationships(p, "follows").Any() && Ids(p).Contains(zhaoCipher), ct).ConfigureAwait(false);
+            p => Relationships(p, "wecom_contacts").Count(c => c.GetProperty("active").GetBoolean()) == 2 && Relationships(p, "follows").Any() && Ids(p).Contains(zhaoCipher),
+            PushWait * 4, ct).ConfigureAwait(false);
+        Expect(Ids(zhaoPerson).Contains(zhaoCipher), "the provider app's ciphertext id of zhaolei joined his person");
         await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{qian.UnionId}", p => Relationships(p, "follows").Any(), ct).ConfigureAwait(false);
         var channels = await StatsAsync(ct).ConfigureAwait(false);
         var poster = Channel(channels, "qr_scene", "poster-2026");

@@ -78,6 +78,46 @@ public abstract class GraphCommandsContract : IDisposable
     }
 
     [Fact]
+    public async Task Stats_count_real_followers_as_distinct_persons_following_now_and_refuse_a_bad_days_value()
+    {
+        var db = await NewDatabaseAsync();
+        var file = Folder.File("follows.jsonl");
+        // Alice follows both OAs (one person through her unionid), Bob followed and left.
+        await File.WriteAllLinesAsync(file,
+        [
+            Line($"openid:{Oa}:oAliceOaAliceOaAliceOaAlice1", "unionid:acme:oAliceUnionAliceUnionAlice01"),
+            Line($"openid:{Mp}:oAliceMpAliceMpAliceMpAlice1", "unionid:acme:oAliceUnionAliceUnionAlice01"),
+            Line($"openid:{Oa}:oBobOaBobOaBobOaBobOaBobOa1"),
+        ]);
+        (await OneIdCli.RunAsync("import", "--db", db, file)).ExitCode.Should().Be(0);
+        await using (var database = OneId.Storage.StoreDatabase.Open(db))
+        {
+            var relationships = await OneId.Storage.Relationships.SqlRelationshipStore.OpenAsync(database, TimeProvider.System, default);
+            var now = DateTimeOffset.UtcNow;
+            await relationships.RecordFollowsAsync(
+            [
+                new OneId.Graph.FollowChange(OneId.Graph.Identifier.Parse($"openid:{Oa}:oAliceOaAliceOaAliceOaAlice1"), true, now.AddHours(-2)),
+                new OneId.Graph.FollowChange(OneId.Graph.Identifier.Parse($"openid:{Mp}:oAliceMpAliceMpAliceMpAlice1"), true, now.AddHours(-2)),
+                new OneId.Graph.FollowChange(OneId.Graph.Identifier.Parse($"openid:{Oa}:oBobOaBobOaBobOaBobOaBobOa1"), true, now.AddHours(-2)),
+                new OneId.Graph.FollowChange(OneId.Graph.Identifier.Parse($"openid:{Oa}:oBobOaBobOaBobOaBobOaBobOa1"), false, now.AddHours(-1)),
+            ], default);
+        }
+
+        var stats = await OneIdCli.RunAsync("stats", "--db", db, "--json", "--days", "3");
+        stats.ExitCode.Should().Be(0, stats.StdErr);
+        using var s = JsonDocument.Parse(stats.StdOut);
+        s.RootElement.GetProperty("followers").GetProperty("total").GetInt64().Should().Be(1, "alice once, though she follows two apps; bob left");
+        s.RootElement.GetProperty("followers").GetProperty("per_app").GetProperty(Oa).GetInt64().Should().Be(1);
+        s.RootElement.GetProperty("per_day").GetArrayLength().Should().Be(3);
+        var table = await OneIdCli.RunAsync("stats", "--db", db);
+        table.StdOut.Should().Contain("real followers");
+
+        var bad = await OneIdCli.RunAsync("stats", "--db", db, "--days", "400");
+        bad.ExitCode.Should().Be(2);
+        bad.StdErr.Should().Contain("--days");
+    }
+
+    [Fact]
     public async Task Import_run_again_or_after_a_stop_midway_applies_only_the_missing_lines_and_says_how_many_were_there()
     {
         var db = await NewDatabaseAsync();

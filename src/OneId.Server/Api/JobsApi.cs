@@ -13,8 +13,10 @@ namespace OneId.Server.Api;
 /// <summary><c>{"kind":"oa_followers_backfill","appid":"wx…"}</c> or <c>{"kind":"wecom_contacts_backfill","corpid":"ww…","app":"crm"}</c>.</summary>
 public sealed record StartJobRequest(string? Kind, string? Appid, string? Corpid = null, string? App = null);
 
-/// <summary>A job's progress; <c>members</c> and <c>contacts</c> count a WeCom customer backfill's members done and (customer, member) pairs read.</summary>
-public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts, int Members = 0, int Contacts = 0, int? Total = null);
+/// <summary>A job's progress; <c>members</c> and <c>contacts</c> (a WeCom customer backfill's members done and (customer, member) pairs read) only once non-zero.</summary>
+public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] int Members = 0,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] int Contacts = 0);
 
 /// <summary>A job as the API answers it; <c>eta_seconds</c> is null while unknown.</summary>
 public sealed record JobView(long Id, string Kind, string Appid, string State, JobProgressView Progress, double? EtaSeconds, string? Error,
@@ -24,7 +26,7 @@ public sealed record JobView(long Id, string Kind, string Appid, string State, J
     {
         var p = JobProgress.Parse(job.Progress);
         return new JobView(job.Id, job.Kind, job.AppId, job.State.ToString().ToLowerInvariant(),
-            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts, p.Members, p.Contacts, p.Total),
+            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts, p.Members, p.Contacts),
             job.State == JobState.Running ? p.EtaSeconds(job.StartedAt, now) : null, job.Error, job.CreatedAt, job.StartedAt, job.FinishedAt);
     }
 }
