@@ -320,6 +320,13 @@ public sealed class CorpAppOptions : WeChatConsoleOptions
     [ConfigurationKeyName("suite_id")]
     public string? SuiteId { get; set; }
 
+    /// <summary>
+    /// The app's agentid in the corp (WeCom admin console → the app's page). For a provider app it lets the hub link
+    /// the provider's ciphertext external_userids to the corp's plaintext ones (from_service_external_userid).
+    /// </summary>
+    [ConfigurationKeyName("agent_id")]
+    public int? AgentId { get; set; }
+
 }
 
 /// <summary>A third-party platform (开放平台第三方平台).</summary>
