@@ -26,6 +26,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public ConcurrentQueue<JsonElement> Received { get; } = new();
     public int BadSignatures;
+    /// <summary>POSTs acknowledged, and POSTs answered 503 while <see cref="Failing"/>.</summary>
+    public int Posts, Refused;
+    public ConcurrentQueue<string> EventHeaders { get; } = new();
     public volatile bool Failing;
     public string Url => _app.Urls.First() + "/hooks";
 
@@ -49,9 +52,17 @@ public sealed class WebhookReceiver : IAsyncDisposable
             }
             if (receiver.Failing)
             {
+                Interlocked.Increment(ref receiver.Refused);
                 return Results.StatusCode(503);
             }
-            receiver.Received.Enqueue(JsonDocument.Parse(body).RootElement.Clone());
+            Interlocked.Increment(ref receiver.Posts);
+            receiver.EventHeaders.Enqueue(http.Request.Headers["X-OneId-Event"].ToString());
+            var root = JsonDocument.Parse(body).RootElement.Clone();
+            // A webhook with batch_size above 1 posts {"events":[…]}: each event counts as received.
+            foreach (var e in root.TryGetProperty("events", out var batch) ? batch.EnumerateArray() : Enumerable.Repeat(root, 1))
+            {
+                receiver.Received.Enqueue(e);
+            }
             return Results.Ok();
         });
         await app.StartAsync();

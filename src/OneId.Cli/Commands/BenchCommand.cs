@@ -20,6 +20,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchResolveCommand.Create());
         bench.Subcommands.Add(BenchConsoleCommand.Create());
         bench.Subcommands.Add(BenchSandboxCommand.Create());
+        bench.Subcommands.Add(BenchWebhooksCommand.Create());
         return bench;
     }
 

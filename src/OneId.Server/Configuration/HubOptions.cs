@@ -265,6 +265,8 @@ public sealed class ComponentOptions : WeChatConsoleOptions
 /// <summary>Where person.* events go.</summary>
 public sealed class WebhookOptions
 {
+    public const int MaxBatchSize = 1000;
+
     [ConfigurationKeyName("url")]
     public string Url { get; set; } = "";
 
@@ -279,4 +281,12 @@ public sealed class WebhookOptions
     /// <summary>Which data tiers the receiver may see (phone identifiers need private); internal when empty.</summary>
     [ConfigurationKeyName("tiers")]
     public List<string> Tiers { get; set; } = [];
+
+    /// <summary>
+    /// Events per POST. 1 (the default) sends each event as its own body; above 1 the body is
+    /// <c>{"events":[…]}</c> with up to this many events in sequence order, so a receiver that keeps up with bursts
+    /// takes one request (and one signature check) per batch.
+    /// </summary>
+    [ConfigurationKeyName("batch_size")]
+    public int BatchSize { get; set; } = 1;
 }

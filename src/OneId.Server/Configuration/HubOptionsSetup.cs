@@ -265,6 +265,10 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                 {
                     errors.Add($"{f}.tiers: '{tier}' is not public, internal or private");
                 }
+                if (w.BatchSize is < 1 or > WebhookOptions.MaxBatchSize)
+                {
+                    errors.Add($"{f}.batch_size: {w.BatchSize} is not between 1 and {WebhookOptions.MaxBatchSize}");
+                }
             }
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -26,6 +26,9 @@ public sealed record WebhookEvent(
     [property: JsonPropertyName("observation")] string? Observation,
     [property: JsonPropertyName("identifiers")] IReadOnlyList<string> Identifiers);
 
+/// <summary>The JSON body of a batched delivery (a webhook with <c>batch_size</c> above 1): events in sequence order.</summary>
+public sealed record WebhookBatch([property: JsonPropertyName("events")] IReadOnlyList<WebhookEvent> Events);
+
 /// <summary>Wakes the dispatcher when the graph changed, so that deliveries do not wait for the next poll.</summary>
 public sealed class WebhookSignal : WorkerSignal;
 
@@ -220,46 +223,108 @@ public sealed partial class WebhookDispatcher(
         var tiers = webhook.Tiers.Count == 0
             ? new HashSet<DataTier> { DataTier.Internal }
             : webhook.Tiers.Select(t => Tiers.TryParse(t, out var x) ? x : DataTier.Internal).ToHashSet();
+        var batchSize = Math.Clamp(webhook.BatchSize, 1, WebhookOptions.MaxBatchSize);
+        var delivery = new WebhookDelivery(tenant, index, webhook, name, cursor.Attempts, httpClients.CreateClient(HttpClientName)) { Saved = cursor.Sequence };
         var seq = cursor.Sequence;
-        var attempts = cursor.Attempts;
-        var client = httpClients.CreateClient(HttpClientName);
+        var batch = new List<WebhookEvent>(batchSize);
         while (true)
         {
-            var events = await tenant.Graph.ReadEventsAsync(seq, 100, ct).ConfigureAwait(false);
+            var events = await tenant.Graph.ReadEventsAsync(seq, Math.Max(100, batchSize), ct).ConfigureAwait(false);
             if (events.Count == 0)
             {
                 return;
             }
+            // `seq` moves only past events that were delivered, or that this webhook does not take and that come
+            // before anything still undelivered, so a crash or a failure re-sends from the first undelivered event.
+            var through = seq;
             foreach (var e in events)
             {
+                through = e.Sequence;
                 if (e.WebhookName is not { } type || (webhook.Events.Count > 0 && !webhook.Events.Contains(type)))
                 {
-                    seq = e.Sequence;
+                    if (batch.Count == 0)
+                    {
+                        seq = e.Sequence;
+                    }
                     continue;
                 }
-                var body = JsonSerializer.SerializeToUtf8Bytes(new WebhookEvent(
+                batch.Add(new WebhookEvent(
                     $"{tenant.Name}-{e.Sequence}", type, tenant.Name, e.Sequence, e.At, e.Person?.ToString(),
                     e.Others.Select(p => p.ToString()).ToArray(), e.Observation?.ToString(),
                     e.Identifiers.Where(id => tiers.Contains(id.Type == IdentifierType.Phone ? DataTier.Private : DataTier.Internal))
                         .Select(id => id.ToString()).ToArray()));
-                var error = await PostAsync(client, webhook, type, $"{tenant.Name}-{e.Sequence}", body, ct).ConfigureAwait(false);
-                if (error is not null)
+                if (batch.Count == batchSize)
                 {
-                    attempts++;
-                    var next = time.GetUtcNow() + Backoff(attempts);
-                    await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, attempts, next, error, ct).ConfigureAwait(false);
-                    LogDeliveryFailed(logger, tenant.Name, index, e.Sequence, attempts, error, next);
+                    if (!await SendAsync(delivery, batch, seq, through, ct).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                    seq = through;
+                    batch.Clear();
+                }
+            }
+            if (batch.Count > 0)
+            {
+                if (!await SendAsync(delivery, batch, seq, through, ct).ConfigureAwait(false))
+                {
                     return;
                 }
-                seq = e.Sequence;
-                attempts = 0;
-                // Saved after every delivery: a crash re-sends at most the one event in flight (at least once).
-                await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
-                LogDelivered(logger, tenant.Name, index, type, e.Sequence);
+                batch.Clear();
             }
-            await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
+            seq = through;
+            if (delivery.Saved != seq)
+            {
+                // The page ended in events this webhook does not take: remember that they are behind us.
+                await tenant.WebhookCursors.SaveWebhookCursorAsync(name, seq, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
+                delivery.Saved = seq;
+            }
         }
     }
+
+    /// <summary>One webhook's delivery state during a pass.</summary>
+    private sealed class WebhookDelivery(HubTenant tenant, int index, WebhookOptions webhook, string name, int attempts, HttpClient client)
+    {
+        public HubTenant Tenant { get; } = tenant;
+        public int Index { get; } = index;
+        public WebhookOptions Webhook { get; } = webhook;
+        public string Name { get; } = name;
+        public HttpClient Client { get; } = client;
+        public int Attempts { get; set; } = attempts;
+        /// <summary>The sequence last written to the cursor.</summary>
+        public long Saved { get; set; }
+    }
+
+    /// <summary>
+    /// POSTs one event (batch_size 1) or one <c>{"events":[…]}</c> body and moves the cursor to <paramref name="through"/>
+    /// when the receiver acknowledged it, or keeps it at <paramref name="before"/> and schedules the retry when not.
+    /// </summary>
+    private async Task<bool> SendAsync(WebhookDelivery d, List<WebhookEvent> batch, long before, long through, CancellationToken ct)
+    {
+        var single = d.Webhook.BatchSize <= 1;
+        var body = single
+            ? JsonSerializer.SerializeToUtf8Bytes(batch[0])
+            : JsonSerializer.SerializeToUtf8Bytes(new WebhookBatch(batch));
+        var type = single ? batch[0].Type : BatchEventType;
+        var id = single ? batch[0].Id : $"{d.Tenant.Name}-{batch[0].Sequence}-{batch[^1].Sequence}";
+        var error = await PostAsync(d.Client, d.Webhook, type, id, body, ct).ConfigureAwait(false);
+        if (error is not null)
+        {
+            d.Attempts++;
+            var next = time.GetUtcNow() + Backoff(d.Attempts);
+            await d.Tenant.WebhookCursors.SaveWebhookCursorAsync(d.Name, before, d.Attempts, next, error, ct).ConfigureAwait(false);
+            LogDeliveryFailed(logger, d.Tenant.Name, d.Index, batch[0].Sequence, d.Attempts, error, next);
+            return false;
+        }
+        d.Attempts = 0;
+        // Saved after every acknowledged POST: a crash re-sends at most the one body in flight (at least once).
+        await d.Tenant.WebhookCursors.SaveWebhookCursorAsync(d.Name, through, 0, DateTimeOffset.MinValue, null, ct).ConfigureAwait(false);
+        d.Saved = through;
+        LogDelivered(logger, d.Tenant.Name, d.Index, type, batch.Count, batch[^1].Sequence);
+        return true;
+    }
+
+    /// <summary>The X-OneId-Event header of a batched delivery; each event in the body still carries its own type.</summary>
+    public const string BatchEventType = "batch";
 
     private static async Task<string?> PostAsync(HttpClient client, WebhookOptions webhook, string type, string id, byte[] body, CancellationToken ct)
     {
@@ -283,8 +348,8 @@ public sealed partial class WebhookDispatcher(
         }
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Webhook {Tenant}#{Index}: delivered {Type} #{Sequence}")]
-    private static partial void LogDelivered(ILogger logger, string tenant, int index, string type, long sequence);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Webhook {Tenant}#{Index}: delivered {Type} ({Count} events, through #{Sequence})")]
+    private static partial void LogDelivered(ILogger logger, string tenant, int index, string type, int count, long sequence);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Webhook {Tenant}#{Index}: event #{Sequence} failed (attempt {Attempts}: {Error}); next try at {Next}")]
     private static partial void LogDeliveryFailed(ILogger logger, string tenant, int index, long sequence, int attempts, string error, DateTimeOffset next);
