@@ -21,6 +21,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchConsoleCommand.Create());
         bench.Subcommands.Add(BenchSandboxCommand.Create());
         bench.Subcommands.Add(BenchWebhooksCommand.Create());
+        bench.Subcommands.Add(BenchPushesCommand.Create());
         return bench;
     }
 
