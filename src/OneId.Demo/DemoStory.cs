@@ -268,6 +268,12 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         var afterS7 = await ResolveAsync($"openid:{Demo.AuthorizerOfficialAccount}:{lilei.OpenId(Demo.AuthorizerOfficialAccount)}", ct).ConfigureAwait(false);
         teller.Graph($"linked: {Describe(afterS7)}");
         Expect(s7Status == HttpStatusCode.OK && Str(afterS7, "id") == p1, "the authorizer OA's openid joins lilei's person");
+        await SandboxAsync("_sandbox/users/hanmeimei/follow", new { appid = Demo.AuthorizerOfficialAccount }, ct).ConfigureAwait(false);
+        teller.Did("hanmeimei follows Acme News: WeChat pushes the subscribe to the platform's message URL /v1/callbacks/component/{component_appid}/{appid}");
+        var hanNews = await WaitForPersonAsync($"openid:{Demo.AuthorizerOfficialAccount}:{han.OpenId(Demo.AuthorizerOfficialAccount)}",
+            p => Str(p, "id") == Str(hanMp, "person_id"), ct).ConfigureAwait(false);
+        teller.WeChat("the platform's key decrypts it; cgi-bin/user/info with the authorizer token → unionid");
+        Expect(Str(hanNews, "id") == Str(hanMp, "person_id"), "a follow of the OA the platform runs reaches hanmeimei's person");
 
         // ---- S9 + S10 ----
         teller.Chapter("S9 + S10  Sales rep zhangsan adds Li Lei on WeCom");

@@ -66,6 +66,8 @@ public static class SandboxMode
             {
                 ComponentAppid = c.ComponentAppid, Secret = c.Secret, Token = ComponentToken, AesKey = ComponentAesKey, Authorizers = c.Authorizers,
                 Callback = new SandboxCallback { Url = At($"v1/callbacks/component/{c.ComponentAppid}"), Token = ComponentToken, AesKey = ComponentAesKey },
+                // The platform's message URL: the pushes of the OAs and MPs it runs, with their appid for $APPID$.
+                MessageCallback = new SandboxCallback { Url = At($"v1/callbacks/component/{c.ComponentAppid}/") + SandboxComponent.AppIdPlaceholder, Token = ComponentToken, AesKey = ComponentAesKey },
             }).ToList(),
         };
     }

@@ -34,6 +34,35 @@ public sealed class PushTests
     }
 
     [Fact]
+    public async Task An_oa_run_by_a_platform_pushes_to_the_platforms_message_url_with_its_appid_and_key()
+    {
+        await using var sandbox = await TestSandbox.StartAsync(withReceiver: true);
+        var openid = (await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.AuthorizerOfficialAccount })).Str("openid");
+        var push = await sandbox.Receiver!.WaitForAsync(p => p.Path == "platform/" + DemoWorld.AuthorizerOfficialAccount);
+
+        // Signed and encrypted with the platform's token and key; the receiveid is the component appid, not the OA's.
+        var q = push.Query;
+        q["signature"].Should().Be(CallbackOracle.Sha1Sorted("componenttoken", q["timestamp"], q["nonce"]));
+        q["encrypt_type"].Should().Be("aes");
+        q["openid"].Should().Be(openid);
+        var encrypt = CallbackOracle.Between(push.Body, "Encrypt");
+        q["msg_signature"].Should().Be(CallbackOracle.Sha1Sorted("componenttoken", q["timestamp"], q["nonce"], encrypt));
+        var (xml, receiveId) = CallbackOracle.Decrypt(TestWorlds.ComponentAesKey, encrypt);
+        receiveId.Should().Be(DemoWorld.Component);
+        CallbackOracle.Between(xml, "FromUserName").Should().Be(openid);
+        CallbackOracle.Between(xml, "Event").Should().Be("subscribe");
+
+        await sandbox.ControlAsync("users/bob/unfollow", new { appid = DemoWorld.AuthorizerOfficialAccount });
+        var second = await sandbox.Receiver.WaitForAsync(p => p.Path == "platform/" + DemoWorld.AuthorizerOfficialAccount, count: 2);
+        CallbackOracle.Between(CallbackOracle.Decrypt(TestWorlds.ComponentAesKey, CallbackOracle.Between(second.Body, "Encrypt")).Message, "Event").Should().Be("unsubscribe");
+
+        // Once the OA revokes the authorization its pushes stop going to the platform (it has no server URL of its own here).
+        await sandbox.ControlAsync($"components/{DemoWorld.Component}/unauthorize", new { authorizer_appid = DemoWorld.AuthorizerOfficialAccount });
+        await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.AuthorizerOfficialAccount });
+        sandbox.Running.Pushes.Records.Count(r => r.Url.Contains("/platform/", StringComparison.Ordinal)).Should().Be(2);
+    }
+
+    [Fact]
     public async Task Follow_through_a_parametric_qr_code_carries_the_scene()
     {
         await using var sandbox = await TestSandbox.StartAsync(withReceiver: true, oaEncrypted: false);

@@ -124,6 +124,41 @@ public abstract class OperatorApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retry_with_the_same_ids_returns_the_first_answer_says_already_applied_and_adds_nothing()
+    {
+        object[] batch =
+        [
+            new { id = "crm-retry-1", ids = new[] { OpenId(Mp, "rita"), UnionId("rita") }, source = "crm", at = "2024-05-01T10:00:00Z" },
+            new { id = "crm-retry-2", ids = new[] { OpenId(Mp, "rita2"), UnionId("rita") }, source = "crm" },
+            new { id = "crm-retry-3", ids = new[] { "phone::+8613800000077" }, source = "crm" },
+        ];
+        var first = (await OkAsync(await PostObservationsAsync(_admin, batch))).GetProperty("results").EnumerateArray().ToArray();
+        first.Select(x => x.GetProperty("outcome").GetString()).Should().Equal("accepted", "rejected", "linked_nothing");
+        first.Should().OnlyContain(x => !x.GetProperty("already_applied").GetBoolean());
+        var statsBefore = await OkAsync(await _admin.GetAsync("/v1/stats"));
+        var eventsBefore = (await OkAsync(await _admin.GetAsync("/v1/events?after=0&limit=1000"))).GetProperty("events").GetArrayLength();
+
+        // The client did not see the answer (a timeout) and sends the same batch again.
+        var again = (await OkAsync(await PostObservationsAsync(_admin, batch))).GetProperty("results").EnumerateArray().ToArray();
+
+        again.Should().OnlyContain(x => x.GetProperty("already_applied").GetBoolean());
+        again.Select(x => x.GetProperty("outcome").GetString()).Should().Equal(first.Select(x => x.GetProperty("outcome").GetString()));
+        again.Select(x => x.GetProperty("observation").GetString()).Should().Equal(first.Select(x => x.GetProperty("observation").GetString()));
+        again[0].GetProperty("person").GetString().Should().Be(first[0].GetProperty("person").GetString());
+        again[1].GetProperty("conflicts").EnumerateArray().Select(c => c.GetString()).Should()
+            .Equal(first[1].GetProperty("conflicts").EnumerateArray().Select(c => c.GetString()), "the conflict is answered as it was recorded");
+        again.Should().OnlyContain(x => !x.GetProperty("new_person").GetBoolean(), "the retry created nobody");
+        (await OkAsync(await _admin.GetAsync("/v1/stats"))).ToString().Should().Be(statsBefore.ToString(), "nothing was added");
+        (await OkAsync(await _admin.GetAsync("/v1/events?after=0&limit=1000"))).GetProperty("events").GetArrayLength().Should().Be(eventsBefore);
+
+        // The same id with other content is still the same observation: the id is the client's promise of identity.
+        var sameIdOther = (await OkAsync(await PostObservationsAsync(_admin,
+            new { id = "crm-retry-1", ids = new[] { OpenId(Mp, "someoneelse") }, source = "crm" }))).GetProperty("results")[0];
+        sameIdOther.GetProperty("already_applied").GetBoolean().Should().BeTrue();
+        (await _hub.Graph().FindAsync(Identifier.Parse(OpenId(Mp, "someoneelse")), CancellationToken.None)).Should().BeNull();
+    }
+
+    [Fact]
     public async Task A_batch_with_one_bad_item_is_refused_whole_naming_the_item()
     {
         var problem = await ProblemAsync(await PostObservationsAsync(_admin,

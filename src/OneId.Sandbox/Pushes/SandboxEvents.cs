@@ -14,30 +14,57 @@ public sealed class SandboxEvents(SandboxRuntime runtime, PushDispatcher dispatc
     private static readonly TimeSpan TicketLifetime = TimeSpan.FromHours(12);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _nextTicketAt = new(StringComparer.Ordinal);
 
-    /// <summary>OA subscribe / unsubscribe (§7.3) to the OA's callback; receiveid is the appid.</summary>
+    /// <summary>OA subscribe / unsubscribe (§7.3) to the OA's callback (or its platform's message URL).</summary>
     internal void FollowChanged(SandboxApp app, string openid, bool subscribed, string? qrScene = null, string? ticket = null)
     {
-        if (app.Callback is not { } callback)
+        if (UserPushTarget(app) is not { } target)
         {
             return;
         }
         var originalId = app.OriginalId ?? IdDeriver.OriginalId(app.Appid);
         var eventKey = subscribed && qrScene is not null ? "qrscene_" + qrScene : null;
         var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), subscribed ? "subscribe" : "unsubscribe", eventKey, ticket);
-        dispatcher.Enqueue(new PushEnvelope(subscribed ? "subscribe" : "unsubscribe", callback, PushStyle.OfficialAccount, app.Appid, originalId, xml, openid));
+        dispatcher.Enqueue(new PushEnvelope(subscribed ? "subscribe" : "unsubscribe", target.Callback, PushStyle.OfficialAccount, target.ReceiveId, originalId, xml, openid));
     }
 
     /// <summary>SCAN: a follower scanned a parametric QR code; EventKey is the scene without the qrscene_ prefix.</summary>
     internal void Scanned(SandboxApp app, string openid, string scene, string ticket)
     {
-        if (app.Callback is not { } callback)
+        if (UserPushTarget(app) is not { } target)
         {
             return;
         }
         var originalId = app.OriginalId ?? IdDeriver.OriginalId(app.Appid);
         var xml = PushMessages.OfficialAccountEvent(originalId, openid, runtime.Clock.UnixSeconds(), "SCAN", scene, ticket);
-        dispatcher.Enqueue(new PushEnvelope("SCAN", callback, PushStyle.OfficialAccount, app.Appid, originalId, xml, openid));
+        dispatcher.Enqueue(new PushEnvelope("SCAN", target.Callback, PushStyle.OfficialAccount, target.ReceiveId, originalId, xml, openid));
     }
+
+    /// <summary>
+    /// Where an app's user pushes go. While the app has authorized a platform that has a message URL, WeChat sends
+    /// them there — the URL with <c>$APPID$</c> replaced by the app's appid, encrypted with the platform's token and
+    /// key, the component appid as receiveid (docs/wechat-api.md §7.6) — and no longer to the app's own server URL.
+    /// Otherwise the app's own callback, receiveid the appid; null when neither is set.
+    /// </summary>
+    private (SandboxCallback Callback, string ReceiveId)? UserPushTarget(SandboxApp app)
+    {
+        var state = runtime.State;
+        foreach (var component in state.World.Components)
+        {
+            if (component.MessageCallback is { } messages && IsAuthorizer(state, component, app.Appid))
+            {
+                return (new SandboxCallback
+                {
+                    Url = messages.Url.Replace(SandboxComponent.AppIdPlaceholder, app.Appid, StringComparison.Ordinal),
+                    Token = string.IsNullOrEmpty(messages.Token) ? component.Token ?? "" : messages.Token,
+                    AesKey = messages.AesKey ?? component.AesKey,
+                }, component.ComponentAppid);
+            }
+        }
+        return app.Callback is { } own ? (own, app.Appid) : null;
+    }
+
+    private static bool IsAuthorizer(SandboxWorldState state, SandboxComponent component, string appid) =>
+        OneId.Sandbox.Endpoints.ApiContext.IsAuthorizer(state, component, appid);
 
     /// <summary>agree_external_userid_migration to the provider's suite callbacks in the corp.</summary>
     internal void MigrationAgreed(CorpAppRef app)

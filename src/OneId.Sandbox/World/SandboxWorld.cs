@@ -184,6 +184,18 @@ public sealed class SandboxComponent
 
     /// <summary>The authorization event URL (component_verify_ticket, authorized, …).</summary>
     public SandboxCallback? Callback { get; set; }
+
+    /// <summary>
+    /// The platform's message and event URL (消息与事件接收URL): while an OA or MP has authorized the platform, its
+    /// user pushes (subscribe, unsubscribe, SCAN, …) go here instead of to the app's own callback, with
+    /// <c>$APPID$</c> in the URL replaced by the authorizer's appid, encrypted with the platform's token and
+    /// EncodingAESKey and the component appid as receiveid (docs/wechat-api.md §7.6). Token and key default to the
+    /// platform's.
+    /// </summary>
+    public SandboxCallback? MessageCallback { get; set; }
+
+    /// <summary>What WeChat replaces with the authorizer's appid in <see cref="MessageCallback"/>'s URL.</summary>
+    public const string AppIdPlaceholder = "$APPID$";
 }
 
 /// <summary>A named user present from the start (extension).</summary>

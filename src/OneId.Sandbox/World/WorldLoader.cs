@@ -154,6 +154,18 @@ public static partial class WorldLoader
                 throw new SandboxWorldException($"components: {component.ComponentAppid} aes_key must be 43 letters or digits");
             }
             ValidateCallback(component.Callback, $"components: {component.ComponentAppid}");
+            ValidateCallback(component.MessageCallback, $"components: {component.ComponentAppid} message_callback");
+            if (component.MessageCallback is { } messages)
+            {
+                if (!messages.Url.Contains(SandboxComponent.AppIdPlaceholder, StringComparison.Ordinal))
+                {
+                    throw new SandboxWorldException($"components: {component.ComponentAppid} message_callback url must contain {SandboxComponent.AppIdPlaceholder}, which WeChat replaces with the authorizer's appid");
+                }
+                if ((messages.AesKey ?? component.AesKey) is null || string.IsNullOrEmpty(string.IsNullOrEmpty(messages.Token) ? component.Token : messages.Token))
+                {
+                    throw new SandboxWorldException($"components: {component.ComponentAppid} message_callback needs a token and an aes_key (its own or the platform's): platform pushes are always encrypted");
+                }
+            }
         }
         var users = new HashSet<string>(StringComparer.Ordinal);
         foreach (var user in world.Users)

@@ -78,17 +78,26 @@ public static class OperatorApi
             return Problems.BadRequest("Invalid observations", string.Join("; ", errors));
         }
         var caller = http.Caller();
-        var results = await TenantOf(http, tenants).Graph.ObserveManyAsync(observations, ct).ConfigureAwait(false);
-        OperatorAudit.Note(http, $"{results.Count(r => r.Outcome == ObserveOutcome.Accepted)} accepted, {results.Count(r => r.Outcome == ObserveOutcome.Rejected)} rejected, {results.Count(r => r.Outcome == ObserveOutcome.LinkedNothing)} linked nothing");
+        var graph = TenantOf(http, tenants).Graph;
+        var results = await graph.ObserveManyAsync(observations, ct).ConfigureAwait(false);
+        OperatorAudit.Note(http, $"{results.Count(r => r.Outcome == ObserveOutcome.Accepted && !r.AlreadyApplied)} accepted, {results.Count(r => r.Outcome == ObserveOutcome.Rejected && !r.AlreadyApplied)} rejected, {results.Count(r => r.Outcome == ObserveOutcome.LinkedNothing && !r.AlreadyApplied)} linked nothing"
+            + (results.Count(r => r.AlreadyApplied) is > 0 and var retried ? $", {retried} already applied" : ""));
         var seesIds = caller.May(DataTier.Internal);
-        return TypedResults.Ok(new ObserveBatchResponse(results.Select((r, i) => new ObserveItemView(
-            i,
-            Outcome(r.Outcome),
-            seesIds ? r.Observation.ToString() : null,
-            seesIds ? r.Person?.ToString() : null,
-            r.NewPerson,
-            seesIds ? r.Conflicts.Select(c => c.ToString()).ToArray() : []))
-            .ToArray()));
+        var items = new ObserveItemView[results.Count];
+        for (var i = 0; i < results.Count; i++)
+        {
+            var r = results[i];
+            var conflicts = r.Conflicts;
+            if (r.AlreadyApplied && r.Outcome == ObserveOutcome.Rejected && seesIds
+                && await graph.GetConflictAsync(r.Observation, ct).ConfigureAwait(false) is { } conflict)
+            {
+                // A retry (same "id") answers what the first request answered: the conflict as it was recorded then.
+                conflicts = conflict.Disputes;
+            }
+            items[i] = new ObserveItemView(i, Outcome(r.Outcome), seesIds ? r.Observation.ToString() : null, seesIds ? r.Person?.ToString() : null,
+                r.NewPerson, seesIds ? conflicts.Select(c => c.ToString()).ToArray() : [], r.AlreadyApplied);
+        }
+        return TypedResults.Ok(new ObserveBatchResponse(items));
     }
 
     private static string Outcome(ObserveOutcome o) => o switch

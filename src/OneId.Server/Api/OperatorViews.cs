@@ -11,7 +11,8 @@ public sealed record ObserveItemView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Observation,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Person,
     bool NewPerson,
-    IReadOnlyList<string> Conflicts);
+    IReadOnlyList<string> Conflicts,
+    bool AlreadyApplied);
 
 public sealed record ObserveBatchResponse(IReadOnlyList<ObserveItemView> Results);
 

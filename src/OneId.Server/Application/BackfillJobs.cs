@@ -76,13 +76,8 @@ public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
             throw new FlowRefusedException(FlowRefusal.BadInput, "Wrong kind of app", $"{appId} is configured as {app.Type}; only official accounts have followers to backfill.");
         }
         // An app that acts through its platform can call user/get only once its admin has authorized the platform
-        // (the authorizer_refresh_token arrives with the authorized event).
-        if (app.ActsThroughPlatform
-            && await tokens.GetAuthorizerRefreshTokenAsync(AppId.Parse(app.ComponentAppId!), AppId.Parse(app.AppId), cancellationToken).ConfigureAwait(false) is null)
-        {
-            throw new FlowRefusedException(FlowRefusal.BadInput, "Platform not authorized",
-                $"{appId} acts through third-party platform {app.ComponentAppId}, which it has not authorized yet: have the OA's admin authorize the platform, then start the job again.");
-        }
+        // (the authorizer_refresh_token arrives with the authorized event): refused now, not as a failed job later.
+        await PlatformApps.EnsureAuthorizedAsync(tokens, app, cancellationToken).ConfigureAwait(false);
         var job = await tenant.Jobs.CreateJobAsync(kind, app.AppId, cancellationToken).ConfigureAwait(false)
             ?? throw new FlowRefusedException(FlowRefusal.Conflict, "A job is already running",
                 $"A backfill of {appId} is already queued or running; wait for it (GET /v1/jobs) before starting another.");

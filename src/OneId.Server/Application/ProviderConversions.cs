@@ -11,7 +11,8 @@ namespace OneId.Server.Application;
 
 /// <summary>
 /// S10: a person whose unionid the hub knows should also hold each WeCom provider (third-party / 代开发) app's id for
-/// them. For every provider app of a corp bound to the unionid's space that the person has no id of yet,
+/// them. For every provider app the person has no id of yet, when the unionid and its openid have the corp's subject
+/// (subject_type 0) or the provider's (1, e.g. the provider's own MP; <see cref="SubjectRules"/>),
 /// idconvert/unionid_to_external_userid gives the provider's ciphertext external_userid (a customer: linked now) or a
 /// pending_id (not a customer yet: kept 90 days, linked now, closed when they become one). Run by the follow-up
 /// worker, never inside a login or a callback; what the person lacks is read from the graph each time, so the
@@ -24,7 +25,34 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
 
     /// <summary>Whether the tenant has any provider app a unionid could be converted for.</summary>
     public static bool Applies(TenantOptions tenant) =>
-        tenant?.Corps.Any(c => !string.IsNullOrEmpty(c.UnionSpace) && c.Apps.Any(a => a.Kind == CorpAppKinds.Provider)) == true;
+        tenant?.Corps.Any(c => c.Apps.Any(a => a.Kind == CorpAppKinds.Provider && SubjectTypesPossible(tenant, c, a))) == true;
+
+    // A provider app converts ids of the corp's subject (its bound union space, or declared) or of its provider's.
+    private static bool SubjectTypesPossible(TenantOptions tenant, CorpOptions corp, CorpAppOptions app) =>
+        SubjectRules.OfCorp(tenant, corp) is not null || SubjectRules.OfProvider(tenant, app.Provider) is not null;
+
+    /// <summary>
+    /// The subject_type to send for a unionid of <paramref name="unionSpace"/> and an openid of
+    /// <paramref name="openIdApp"/>: both must have one subject, and it must be the corp's (0) or the provider's (1);
+    /// otherwise null, and WeChat is not asked (it would answer 845003, docs/wechat-api.md §6.15).
+    /// </summary>
+    public static UnionIdSubjectType? SubjectTypeFor(TenantOptions tenant, CorpOptions corp, CorpAppOptions app, string unionSpace, AppOptions openIdApp)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(corp);
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(openIdApp);
+        var ids = SubjectRules.OfUnionSpace(tenant, unionSpace);
+        if (ids is null || SubjectRules.OfApp(tenant, openIdApp) != ids)
+        {
+            return null;
+        }
+        if (SubjectRules.OfCorp(tenant, corp) == ids)
+        {
+            return UnionIdSubjectType.Corp;
+        }
+        return SubjectRules.OfProvider(tenant, app.Provider) == ids ? UnionIdSubjectType.Provider : null;
+    }
 
     /// <summary>
     /// Converts what <paramref name="person"/> lacks. Throws <see cref="WeChatApiException"/> when WeChat failed
@@ -37,12 +65,16 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
         foreach (var union in person.Identifiers.Where(i => i.Type == IdentifierType.UnionId))
         {
             // unionid_to_external_userid wants the openid the unionid came with, of an app in the same union space.
-            var openId = person.Identifiers.FirstOrDefault(i => i.Type == IdentifierType.OpenId && tenant.FindApp(i.Namespace)?.UnionSpace == union.Namespace);
-            if (openId.Value is null)
+            var openIds = person.Identifiers
+                .Where(i => i.Type == IdentifierType.OpenId)
+                .Select(i => (Id: i, App: tenant.FindApp(i.Namespace)))
+                .Where(x => x.App?.UnionSpace == union.Namespace)
+                .ToList();
+            if (openIds.Count == 0)
             {
                 continue;
             }
-            foreach (var corp in tenant.Options.Corps.Where(c => c.UnionSpace == union.Namespace))
+            foreach (var corp in tenant.Options.Corps)
             {
                 foreach (var corpApp in corp.Apps.Where(a => a.Kind == CorpAppKinds.Provider))
                 {
@@ -51,19 +83,28 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
                     {
                         continue;
                     }
-                    await ConvertAsync(tenant, corp, corpApp, ns, union, openId, cancellationToken).ConfigureAwait(false);
+                    // The first openid whose app has the unionid's subject, if that subject is the corp's or the provider's.
+                    foreach (var (openId, app) in openIds)
+                    {
+                        if (SubjectTypeFor(tenant.Options, corp, corpApp, union.Namespace, app!) is { } subjectType)
+                        {
+                            await ConvertAsync(tenant, corp, corpApp, ns, union, openId, subjectType, cancellationToken).ConfigureAwait(false);
+                            break;
+                        }
+                    }
                 }
             }
         }
     }
 
-    private async Task ConvertAsync(HubTenant tenant, CorpOptions corp, CorpAppOptions corpApp, string ns, Identifier union, Identifier openId, CancellationToken ct)
+    private async Task ConvertAsync(HubTenant tenant, CorpOptions corp, CorpAppOptions corpApp, string ns, Identifier union, Identifier openId,
+        UnionIdSubjectType subjectType, CancellationToken ct)
     {
         UnionIdConversion conversion;
         try
         {
             conversion = await wecom.UnionIdToExternalUserIdAsync(HubWeChat.TokenFor(corp, corpApp), UnionId.Parse(union.Value), OpenId.Parse(openId.Value),
-                UnionIdSubjectType.Corp, ct).ConfigureAwait(false);
+                subjectType, ct).ConfigureAwait(false);
         }
         catch (WeChatApiException e) when (!e.IsTransient)
         {

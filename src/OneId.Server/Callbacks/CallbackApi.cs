@@ -7,12 +7,14 @@ using OneId.Server.Application;
 using OneId.Server.Configuration;
 using OneId.Server.Flows;
 using OneId.Server.Tenants;
+using Microsoft.Extensions.Logging;
 using OneId.WeChat.Crypto;
 
 namespace OneId.Server.Callbacks;
 
 /// <summary>
-/// Pushes from WeChat: OA events (S1), WeCom customer-contact events (S9, S10) and third-party platform INFO events (S7).
+/// Pushes from WeChat: OA events (S1), WeCom customer-contact events (S9, S10), third-party platform INFO events (S7)
+/// and the user pushes of the OAs and MPs a platform runs (its message URL, S7).
 /// The signature is checked before anything else; XML is parsed with DTDs off and a size limit; the verified message
 /// goes to <see cref="PushFlows"/>; WeChat is answered exactly (the echostr, or <c>success</c>) so that it stops retrying.
 /// </summary>
@@ -29,6 +31,10 @@ public static class CallbackApi
         callbacks.MapPost("/wecom/{corpid}/{app}", WeComEventAsync);
         callbacks.MapGet("/component/{component_appid}", VerifyComponent);
         callbacks.MapPost("/component/{component_appid}", ComponentEventAsync);
+        // The platform's message URL (消息与事件接收URL), registered as …/component/{component_appid}/$APPID$: WeChat
+        // sends each authorizer app's user pushes there, with the authorizer's appid in place of $APPID$ (§7.6).
+        callbacks.MapGet("/component/{component_appid}/{appid}", VerifyAuthorizerMessages);
+        callbacks.MapPost("/component/{component_appid}/{appid}", AuthorizerEventAsync);
         return app;
     }
 
@@ -252,4 +258,67 @@ public static class CallbackApi
         await pushes.AcceptAsync(found.Tenant, PushFlows.ClassifyComponent(component_appid, message), ct).ConfigureAwait(false);
         return Success();
     }
+
+    // ---------------- Apps run by a third-party platform (S7): the platform's message URL ----------------
+
+    internal static Results<ContentHttpResult, ProblemHttpResult> VerifyAuthorizerMessages(
+        string component_appid, string appid, string? signature, string? timestamp, string? nonce, string? echostr, TenantRegistry tenants) =>
+        // Signed with the platform's message token, like the platform's own URL.
+        VerifyComponent(component_appid, signature, timestamp, nonce, echostr, tenants);
+
+    /// <summary>
+    /// A user push (follow, unfollow, …) of an OA or MP that authorized the platform. WeChat encrypts it with the
+    /// platform's token and EncodingAESKey and the component appid as receiveid (§7.6); what it says is the same as an
+    /// OA's own push, so it goes through the same flow, under the OA's appid.
+    /// </summary>
+    internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> AuthorizerEventAsync(
+        string component_appid, string appid, string? timestamp, string? nonce, string? msg_signature,
+        HttpContext http, TenantRegistry tenants, PushFlows pushes, PushGuard guard, ILoggerFactory loggers, CancellationToken ct)
+    {
+        if (tenants.FindComponent(component_appid) is not { } found)
+        {
+            return FlowProblems.UnknownApp(component_appid);
+        }
+        if (timestamp is null || nonce is null)
+        {
+            return MissingParameters();
+        }
+        WeChatXmlMessage message;
+        string body;
+        try
+        {
+            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
+            message = new WeChatMessageCrypto(found.Component.Token!, found.Component.AesKey!, component_appid)
+                .DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
+        }
+        catch (WeChatCryptoException e)
+        {
+            return Refused(e);
+        }
+        if (await guard.CheckAsync(found.Tenant, $"component:{component_appid}/{FlowProblems.Shorten(appid)}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        {
+            return stale;
+        }
+        if (found.Tenant.FindApp(appid) is not { } app || app.ComponentAppId != component_appid)
+        {
+            // WeChat sends the pushes of every app that authorized the platform, also of apps this tenant does not
+            // configure (another customer of the platform, WeChat's release-test account). The push is genuine — the
+            // platform's signature holds — so it is acknowledged, or WeChat would retry it, and left alone.
+            CallbackLog.AuthorizerNotConfigured(loggers.CreateLogger(typeof(CallbackApi)), found.Tenant.Name, component_appid, FlowProblems.Shorten(appid));
+            return Success();
+        }
+        if (PushFlows.ClassifyOfficialAccount(app.AppId, message) is not { } push)
+        {
+            return Success(); // messages, MP events and other events carry nothing for the graph
+        }
+        await pushes.AcceptAsync(found.Tenant, push, ct).ConfigureAwait(false);
+        return Success();
+    }
+}
+
+internal static partial class CallbackLog
+{
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information,
+        Message = "{Tenant}: a push for {AppId} arrived at platform {ComponentAppId}'s message URL, but the tenant does not configure that app as run by this platform (component_appid); acknowledged and ignored")]
+    public static partial void AuthorizerNotConfigured(ILogger logger, string tenant, string componentAppId, string appId);
 }

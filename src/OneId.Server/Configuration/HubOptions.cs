@@ -131,6 +131,74 @@ public sealed class TenantOptions
 
     [ConfigurationKeyName("webhooks")]
     public List<WebhookOptions> Webhooks { get; set; } = [];
+
+    /// <summary>
+    /// The subjects (主体, the legal entities) that own the tenant's Open Platform accounts, apps, corps and the
+    /// service providers of its provider apps. WeCom's unionid conversion needs to be told whose subject the ids have
+    /// (subject_type, docs/wechat-api.md §6.6, §6.15); see <see cref="SubjectRules"/>.
+    /// </summary>
+    [ConfigurationKeyName("subjects")]
+    public List<SubjectOptions> Subjects { get; set; } = [];
+}
+
+/// <summary>One subject (主体) and what it owns, by name.</summary>
+public sealed class SubjectOptions
+{
+    /// <summary>A name for the legal entity, e.g. "Acme Ltd" (only compared, never sent to WeChat).</summary>
+    [ConfigurationKeyName("name")]
+    public string Name { get; set; } = "";
+
+    /// <summary>Open Platform accounts (names from the tenant's union_spaces) registered by this subject.</summary>
+    [ConfigurationKeyName("union_spaces")]
+    public List<string> UnionSpaces { get; set; } = [];
+
+    /// <summary>Appids of this subject whose union space belongs to another subject (an app defaults to its union space's subject).</summary>
+    [ConfigurationKeyName("apps")]
+    public List<string> Apps { get; set; } = [];
+
+    /// <summary>Corpids of this subject (a corp defaults to the subject of the union space bound to it).</summary>
+    [ConfigurationKeyName("corps")]
+    public List<string> Corps { get; set; } = [];
+
+    /// <summary>Service providers (the <c>provider</c> names of provider apps) of this subject.</summary>
+    [ConfigurationKeyName("providers")]
+    public List<string> Providers { get; set; } = [];
+}
+
+/// <summary>
+/// Whose subject (主体) an id has. An Open Platform account's unionids have its subject; an app's openids its own
+/// subject; a corp has the subject of the developer account bound to it unless declared. What is not declared stands
+/// for an unnamed subject of its own, so with no <c>subjects</c> at all a corp shares the subject of its bound union
+/// space and nothing else — the rule before subjects could be declared.
+/// </summary>
+public static class SubjectRules
+{
+    public static string? OfUnionSpace(TenantOptions tenant, string? space)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return string.IsNullOrEmpty(space) ? null : tenant.Subjects.FirstOrDefault(s => s.UnionSpaces.Contains(space))?.Name ?? "union_space:" + space;
+    }
+
+    public static string? OfApp(TenantOptions tenant, AppOptions app)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(app);
+        return tenant.Subjects.FirstOrDefault(s => s.Apps.Contains(app.AppId))?.Name ?? OfUnionSpace(tenant, app.UnionSpace);
+    }
+
+    public static string? OfCorp(TenantOptions tenant, CorpOptions corp)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(corp);
+        return tenant.Subjects.FirstOrDefault(s => s.Corps.Contains(corp.CorpId))?.Name ?? OfUnionSpace(tenant, corp.UnionSpace);
+    }
+
+    /// <summary>The provider's subject when declared, else null (unknown: nothing is assumed to share it).</summary>
+    public static string? OfProvider(TenantOptions tenant, string? provider)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return string.IsNullOrEmpty(provider) ? null : tenant.Subjects.FirstOrDefault(s => s.Providers.Contains(provider))?.Name;
+    }
 }
 
 public static class AppTypes

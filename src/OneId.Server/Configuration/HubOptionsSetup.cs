@@ -248,6 +248,7 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                 }
                 CheckAesKey(errors, $"{f}.aes_key", a.AesKey);
             }
+            CheckSubjects(errors, tenant, at);
             for (var i = 0; i < tenant.Webhooks.Count; i++)
             {
                 var w = tenant.Webhooks[i];
@@ -272,6 +273,49 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
             }
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// subjects[]: each names what it owns; every name must be configured in the tenant, and nothing may belong to two
+    /// subjects (WeChat would then be told two different subject_types for the same ids).
+    /// </summary>
+    private static void CheckSubjects(List<string> errors, TenantOptions tenant, string at)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        var providers = tenant.Corps.SelectMany(c => c.Apps).Where(a => a.Kind == CorpAppKinds.Provider && !string.IsNullOrEmpty(a.Provider)).Select(a => a.Provider!).ToHashSet(StringComparer.Ordinal);
+        for (var s = 0; s < tenant.Subjects.Count; s++)
+        {
+            var subject = tenant.Subjects[s];
+            var f = $"{at}.subjects[{s}]";
+            if (string.IsNullOrWhiteSpace(subject.Name))
+            {
+                errors.Add($"{f}.name: missing; name the legal entity (主体), e.g. \"Acme Ltd\"");
+            }
+            else if (!names.Add(subject.Name))
+            {
+                errors.Add($"{f}.name: '{subject.Name}' is declared twice; list everything the subject owns in one entry");
+            }
+            void Check(List<string> values, string field, string kind, Func<string, bool> known, string where)
+            {
+                for (var i = 0; i < values.Count; i++)
+                {
+                    var value = values[i];
+                    if (!known(value))
+                    {
+                        errors.Add($"{f}.{field}[{i}]: '{value}' is not {where}; fix the name or remove it here");
+                    }
+                    else if (!owners.TryAdd($"{kind}:{value}", $"{f}.{field}[{i}]"))
+                    {
+                        errors.Add($"{f}.{field}[{i}]: '{value}' already belongs to the subject at {owners[$"{kind}:{value}"]}; an account has one subject");
+                    }
+                }
+            }
+            Check(subject.UnionSpaces, "union_spaces", "space", tenant.UnionSpaces.Contains, $"in {at}.union_spaces");
+            Check(subject.Apps, "apps", "app", a => tenant.Apps.Any(x => x.AppId == a), $"the appid of one of {at}.apps");
+            Check(subject.Corps, "corps", "corp", c => tenant.Corps.Any(x => x.CorpId == c), $"the corpid of one of {at}.corps");
+            Check(subject.Providers, "providers", "provider", providers.Contains, $"the provider of a provider app in {at}.corps");
+        }
     }
 
     // A secret whose env:NAME was not set is already reported; do not report it missing a second time.

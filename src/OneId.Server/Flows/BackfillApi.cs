@@ -7,6 +7,7 @@ using OneId.Server.Application;
 using OneId.Server.Configuration;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
+using OneId.WeChat.Tokens;
 
 namespace OneId.Server.Flows;
 
@@ -19,7 +20,7 @@ public static class BackfillApi
         return app;
     }
 
-    internal static async Task<Results<Ok<BackfillResult>, ProblemHttpResult>> RunAsync(string appid, HttpContext http, TenantRegistry tenants, FollowerBackfill backfill, CancellationToken ct)
+    internal static async Task<Results<Ok<BackfillResult>, ProblemHttpResult>> RunAsync(string appid, HttpContext http, TenantRegistry tenants, FollowerBackfill backfill, ITokenStore tokens, CancellationToken ct)
     {
         if (tenants.FindApp(appid) is not { } found)
         {
@@ -33,6 +34,8 @@ public static class BackfillApi
         {
             return Problems.Forbidden("Tenant not allowed", $"App {appid} belongs to another tenant than this key.");
         }
+        // Before any WeChat call: a platform's app that has not authorized it is a 400 that says to authorize first.
+        await PlatformApps.EnsureAuthorizedAsync(tokens, found.App, ct).ConfigureAwait(false);
         // A WeChat failure leaves the checkpoint: calling again resumes (after the quota resets, for 45009).
         return TypedResults.Ok(await backfill.RunAsync(found.Tenant, found.App, ct).ConfigureAwait(false));
     }

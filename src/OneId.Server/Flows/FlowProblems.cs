@@ -4,6 +4,7 @@ using OneId.Server.Api;
 using OneId.Server.Application;
 using OneId.WeChat.Crypto;
 using OneId.WeChat.Http;
+using OneId.WeChat.Tokens;
 
 namespace OneId.Server.Flows;
 
@@ -33,6 +34,10 @@ internal static class FlowProblems
         FlowRefusal.BadUpstream => Problems.BadGateway(e.Message, e.Detail),
         _ => Problems.BadRequest(e.Message, e.Detail),
     };
+
+    /// <summary>An app run by a third-party platform that has not authorized it: nothing works until its admin does (400, like the job route).</summary>
+    public static ProblemHttpResult PlatformNotAuthorized(PlatformNotAuthorizedException e) =>
+        Problems.BadRequest("Platform not authorized", e.Message);
 
     public static ProblemHttpResult UnknownApp(string appId) =>
         Problems.NotFound("Unknown app", $"No tenant configures app {Shorten(appId)}; add it to oneid.json under tenants[].apps.");
@@ -74,6 +79,10 @@ internal sealed class FlowErrorFilter : IEndpointFilter
         catch (FlowRefusedException e)
         {
             return FlowProblems.FromRefusal(e);
+        }
+        catch (PlatformNotAuthorizedException e)
+        {
+            return FlowProblems.PlatformNotAuthorized(e);
         }
     }
 }

@@ -313,8 +313,7 @@ public sealed class AccessTokenService : IAccessTokenService
                 var componentAppId = AppId.Parse(key.Id);
                 var authorizerAppId = AppId.Parse(key.SubId!);
                 var refreshToken = await _store.GetAuthorizerRefreshTokenAsync(componentAppId, authorizerAppId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException(
-                        $"No authorizer_refresh_token is stored for {authorizerAppId} under component {componentAppId}: the app has not authorized the platform (or revoked); it must authorize again.");
+                    ?? throw new PlatformNotAuthorizedException(componentAppId, authorizerAppId);
                 endpoint = "cgi-bin/component/api_authorizer_token";
                 var componentKey = TokenKey.Component(componentAppId);
                 var componentToken = await GetTokenAsync(componentKey, cancellationToken).ConfigureAwait(false);

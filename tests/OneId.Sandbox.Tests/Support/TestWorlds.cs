@@ -58,6 +58,7 @@ internal static class TestWorlds
                     ComponentAppid = DemoWorld.Component, Secret = DemoWorld.SecretOf(DemoWorld.Component), Token = "componenttoken",
                     AesKey = ComponentAesKey, Authorizers = [DemoWorld.MiniProgram, DemoWorld.AuthorizerOfficialAccount],
                     Callback = receiver is null ? null : new SandboxCallback { Url = new Uri(receiver, "component").ToString() },
+                    MessageCallback = receiver is null ? null : new SandboxCallback { Url = receiver + "platform/" + SandboxComponent.AppIdPlaceholder },
                 },
             ],
             Users = demo.Users,

@@ -113,7 +113,7 @@ public sealed class ComponentTests(SandboxWeChat wx) : IClassFixture<SandboxWeCh
         await PushAsync(client, "unauthorized", ("AuthorizerAppid", AuthorizerOa.Value));
         (await host.Get<ITokenStore>().GetAuthorizerRefreshTokenAsync(Component, AuthorizerOa, default)).Should().BeNull();
         var act = () => host.Tokens.GetTokenAsync(TokenKey.Authorizer(Component, AuthorizerOa)).AsTask();
-        (await act.Should().ThrowAsync<InvalidOperationException>()).WithMessage("*authorize again*");
+        (await act.Should().ThrowAsync<PlatformNotAuthorizedException>()).WithMessage("*authorize the platform*");
     }
 
     [Fact]
