@@ -762,6 +762,27 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
                 "s", "at", "applied", "retracted", "id"),
             (int)state, at.ToUnixTimeMilliseconds(), appliedAs?.Value, retracted.Count == 0 ? null : string.Join(',', retracted), id.Value).ExecuteNonQueryAsync(ct);
 
+    // ---- migrations
+
+    /// <summary>
+    /// Keys of one type and namespace in effect, after <paramref name="after"/> in key order. Comparison and order use
+    /// the same collation, so paging is consistent on either store. There is no index on (type, ns): a migration reads
+    /// pages of thousands and is rare, and an index would slow every insert of an import.
+    /// </summary>
+    public async Task<IReadOnlyList<Identifier>> IdentifiersInNamespaceAsync(string type, string ns, string after, int limit, CancellationToken ct)
+    {
+        var cmd = Bind(Command("""
+            SELECT key FROM identifiers WHERE type = @type AND ns = @ns AND replaced_by IS NULL AND key > @after ORDER BY key LIMIT @limit
+            """, "type", "ns", "after", "limit"), type, ns, after, limit);
+        var list = new List<Identifier>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(Identifier.FromStored(reader.GetString(0)));
+        }
+        return list;
+    }
+
     // ---- search
 
     /// <summary>

@@ -275,6 +275,15 @@ public sealed class SqlGraphStore : IGraphStore
         return (await sql.KeptApartOfAsync([current.Value], cancellationToken).ConfigureAwait(false)).Select(k => k.B).Distinct().Order().ToArray();
     }
 
+    public async Task<IReadOnlyList<Identifier>> ListIdentifiersAsync(IdentifierType type, string ns, Identifier? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(ns);
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        return await sql.IdentifiersInNamespaceAsync(type.Name, ns, after?.ToString() ?? "", Math.Clamp(limit, 1, 10_000), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<ConflictPage> GetConflictsAsync(int offset, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,180 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using OneId.DemoWiring;
+using OneId.Sandbox.World;
+using OneId.Server.Configuration;
+using OneId.Testing;
+using Xunit;
+using Demo = OneId.Sandbox.World.DemoWorld;
+
+namespace OneId.Server.Tests;
+
+/// <summary>
+/// S16 end to end against the sandbox: an OA account migration (changeopenid) and WeCom's provider id upgrade
+/// (get_new_external_userid, open_corpid, the finish switch) as jobs; each new id replaces the old one in its person.
+/// </summary>
+public sealed class MigrationJobsTests : IDisposable
+{
+    private const string NewOa = "wxa0a0a0a0a0a0a007";
+    private const string ProviderCorpId = "ww0123456789abcdef";
+    private const string ProviderSecret = "provider-secret-isv1";
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private async Task<SandboxedHub> StartAsync(bool legacyProvider = false) =>
+        await SandboxedHub.StartAsync(_folder.File($"migrations-{Guid.NewGuid():N}.db"), 0, 0, o =>
+        {
+            o.BootstrapKey = TestHub.AdminKey;
+            o.Inbox.PollMilliseconds = 50;
+            var tenant = o.Tenants[0];
+            tenant.Apps.Add(new AppOptions { AppId = NewOa, Type = OneId.Server.Configuration.AppTypes.OfficialAccount, Secret = Demo.SecretOf(NewOa), UnionSpace = Demo.UnionSpace, Token = "newoatoken" });
+            var isv = tenant.Corps[0].Apps.Single(a => a.Name == Demo.ProviderApp);
+            isv.ProviderCorpId = ProviderCorpId;
+            isv.ProviderSecret = ProviderSecret;
+        }, LogLevel.Critical, CancellationToken.None, w =>
+        {
+            w.Apps.Add(new SandboxApp { Appid = NewOa, Secret = Demo.SecretOf(NewOa), Type = OneId.Sandbox.World.AppTypes.OfficialAccount, Subject = Demo.Subject, UnionSpace = Demo.UnionSpace, Name = "Acme OA (new)" });
+            w.Providers.Add(new SandboxProvider { Id = "isv1", Corpid = ProviderCorpId, Secret = ProviderSecret });
+            if (legacyProvider)
+            {
+                w.Corps[0].Apps.Single(a => a.Name == Demo.ProviderApp).IdMode = ProviderIdModes.Legacy;
+            }
+            return w;
+        });
+
+    private static async Task SandboxAsync(SandboxedHub hub, string path, object? body = null)
+    {
+        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        (await c.PostAsJsonAsync(path, body ?? new { })).EnsureSuccessStatusCode();
+    }
+
+    private static async Task<JsonElement> TruthAsync(SandboxedHub hub, string user)
+    {
+        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        return await c.GetFromJsonAsync<JsonElement>($"_sandbox/users/{user}");
+    }
+
+    private static HttpClient Admin(SandboxedHub hub)
+    {
+        var c = new HttpClient { BaseAddress = hub.HubAddress };
+        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestHub.AdminKey);
+        return c;
+    }
+
+    private static async Task<JsonElement> RunJobAsync(HttpClient admin, object request)
+    {
+        var start = await admin.PostAsJsonAsync("v1/jobs", request);
+        start.StatusCode.Should().Be(HttpStatusCode.Accepted, await start.Content.ReadAsStringAsync());
+        var id = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var done = await Eventually.ValueAsync(() => admin.GetFromJsonAsync<JsonElement>($"v1/jobs/{id}"),
+            j => j.GetProperty("state").GetString() is "succeeded" or "failed", $"job {id} finished");
+        done.GetProperty("state").GetString().Should().Be("succeeded", done.ToString());
+        return done;
+    }
+
+    private static async Task<JsonElement> ResolveAsync(HttpClient admin, string id)
+    {
+        var r = await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(id)}");
+        r.StatusCode.Should().Be(HttpStatusCode.OK, $"{id} resolves");
+        return await r.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
+    public async Task An_OA_account_migration_replaces_every_known_openid_of_the_old_account_in_its_person()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        var fans = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var name = "mig" + Guid.NewGuid().ToString("N")[..8];
+            await SandboxAsync(hub, "_sandbox/users", new { name });
+            await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+            fans.Add(name);
+        }
+        await RunJobAsync(admin, new { kind = "oa_followers_backfill", appid = Demo.OfficialAccount });
+        var before = new Dictionary<string, string>();
+        foreach (var fan in fans)
+        {
+            var oldOpenId = $"openid:{Demo.OfficialAccount}:{(await TruthAsync(hub, fan)).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
+            before[fan] = (await ResolveAsync(admin, oldOpenId)).GetProperty("id").GetString()!;
+        }
+
+        (await admin.PostAsJsonAsync("v1/jobs", new { kind = "oa_account_migration", appid = NewOa })).StatusCode.Should().Be(HttpStatusCode.BadRequest, "from_appid is required");
+        await SandboxAsync(hub, $"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
+        var done = await RunJobAsync(admin, new { kind = "oa_account_migration", appid = NewOa, from_appid = Demo.OfficialAccount });
+
+        done.GetProperty("progress").GetProperty("replaced").GetInt32().Should().BeGreaterThanOrEqualTo(fans.Count);
+        foreach (var fan in fans)
+        {
+            var truth = await TruthAsync(hub, fan);
+            var oldOpenId = $"openid:{Demo.OfficialAccount}:{truth.GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
+            var newOpenId = $"openid:{NewOa}:{truth.GetProperty("openids").GetProperty(NewOa).GetString()}";
+            var person = await ResolveAsync(admin, oldOpenId);
+            person.GetProperty("id").GetString().Should().Be(before[fan], "the person keeps its id");
+            person.GetProperty("replaced_by").GetProperty(oldOpenId).GetString().Should().Be(newOpenId);
+            (await ResolveAsync(admin, newOpenId)).GetProperty("id").GetString().Should().Be(before[fan]);
+        }
+        var events = (await admin.GetFromJsonAsync<JsonElement>("v1/events?after=0&limit=1000")).GetProperty("events").EnumerateArray();
+        events.Count(e => e.GetProperty("type").GetString() == "person.identifier_replaced").Should().BeGreaterThanOrEqualTo(fans.Count);
+    }
+
+    [Fact]
+    public async Task A_WeCom_provider_id_upgrade_replaces_old_external_userids_and_later_pushes_with_new_ids_reach_the_same_person()
+    {
+        await using var hub = await StartAsync(legacyProvider: true);
+        using var admin = Admin(hub);
+        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        var truth = await TruthAsync(hub, "alice");
+        var ns = $"{Demo.Corp}/isv1";
+        var oldId = $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
+        var newId = $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
+        // The provider app's push carries the old ciphertext id.
+        var person = await Eventually.ValueAsync(async () => (await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(oldId)}")).StatusCode == HttpStatusCode.OK
+            ? await ResolveAsync(admin, oldId) : default, p => p.ValueKind == JsonValueKind.Object, "the old external_userid is in the graph");
+        var personId = person.GetProperty("id").GetString();
+
+        await SandboxAsync(hub, $"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration");
+        var done = await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
+
+        done.GetProperty("appid").GetString().Should().Be($"{Demo.Corp}/{Demo.ProviderApp}");
+        done.GetProperty("progress").GetProperty("replaced").GetInt32().Should().BeGreaterThanOrEqualTo(1);
+        var upgraded = await ResolveAsync(admin, oldId);
+        upgraded.GetProperty("id").GetString().Should().Be(personId);
+        upgraded.GetProperty("replaced_by").GetProperty(oldId).GetString().Should().Be(newId);
+        (await TruthAsync(hub, "alice")).GetProperty("external_userids").GetProperty(ns).GetString().Should().Be(newId[(ns.Length + "external_userid::".Length)..],
+            "the job declared the migration finished: WeCom now sends the new id");
+
+        // After the switch a push carries the new id: it reaches the same person instead of creating a second one.
+        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        var observed = await Eventually.ValueAsync(() => admin.GetFromJsonAsync<JsonElement>($"v1/persons/{personId}/observations"),
+            o => o.EnumerateArray().Count(x => x.GetProperty("source").GetString()!.StartsWith("wecom.contact:", StringComparison.Ordinal)
+                && x.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId)) > 0, "the post-switch push is observed on the person");
+        observed.GetArrayLength().Should().BeGreaterThan(1);
+        (await ResolveAsync(admin, newId)).GetProperty("id").GetString().Should().Be(personId);
+    }
+
+    [Fact]
+    public async Task Migration_jobs_refuse_what_they_cannot_run_with_problem_details()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        async Task Refused(object request, HttpStatusCode status, string title)
+        {
+            var r = await admin.PostAsJsonAsync("v1/jobs", request);
+            r.StatusCode.Should().Be(status);
+            r.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+            (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString().Should().Be(title);
+        }
+
+        await Refused(new { kind = "oa_account_migration", appid = NewOa, from_appid = "nonsense" }, HttpStatusCode.BadRequest, "Missing from_appid");
+        await Refused(new { kind = "oa_account_migration", appid = NewOa, from_appid = NewOa }, HttpStatusCode.BadRequest, "Same account");
+        await Refused(new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = "nope" }, HttpStatusCode.NotFound, "Unknown WeCom app");
+        await Refused(new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.SelfBuiltApp }, HttpStatusCode.BadRequest, "Not a provider app");
+    }
+}
