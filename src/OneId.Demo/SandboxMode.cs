@@ -104,8 +104,8 @@ public static class SandboxMode
                     CorpId = Demo.Corp, UnionSpace = Demo.UnionSpace,
                     Apps =
                     [
-                        new CorpAppOptions { Name = Demo.SelfBuiltApp, Kind = CorpAppKinds.SelfBuilt, Secret = "secret-crm", Token = CrmToken, AesKey = CrmAesKey },
-                        new CorpAppOptions { Name = Demo.ProviderApp, Kind = CorpAppKinds.Provider, Provider = "isv1", SuiteId = IsvSuiteId, Secret = "secret-isv-crm", Token = IsvToken, AesKey = IsvAesKey },
+                        new CorpAppOptions { Name = Demo.SelfBuiltApp, Kind = CorpAppKinds.SelfBuilt, Secret = "secret-crm", Token = CrmToken, AesKey = CrmAesKey, AgentId = Demo.SelfBuiltAgentId },
+                        new CorpAppOptions { Name = Demo.ProviderApp, Kind = CorpAppKinds.Provider, Provider = "isv1", SuiteId = IsvSuiteId, Secret = "secret-isv-crm", Token = IsvToken, AesKey = IsvAesKey, AgentId = Demo.ProviderAgentId },
                     ],
                 },
             ],

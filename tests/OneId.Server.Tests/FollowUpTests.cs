@@ -97,6 +97,23 @@ public abstract class FollowUpTests
         person.Identifiers.Should().Contain(i => i.Type == IdentifierType.ExternalUserId && i.Namespace == Demo.Corp);
         person.Identifiers.Should().NotContain(i => i.Type == IdentifierType.PendingId, "a customer gets the ciphertext id, not a pending_id");
     }
+
+    [Fact]
+    public async Task A_customer_seen_by_the_provider_app_and_the_self_built_app_is_one_person()
+    {
+        await using var hub = await StartAsync();
+        var user = await NewUserAsync(hub);
+        // One add, two pushes: the self-built app's (plaintext id; externalcontact/get gives the unionid) and the
+        // provider app's (its ciphertext id only). No login, so no unionid conversion can join them.
+        await SandboxAsync(hub, $"_sandbox/users/{user.Name}/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+
+        var person = await Eventually.ValueAsync(() => Graph(hub).FindAsync(user.UnionId, default),
+            p => p?.Identifiers.Any(i => i.Type == IdentifierType.ExternalUserId && i.Namespace == ProviderNamespace) == true,
+            "from_service_external_userid linked the provider's id to the corp's plaintext id");
+        person!.Identifiers.Should().ContainSingle(i => i.Type == IdentifierType.ExternalUserId && i.Namespace == Demo.Corp);
+        var providerId = person.Identifiers.Single(i => i.Type == IdentifierType.ExternalUserId && i.Namespace == ProviderNamespace);
+        (await Graph(hub).FindAsync(providerId, default))!.Id.Should().Be(person.Id, "the provider's id resolves to the one person");
+    }
 }
 
 public sealed class SqliteFollowUpTests : FollowUpTests, IDisposable

@@ -20,6 +20,8 @@ public static class DemoWorld
     public const string Corp = "wwacme000000000001";
     public const string SelfBuiltApp = "crm";
     public const string ProviderApp = "isv-crm";
+    public const int SelfBuiltAgentId = 1000002;
+    public const int ProviderAgentId = 1000003;
 
     /// <summary>App secrets are "secret-" + the last 4 characters of the appid, easy to type in curl.</summary>
     public static string SecretOf(string appid) => "secret-" + appid[^4..];
@@ -51,11 +53,11 @@ public static class DemoWorld
                 Members = ["zhangsan", "lisi"],
                 Apps =
                 [
-                    new SandboxCorpApp { Name = SelfBuiltApp, Kind = CorpAppKinds.SelfBuilt, Secret = "secret-crm", AgentId = 1000002 },
+                    new SandboxCorpApp { Name = SelfBuiltApp, Kind = CorpAppKinds.SelfBuilt, Secret = "secret-crm", AgentId = SelfBuiltAgentId },
                     new SandboxCorpApp
                     {
                         Name = ProviderApp, Kind = CorpAppKinds.Provider, Provider = "isv1", ProviderSubject = "ISV Ltd",
-                        Secret = "secret-isv-crm", AgentId = 1000003,
+                        Secret = "secret-isv-crm", AgentId = ProviderAgentId,
                     },
                 ],
             },

@@ -11,6 +11,7 @@ public static class ApplicationExtensions
         services.AddHubWeChat();
         services.TryAddSingleton<GraphWriter>();
         services.TryAddSingleton<ProviderConversions>();
+        services.TryAddSingleton<SelfBuiltLinks>();
         services.TryAddSingleton<IdentityRecorder>();
         services.TryAddSingleton<LoginSessions>();
         services.TryAddSingleton<MiniProgramFlows>();

@@ -11,13 +11,13 @@ public sealed class FollowUpSignal : WorkerSignal;
 
 /// <summary>
 /// Follow-ups as a worker over each tenant's graph event log, never inside a login or callback request: after every
-/// event that created, linked or merged a person, the person gets what it now lacks from WeChat (today: the WeCom
-/// provider ids of its unionid, <see cref="ProviderConversions"/>). The position in the log is a checkpoint in the
+/// event that created, linked or merged a person, the person gets what it now lacks from WeChat: the WeCom provider
+/// ids of its unionid (<see cref="ProviderConversions"/>) and the corp's plaintext id of a provider id (<see cref="SelfBuiltLinks"/>). The position in the log is a checkpoint in the
 /// database, held by one hub instance at a time through a lease; a transient WeChat failure keeps the checkpoint
 /// and retries with exponential backoff (1 s doubling to 5 min); after <see cref="MaxAttempts"/> the event is skipped
 /// and the give-up logged.
 /// </summary>
-public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConversions conversions, FollowUpSignal signal, TimeProvider time,
+public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConversions conversions, SelfBuiltLinks links, FollowUpSignal signal, TimeProvider time,
     ILogger<FollowUpWorker> logger) : BackgroundService
 {
     /// <summary>The checkpoint's name (it lives beside the webhooks' cursors: both are positions in the event log).</summary>
@@ -36,7 +36,7 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
         await tenants.InitializeAsync(stoppingToken).ConfigureAwait(false);
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var tenant in tenants.All.Where(t => ProviderConversions.Applies(t.Options)))
+            foreach (var tenant in tenants.All.Where(t => ProviderConversions.Applies(t.Options) || SelfBuiltLinks.Applies(t.Options)))
             {
                 try
                 {
@@ -115,6 +115,7 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
                     try
                     {
                         await conversions.ConvertMissingAsync(tenant, person, ct).ConfigureAwait(false);
+                        await links.LinkMissingAsync(tenant, person, ct).ConfigureAwait(false);
                     }
                     catch (WeChatApiException failure)
                     {

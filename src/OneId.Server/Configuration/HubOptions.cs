@@ -321,6 +321,13 @@ public sealed class CorpAppOptions : WeChatConsoleOptions
     public string? SuiteId { get; set; }
 
     /// <summary>
+    /// The app's agentid in the corp (WeCom admin console → the app's page). For a provider app it lets the hub link
+    /// the provider's ciphertext external_userids to the corp's plaintext ones (from_service_external_userid).
+    /// </summary>
+    [ConfigurationKeyName("agent_id")]
+    public int? AgentId { get; set; }
+
+    /// <summary>
     /// For provider apps: the provider's own corpid and provider_secret (service/get_provider_token), needed by the
     /// id upgrade's provider-level calls (corpid_to_opencorpid, finish_external_userid_migration; docs/wechat-api.md §6.10, §6.11).
     /// </summary>

@@ -229,6 +229,10 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                         errors.Add($"{af}: WeCom callbacks are always encrypted; set token and aes_key from the app's 接收消息 settings");
                     }
                     CheckAesKey(errors, $"{af}.aes_key", a.AesKey);
+                    if (a.AgentId is <= 0)
+                    {
+                        errors.Add($"{af}.agent_id: {a.AgentId} is not an agentid (a positive number, e.g. 1000002)");
+                    }
                 }
             }
             for (var i = 0; i < tenant.Components.Count; i++)
