@@ -20,8 +20,6 @@ namespace OneId.Server.Tests;
 public sealed class MigrationJobsTests : IDisposable
 {
     private const string NewOa = "wxa0a0a0a0a0a0a007";
-    private const string ProviderCorpId = "ww0123456789abcdef";
-    private const string ProviderSecret = "provider-secret-isv1";
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
@@ -34,12 +32,11 @@ public sealed class MigrationJobsTests : IDisposable
             var tenant = o.Tenants[0];
             tenant.Apps.Add(new AppOptions { AppId = NewOa, Type = OneId.Server.Configuration.AppTypes.OfficialAccount, Secret = Demo.SecretOf(NewOa), UnionSpace = Demo.UnionSpace, Token = "newoatoken" });
             var isv = tenant.Corps[0].Apps.Single(a => a.Name == Demo.ProviderApp);
-            isv.ProviderCorpId = ProviderCorpId;
-            isv.ProviderSecret = ProviderSecret;
+            isv.ProviderCorpId = SandboxMode.ProviderCorpId;
+            isv.ProviderSecret = SandboxMode.ProviderSecret;
         }, LogLevel.Critical, CancellationToken.None, w =>
         {
             w.Apps.Add(new SandboxApp { Appid = NewOa, Secret = Demo.SecretOf(NewOa), Type = OneId.Sandbox.World.AppTypes.OfficialAccount, Subject = Demo.Subject, UnionSpace = Demo.UnionSpace, Name = "Acme OA (new)" });
-            w.Providers.Add(new SandboxProvider { Id = "isv1", Corpid = ProviderCorpId, Secret = ProviderSecret });
             if (legacyProvider)
             {
                 w.Corps[0].Apps.Single(a => a.Name == Demo.ProviderApp).IdMode = ProviderIdModes.Legacy;
@@ -159,6 +156,39 @@ public sealed class MigrationJobsTests : IDisposable
                 && x.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId)) > 0, "the post-switch push is observed on the person");
         observed.GetArrayLength().Should().BeGreaterThan(1);
         (await ResolveAsync(admin, newId)).GetProperty("id").GetString().Should().Be(personId);
+    }
+
+    [Fact]
+    public async Task A_pending_id_reissued_after_its_90_days_replaces_the_old_one_and_the_later_WeCom_add_still_closes_the_loop()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        using var sandbox = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        var login = await (await sandbox.PostAsJsonAsync("_sandbox/users/bob/login", new { appid = Demo.MiniProgram })).Content.ReadFromJsonAsync<JsonElement>();
+        (await admin.PostAsJsonAsync($"v1/mp/{Demo.MiniProgram}/login", new { code = login.GetProperty("code").GetString() })).EnsureSuccessStatusCode();
+        var unionId = $"unionid:{Demo.UnionSpace}:{(await TruthAsync(hub, "bob")).GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}";
+        var prefix = $"pending_id:{Demo.Corp}/isv1:";
+        static string[] Pending(JsonElement p, string prefix) => p.GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()!).Where(i => i.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+        var first = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId), p => Pending(p, prefix).Length == 1, "the follow-up converted bob's unionid to a pending_id");
+        var oldPending = Pending(first, prefix)[0];
+
+        // 91 days later the pending_id has expired: the refresh asks again and WeCom issues a new one for the same unionid.
+        (await sandbox.PostAsJsonAsync("_sandbox/clock", new { advance_seconds = 91 * 86_400 })).EnsureSuccessStatusCode();
+        var refreshed = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId), p => p.TryGetProperty("replaced_by", out var r) && r.TryGetProperty(oldPending, out _),
+            "the re-issued pending_id replaced the expired one");
+
+        var newPending = refreshed.GetProperty("replaced_by").GetProperty(oldPending).GetString()!;
+        newPending.Should().StartWith(prefix).And.NotBe(oldPending);
+        refreshed.GetProperty("id").GetString().Should().Be(first.GetProperty("id").GetString());
+        Pending(refreshed, prefix).Should().BeEquivalentTo([oldPending, newPending], "the old one still resolves");
+        (await admin.GetFromJsonAsync<JsonElement>($"v1/conflicts")).GetProperty("open").GetInt64().Should().Be(0, "a re-issue is never a conflict");
+
+        // bob becomes a customer: external_userid_to_pending_id answers the new pending_id, which links him to the same person.
+        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        var cipher = $"external_userid:{Demo.Corp}/isv1:{(await TruthAsync(hub, "bob")).GetProperty("external_userids").GetProperty($"{Demo.Corp}/isv1").GetString()}";
+        var customer = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId),
+            p => p.GetProperty("identifiers").EnumerateArray().Any(i => i.GetString() == cipher), "the provider's customer id joined bob's person");
+        customer.GetProperty("id").GetString().Should().Be(first.GetProperty("id").GetString());
     }
 
     [Fact]

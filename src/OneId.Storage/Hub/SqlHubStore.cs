@@ -220,6 +220,19 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
     public Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct) =>
         ExecuteAsync("UPDATE hub_pending_ids SET closed_at = @now WHERE corp_ns = @corpNamespace AND pending_id = @pendingId", new { corpNamespace, pendingId, now = Now }, ct);
 
+    public Task<IReadOnlyList<StoredPendingId>> DuePendingIdsAsync(DateTimeOffset now, int max, CancellationToken ct) => ReadAsync<IReadOnlyList<StoredPendingId>>(async c =>
+        (await c.QueryAsync<PendingRow>(new CommandDefinition("""
+            SELECT corp_ns AS Ns, pending_id AS PendingId, unionid AS UnionId, expires_at AS ExpiresAt FROM hub_pending_ids
+            WHERE closed_at IS NULL AND expires_at <= @now ORDER BY expires_at LIMIT @max
+            """, new { now = now.ToUnixTimeMilliseconds(), max }, cancellationToken: ct)).ConfigureAwait(false))
+            .Select(r => new StoredPendingId(r.Ns, r.PendingId, r.UnionId, DateTimeOffset.FromUnixTimeMilliseconds(r.ExpiresAt))).ToArray(), ct);
+
+    public Task<int> RenewPendingIdAsync(string corpNamespace, string pendingId, DateTimeOffset expiresAt, CancellationToken ct) =>
+        ExecuteAsync("UPDATE hub_pending_ids SET expires_at = @exp WHERE corp_ns = @corpNamespace AND pending_id = @pendingId",
+            new { corpNamespace, pendingId, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
+
+    private sealed class PendingRow { public string Ns { get; set; } = ""; public string PendingId { get; set; } = ""; public string UnionId { get; set; } = ""; public long ExpiresAt { get; set; } }
+
     // ---- checkpoints (backfills resume where they stopped) ----
 
     public Task<string?> GetCheckpointAsync(string name, CancellationToken ct) => ReadAsync(c =>
