@@ -187,12 +187,43 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
     }
 
     [Fact]
-    public async Task The_keys_page_renders()
+    public async Task A_key_created_on_the_keys_page_works_until_it_is_revoked_there_and_is_refused_after()
     {
         var page = await fixture.SignedInPageAsync();
         await page.GetByTestId("nav-keys").ClickAsync();
         await Assertions.Expect(page.GetByTestId("keys")).ToBeVisibleAsync(Visible);
-        await fixture.ScreenshotAsync(page, "12-keys");
+        await page.GetByTestId("key-name").FillAsync("revoke-me");
+        await page.GetByTestId("create-key").ClickAsync();
+        var shown = page.GetByTestId("new-key").Locator("code");
+        await Assertions.Expect(shown).ToBeVisibleAsync(Visible);
+        var key = (await shown.InnerTextAsync()).Trim();
+        await Assertions.Expect(page.GetByTestId("key-row-revoke-me")).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(page, "12-keys-created");
+
+        using var withKey = new HttpClient { BaseAddress = fixture.HubAddress };
+        withKey.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        (await withKey.GetAsync("/v1/stats")).StatusCode.Should().Be(System.Net.HttpStatusCode.OK, "the new key works");
+
+        await page.GetByTestId("revoke-revoke-me").ClickAsync();
+        await ConfirmButton(page).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("key-row-revoke-me")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByTestId("new-key")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+        await fixture.ScreenshotAsync(page, "12-keys-revoked");
+
+        // Refused at once: by the API, and at the console's sign-in.
+        var refused = await withKey.GetAsync("/v1/stats");
+        refused.StatusCode.Should().Be(System.Net.HttpStatusCode.Unauthorized);
+        var context = await fixture.Browser.NewContextAsync();
+        var signIn = await context.NewPageAsync();
+        await signIn.GotoAsync(new Uri(fixture.HubAddress, "/console/").AbsoluteUri);
+        await signIn.GetByTestId("signin-key").FillAsync(key);
+        await signIn.GetByTestId("signin-submit").ClickAsync();
+        await Assertions.Expect(signIn.GetByText("登录失败")).ToBeVisibleAsync(Visible);
+        await fixture.ScreenshotAsync(signIn, "12-keys-revoked-sign-in-refused");
+        await context.CloseAsync();
+
+        await page.GetByTestId("nav-audit").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("audit-action").Filter(new() { HasText = "key.revoke" }).First).ToBeVisibleAsync(Visible);
         await page.Context.CloseAsync();
     }
 }

@@ -137,9 +137,11 @@ public sealed class PushTests
         sandbox.Receiver.FailNext(10, "oa");
         await sandbox.ControlAsync("users/bob/unfollow", new { appid = DemoWorld.OfficialAccount });
         await WaitForStatusAsync(sandbox, "unsubscribe", "failed");
-        await Task.Delay(300);
-        sandbox.Receiver.Received.Count(p => p.Path == "oa").Should().Be(6, "3 + 3 attempts, never a fourth");
-        sandbox.Running.Pushes.Records.Single(r => r.Event == "unsubscribe").Attempts.Should().Be(3);
+        sandbox.Receiver.Received.Count(p => p.Path == "oa").Should().Be(6, "3 + 3 attempts");
+        // Failed is final: no next attempt is scheduled, so there is never a fourth.
+        var failed = sandbox.Running.Pushes.Records.Single(r => r.Event == "unsubscribe");
+        failed.Attempts.Should().Be(3);
+        failed.NextAttemptAt.Should().BeNull();
     }
 
     [Fact]
@@ -157,26 +159,22 @@ public sealed class PushTests
     {
         await using var sandbox = await TestSandbox.StartAsync(o => o.PushRetryDelay = TimeSpan.FromHours(1), withReceiver: true);
         sandbox.Receiver!.FailNext(1, "oa");
+        var followedAt = sandbox.Running.Clock.GetUtcNow();
         await sandbox.ControlAsync("users/bob/follow", new { appid = DemoWorld.OfficialAccount });
         await sandbox.Receiver.WaitForAsync(p => p.Path == "oa");
-        await Task.Delay(300);
+        // The failed attempt schedules the retry an hour later in sandbox time, which stands still until advanced.
+        var pending = await OneId.Testing.Eventually.ValueAsync(() => Task.FromResult(sandbox.Running.Pushes.Records.Single(r => r.Event == "subscribe")),
+            r => r.LastError is not null, "the first attempt failed");
+        pending.Status.Should().Be("pending");
+        pending.NextAttemptAt.Should().BeOnOrAfter(followedAt + TimeSpan.FromHours(1));
         sandbox.Receiver.Received.Count(p => p.Path == "oa").Should().Be(1);
         await sandbox.AdvanceAsync(3600);
         await sandbox.Receiver.WaitForAsync(p => p.Path == "oa", count: 2);
         await WaitForStatusAsync(sandbox, "subscribe", "delivered");
     }
 
-    private static async Task WaitForStatusAsync(TestSandbox sandbox, string @event, string status)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            var json = System.Text.Json.JsonDocument.Parse(await sandbox.Http.GetStringAsync(new Uri("_sandbox/pushes", UriKind.Relative))).RootElement;
-            if (json.EnumerateArray().Any(r => r.Str("event") == @event && r.Str("status") == status))
-            {
-                return;
-            }
-            await Task.Delay(25);
-        }
-        throw new TimeoutException($"push {@event} never reached {status}");
-    }
+    private static Task WaitForStatusAsync(TestSandbox sandbox, string @event, string status) =>
+        OneId.Testing.Eventually.TrueAsync(async () =>
+            System.Text.Json.JsonDocument.Parse(await sandbox.Http.GetStringAsync(new Uri("_sandbox/pushes", UriKind.Relative))).RootElement
+                .EnumerateArray().Any(r => r.Str("event") == @event && r.Str("status") == status), $"push {@event} reaches {status}");
 }

@@ -44,16 +44,14 @@ public sealed class PlatformAndLegacyTests : IDisposable
         await PostAsync(sandbox, "_sandbox/users", new { name = "platformuser" });
         var truth = await new HttpClient { BaseAddress = sandbox }.GetFromJsonAsync<JsonElement>("_sandbox/users/platformuser");
 
-        // The ticket push is asynchronous; the component token needs it.
-        HttpResponseMessage? login = null;
-        for (var i = 0; i < 50 && login?.StatusCode != HttpStatusCode.OK; i++)
-        {
-            await Task.Delay(100);
-            var code = (await PostAsync(sandbox, "_sandbox/users/platformuser/login", new { appid = Demo.MiniProgram })).GetProperty("code").GetString();
-            using var hub = new HttpClient { BaseAddress = running.HubAddress };
-            login = await hub.PostAsJsonAsync($"v1/mp/{Demo.MiniProgram}/login", new { code });
-        }
-        login!.StatusCode.Should().Be(HttpStatusCode.OK, await login.Content.ReadAsStringAsync());
+        // The ticket and authorization pushes are asynchronous; the component and authorizer tokens need them.
+        var tokens = running.Hub.Services.GetRequiredService<OneId.WeChat.Tokens.ITokenStore>();
+        await Eventually.TrueAsync(async () => await tokens.GetAuthorizerRefreshTokenAsync(
+            OneId.WeChat.Ids.AppId.Parse(Demo.Component), OneId.WeChat.Ids.AppId.Parse(Demo.MiniProgram), default) is not null, "the hub processed the authorized event");
+        var code = (await PostAsync(sandbox, "_sandbox/users/platformuser/login", new { appid = Demo.MiniProgram })).GetProperty("code").GetString();
+        using var hub = new HttpClient { BaseAddress = running.HubAddress };
+        var login = await hub.PostAsJsonAsync($"v1/mp/{Demo.MiniProgram}/login", new { code });
+        login.StatusCode.Should().Be(HttpStatusCode.OK, await login.Content.ReadAsStringAsync());
         var json = await login.Content.ReadFromJsonAsync<JsonElement>();
         json.GetProperty("openid").GetString().Should().Be(truth.GetProperty("openids").GetProperty(Demo.MiniProgram).GetString());
         json.GetProperty("unionid").GetString().Should().Be(truth.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString());
@@ -84,10 +82,8 @@ public sealed class PlatformAndLegacyTests : IDisposable
         var graph = running.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Graph;
         var truth = await new HttpClient { BaseAddress = sandbox }.GetFromJsonAsync<JsonElement>("_sandbox/users/oldtimer");
         var oaOpenId = Identifier.Parse($"openid:{Demo.OfficialAccount}:{truth.GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}");
-        for (var i = 0; i < 100 && (await graph.FindAsync(oaOpenId, default))?.Identifiers.Any(x => x.Type == IdentifierType.UnionId) != true; i++)
-        {
-            await Task.Delay(50);
-        }
+        await Eventually.TrueAsync(async () => (await graph.FindAsync(oaOpenId, default))?.Identifiers.Any(x => x.Type == IdentifierType.UnionId) == true,
+            "the follow brought the OA openid's unionid");
         var second = await LoginAsync();
         second.GetProperty("unionid").GetString().Should().NotBeNullOrEmpty();
         var person = await graph.FindAsync(oaOpenId, default);

@@ -10,12 +10,12 @@ export function Keys() {
   const { message } = App.useApp();
   const session = useSession();
   const keys = useLoad(() => api.get<KeyDoc[] | { keys: KeyDoc[] }>('/v1/keys').then((k) => (Array.isArray(k) ? k : k.keys)), []);
-  const [created, setCreated] = useState<string>();
+  const [created, setCreated] = useState<{ id: string; key: string }>();
 
   const create = async (v: { name: string; tiers: string[]; permission: string }) => {
     try {
-      const r = await api.post<{ key: string }>('/v1/keys', { name: v.name, tiers: v.tiers, admin: v.permission === 'admin', permissions: [v.permission] });
-      setCreated(r.key);
+      const r = await api.post<{ id: string; key: string }>('/v1/keys', { name: v.name, tiers: v.tiers, admin: v.permission === 'admin', permissions: [v.permission] });
+      setCreated({ id: r.id, key: r.key });
       keys.reload();
     } catch (e) {
       message.error(describeError(e));
@@ -25,6 +25,8 @@ export function Keys() {
     try {
       await api.del(`/v1/keys/${encodeURIComponent(k.id)}`);
       message.success(t('keys.revoked'));
+      // A key just shown and now revoked must not stay on screen as if it could still be used.
+      if (created?.id === k.id) setCreated(undefined);
       keys.reload();
     } catch (e) {
       message.error(describeError(e));
@@ -44,7 +46,7 @@ export function Keys() {
           </Form.Item>
           <Button type="primary" htmlType="submit" data-testid="create-key">{t('keys.create')}</Button>
         </Form>
-        {created && <Alert style={{ marginTop: 12 }} type="success" showIcon message={t('keys.newKey')} description={<Typography.Text code copyable data-testid="new-key">{created}</Typography.Text>} />}
+        {created && <Alert style={{ marginTop: 12 }} type="success" showIcon message={t('keys.newKey')} description={<Typography.Text code copyable data-testid="new-key">{created.key}</Typography.Text>} />}
       </Card>
       <Loading state={keys}>
         {(list) => (

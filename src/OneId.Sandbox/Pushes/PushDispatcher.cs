@@ -26,8 +26,8 @@ internal enum PushStyle
 internal sealed record PushEnvelope(string Event, SandboxCallback Target, PushStyle Style, string ReceiveId, string ToUserName,
     string Xml, string? OpenId = null, string? AgentId = null);
 
-/// <summary>What happened to a push (<c>GET /_sandbox/pushes</c>).</summary>
-public sealed record PushRecord(long Id, string Event, string Url, string Status, int Attempts, string? LastError);
+/// <summary>What happened to a push (<c>GET /_sandbox/pushes</c>); <c>NextAttemptAt</c> (sandbox time) while it is pending, else null.</summary>
+public sealed record PushRecord(long Id, string Event, string Url, string Status, int Attempts, string? LastError, DateTimeOffset? NextAttemptAt = null);
 
 /// <summary>
 /// Delivers pushes like WeChat (§7.2): signed, encrypted in safe mode, 5 s timeout, 3 attempts in total; any
@@ -65,7 +65,8 @@ public sealed class PushDispatcher : IDisposable
 
     /// <summary>Pushes so far, newest last.</summary>
     public IReadOnlyList<PushRecord> Records =>
-        [.. _deliveries.Values.OrderBy(d => d.Id).Select(d => new PushRecord(d.Id, d.Envelope.Event, d.Envelope.Target.Url, d.Status, d.Attempts, d.LastError))];
+        [.. _deliveries.Values.OrderBy(d => d.Id).Select(d => new PushRecord(d.Id, d.Envelope.Event, d.Envelope.Target.Url, d.Status, d.Attempts, d.LastError,
+            d.Status == "pending" ? d.DueAt : null))];
 
     internal long Enqueue(PushEnvelope envelope)
     {

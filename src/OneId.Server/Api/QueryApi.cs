@@ -25,9 +25,9 @@ public static class QueryApi
         api.MapDelete("/persons/{id}/profile", EraseProfileAsync).RequireApiKey(admin: true);
         api.MapPost("/observations/{id}/retract", RetractAsync).RequireApiKey(admin: true);
         api.MapGet("/stats", GetStatsAsync).RequireApiKey();
-        api.MapPost("/keys", CreateKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
+        api.MapPost("/keys", CreateKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys").Audited("key.create");
         api.MapGet("/keys", ListKeysAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
-        api.MapDelete("/keys/{id}", RevokeKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
+        api.MapDelete("/keys/{id}", RevokeKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys").Audited("key.revoke");
         return app;
     }
 
@@ -206,7 +206,7 @@ public static class QueryApi
     internal static async Task<Ok<StatsDocument>> GetStatsAsync(HttpContext http, TenantRegistry tenants, CancellationToken ct) =>
         TypedResults.Ok(StatsDocument.From(await TenantOf(http, tenants).Graph.GetStatsAsync(ct).ConfigureAwait(false)));
 
-    internal static async Task<Results<Created<CreateKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest? request, HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct)
+    internal static async Task<Results<Created<CreateKeyResponse>, ProblemHttpResult>> CreateKeyAsync(CreateKeyRequest? request, HttpContext http, TenantRegistry tenants, ApiKeys keys, TimeProvider time, CancellationToken ct)
     {
         var caller = http.Caller();
         var names = request?.Tiers is { Count: > 0 } t ? t : ["internal"];
@@ -241,8 +241,10 @@ public static class QueryApi
         }
         var tenant = TenantOf(http, tenants);
         var (key, id) = await keys.CreateKeyAsync(tenant, request?.Name, tiers, permission, ct).ConfigureAwait(false);
+        // The audit names the new key by its id, never the key itself.
+        OperatorAudit.Note(http, $"key {id} ({string.Join(",", tiers.Order().Select(Tiers.Name))}; {string.Join(",", ApiKeys.PermissionNames(permission))})");
         return TypedResults.Created($"/v1/keys/{id}", new CreateKeyResponse(id, key, tenant.Name, request?.Name, tiers.Order().Select(Tiers.Name).ToArray(),
-            ApiKeys.PermissionNames(permission), permission == KeyPermission.Admin, DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
+            ApiKeys.PermissionNames(permission), permission == KeyPermission.Admin, DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds())));
     }
 
     internal static async Task<Ok<KeyListView>> ListKeysAsync(HttpContext http, TenantRegistry tenants, ApiKeys keys, CancellationToken ct) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using FluentAssertions;
 using OneId.Sandbox.World;
@@ -80,8 +79,9 @@ public sealed class ErrorPathTests : IAsyncLifetime
             o.Retry.AttemptTimeout = TimeSpan.FromMilliseconds(300);
         });
         await host.Tokens.GetTokenAsync(TokenKey.App(Oa));
+        // The fault only delays: the answer would be a success after 3 s, so a timeout error can only come from the
+        // per-attempt limit (no wall-clock bound needed, which would flake on busy cores).
         _wx.Fault("/cgi-bin/user/info", null, times: 5, delayMs: 3000);
-        var clock = Stopwatch.StartNew();
 
         var act = () => host.Get<OfficialAccountClient>().GetUserInfoAsync(TokenKey.App(Oa), _follower);
 
@@ -89,7 +89,6 @@ public sealed class ErrorPathTests : IAsyncLifetime
         error.IsTransient.Should().BeTrue();
         error.ErrCode.Should().BeNull();
         error.Message.Should().Contain("timed out");
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2.5));
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using OneId.WeChat.Clients;
 using OneId.WeChat.Http;
 using OneId.WeChat.Ids;
 using OneId.WeChat.Tests.Support;
+using OneId.Testing;
 using OneId.WeChat.Tokens;
 using Xunit;
 
@@ -235,13 +236,14 @@ public sealed class AccessTokenServiceTests
     public async Task Waits_for_the_lease_holder_instead_of_fetching()
     {
         var (server, _, time) = StableServer();
-        var store = new InMemoryTokenStore();
+        var store = new CountingTokenStore(new InMemoryTokenStore());
         using var host = new WeChatTestHost(Configure, store, time, server);
         var key = TokenKey.App(App);
         var foreign = await store.TryAcquireLeaseAsync(key.StoreKey, "other-process", time.GetUtcNow(), TimeSpan.FromSeconds(30), default);
 
         var waiting = host.Tokens.GetTokenAsync(key).AsTask();
-        await Task.Delay(150);
+        // A second read of the store means the caller found the lease taken and is polling for the holder's token.
+        await Eventually.TrueAsync(() => store.Reads >= 2, "the caller polls the store while another process holds the lease");
         waiting.IsCompleted.Should().BeFalse();
         await store.SaveTokenAsync(foreign!, new StoredToken(key.StoreKey, "FROM-OTHER", time.GetUtcNow(), time.GetUtcNow().AddHours(2)), default);
 
@@ -253,13 +255,14 @@ public sealed class AccessTokenServiceTests
     public async Task Takes_over_an_expired_lease_of_a_crashed_process()
     {
         var (server, _, time) = StableServer();
-        var store = new InMemoryTokenStore();
+        var store = new CountingTokenStore(new InMemoryTokenStore());
         using var host = new WeChatTestHost(Configure, store, time, server);
         var key = TokenKey.App(App);
         await store.TryAcquireLeaseAsync(key.StoreKey, "crashed", time.GetUtcNow(), TimeSpan.FromSeconds(30), default);
 
         var waiting = host.Tokens.GetTokenAsync(key).AsTask();
-        await Task.Delay(100);
+        await Eventually.TrueAsync(() => store.Reads >= 2, "the caller waits on the crashed process's lease");
+        waiting.IsCompleted.Should().BeFalse("the lease has not expired yet");
         time.Advance(TimeSpan.FromSeconds(31));
 
         (await waiting).Value.Should().Be("TOKEN-1");
