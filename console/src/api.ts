@@ -63,7 +63,7 @@ export function query(params: Record<string, string | number | undefined | null>
 // ---- documents the hub answers with (snake_case, as on the wire)
 
 export interface Session { tenant: string; tiers: string[]; admin: boolean; write: boolean; key_id: string; expires_at?: string | null }
-export interface PersonDoc { id: string; aliases: string[]; identifiers: string[]; profile?: Record<string, string>; relationships?: RelationshipsDoc }
+export interface PersonDoc { id: string; aliases: string[]; identifiers: string[]; profile?: Record<string, string>; replaced_by?: Record<string, string>; relationships?: RelationshipsDoc }
 /** A person's follows of OAs and WeCom contacts, with state and time (internal tier). */
 export interface RelationshipsDoc {
   following: boolean; wecom_contact: boolean;

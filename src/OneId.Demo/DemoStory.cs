@@ -351,6 +351,7 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
             await WebhooksAsync(inbox, p1!, p2!, ct).ConfigureAwait(false);
         }
         await OperatorAsync(lilei.UnionId, p1!, ct).ConfigureAwait(false);
+        await WeComUpgradeAsync(ct).ConfigureAwait(false);
         return _failures.Count == 0;
     }
 
@@ -392,15 +393,15 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
 
         // ---- S14b: channels ----
         teller.Chapter("S14b A poster's QR code and a contact way's state, counted per channel");
-        var zhao = await UserAsync("zhaolei", "Zhao Lei", ct).ConfigureAwait(false);
+        var zhao = await UserAsync("sunli", "Sun Li", ct).ConfigureAwait(false);
         var qian = await UserAsync("qianqian", "Qian Qian", ct).ConfigureAwait(false);
         foreach (var who in new[] { zhao, qian })
         {
             var scan = await SandboxAsync($"_sandbox/users/{who.User}/scan", new { appid = Demo.OfficialAccount, scene_str = "poster-2026" }, ct).ConfigureAwait(false);
             teller.Did($"{who.User} scans the spring poster's QR code: {Str(scan, "event")} with EventKey qrscene_poster-2026");
         }
-        await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan", state = "fair-2026" }, ct).ConfigureAwait(false);
-        teller.Did("zhaolei then adds sales rep zhangsan through the trade fair's contact way (state fair-2026)");
+        await SandboxAsync("_sandbox/users/sunli/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan", state = "fair-2026" }, ct).ConfigureAwait(false);
+        teller.Did("sunli then adds sales rep zhangsan through the trade fair's contact way (state fair-2026)");
         // Both of the corp's apps hear the add; the provider app's ciphertext id joins his person once a follow-up has
         // linked it (the provider conversion of his unionid, or from_service_external_userid), in whichever order it
         // meets the push. Follow-ups run after the backfill's few hundred new persons, hence the longer wait.
@@ -408,7 +409,7 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         var zhaoPerson = await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{zhao.UnionId}",
             p => Relationships(p, "wecom_contacts").Count(c => c.GetProperty("active").GetBoolean()) == 2 && Relationships(p, "follows").Any() && Ids(p).Contains(zhaoCipher),
             PushWait * 4, ct).ConfigureAwait(false);
-        Expect(Ids(zhaoPerson).Contains(zhaoCipher), "the provider app's ciphertext id of zhaolei joined his person");
+        Expect(Ids(zhaoPerson).Contains(zhaoCipher), "the provider app's ciphertext id of sunli joined his person");
         await WaitForPersonAsync($"unionid:{Demo.UnionSpace}:{qian.UnionId}", p => Relationships(p, "follows").Any(), ct).ConfigureAwait(false);
         var channels = await StatsAsync(ct).ConfigureAwait(false);
         var poster = Channel(channels, "qr_scene", "poster-2026");
@@ -418,7 +419,7 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
 
         // ---- S15 ----
         teller.Chapter("S15 An H5 page asks: has this visitor added us on WeCom?");
-        teller.Did("zhaolei opens a campaign page in WeChat; the page has his unionid and calls GET /v1/resolve");
+        teller.Did("sunli opens a campaign page in WeChat; the page has his unionid and calls GET /v1/resolve");
         var contactOf = Relationships(zhaoPerson, "wecom_contacts").Where(c => c.GetProperty("active").GetBoolean()).Select(c => c.GetProperty("member").GetString()).Distinct().ToArray();
         teller.Graph($"wecom_contact={zhaoPerson?.GetProperty("relationships").GetProperty("wecom_contact")}, of [{string.Join(", ", contactOf)}], scene {Relationships(zhaoPerson, "follows").FirstOrDefault().GetProperty("scene")}");
         // The self-built app names the member zhangsan; the provider app sees the same member by its ciphertext open_userid.
@@ -458,7 +459,67 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         Expect(Relationships(samplePerson, "wecom_contacts").Any(x => x.GetProperty("member").GetString() == member && x.GetProperty("active").GetBoolean()),
             $"a backfilled customer ({sample.User}) resolves by unionid to a person who is {member}'s contact");
         var final = await StatsAsync(ct).ConfigureAwait(false);
-        Expect(final.GetProperty("wecom_contacts").GetProperty("total").GetInt64() >= customers + 1, "the WeCom contact count holds the backfilled customers and zhaolei");
+        Expect(final.GetProperty("wecom_contacts").GetProperty("total").GetInt64() >= customers + 1, "the WeCom contact count holds the backfilled customers and sunli");
+    }
+
+    /// <summary>
+    /// S16: a corp that installed the provider's app before WeCom's id upgrade sees old ciphertext external_userids. The
+    /// admin agrees to the migration, the hub's job converts every old id it holds and declares the migration finished;
+    /// each new id replaces the old one in the same person, and later pushes with the new id reach that person.
+    /// </summary>
+    private async Task WeComUpgradeAsync(CancellationToken ct)
+    {
+        teller.Chapter("S16 WeCom's id upgrade: a corp that installed the provider's app before 2022 moves to the new ids");
+        var corp = SandboxMode.LegacyCorp;
+        var ns = $"{corp}/isv1";
+        await UserAsync("zhaolei", "Zhao Lei", ct).ConfigureAwait(false);
+        teller.Did($"sales rep wangwu of {corp} adds Zhao Lei on WeCom; the provider's app there was authorized before the upgrade");
+        await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = corp, userid = "wangwu" }, ct).ConfigureAwait(false);
+        var truth = await SandboxAsync("_sandbox/users/zhaolei", null, ct).ConfigureAwait(false);
+        var oldId = $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
+        var newId = $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
+        var before = await WaitForPersonAsync(oldId, _ => true, ct).ConfigureAwait(false);
+        teller.WeChat($"add_external_contact carries the old-style id {oldId}");
+        Expect(before is not null, "the provider's push with the old external_userid made a person");
+
+        teller.Did("the corp admin agrees to the provider's id migration (agree_external_userid_migration)");
+        await SandboxAsync($"_sandbox/corps/{corp}/providers/isv1/agree-migration", new { }, ct).ConfigureAwait(false);
+        teller.Did("an operator starts the upgrade job: POST /v1/jobs {\"kind\":\"wecom_id_upgrade\",\"corpid\":…,\"app\":…}");
+        var (status, job) = await HubAsync(HttpMethod.Post, "v1/jobs", new { kind = "wecom_id_upgrade", corpid = corp, app = SandboxMode.LegacyProviderApp }, adminKey, ct).ConfigureAwait(false);
+        var finished = default(JsonElement);
+        if (status == HttpStatusCode.Accepted)
+        {
+            var until = DateTime.UtcNow + PushWait;
+            do
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+                (_, finished) = await HubAsync(HttpMethod.Get, $"v1/jobs/{job.GetProperty("id").GetInt64()}", null, adminKey, ct).ConfigureAwait(false);
+            }
+            while (Str(finished, "state") is not ("succeeded" or "failed") && DateTime.UtcNow < until);
+        }
+        teller.WeChat("get_new_external_userid → the new id; corpid_to_opencorpid → the open corpid; finish_external_userid_migration");
+        Expect(Str(finished, "state") == "succeeded" && finished.GetProperty("progress").GetProperty("replaced").GetInt32() >= 1,
+            $"the upgrade job succeeded and replaced the old ids it held ({(finished.ValueKind == JsonValueKind.Object ? finished.GetProperty("progress").ToString() : "no answer")})");
+        var after = await ResolveAsync(oldId, ct).ConfigureAwait(false);
+        teller.Graph($"{Describe(after)}, replaced_by {(after is { } a && a.TryGetProperty("replaced_by", out var r) ? r.ToString() : "—")}");
+        Expect(after is { } p && Str(p, "id") == Str(before, "id") && p.TryGetProperty("replaced_by", out var map) && map.TryGetProperty(oldId, out var by) && by.GetString() == newId,
+            "the new id replaced the old one in the same person, and the old one still resolves (replaced_by)");
+
+        teller.Did("after the switch Zhao Lei adds a second rep, zhaoliu: WeCom's push now carries the new id");
+        await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = corp, userid = "zhaoliu" }, ct).ConfigureAwait(false);
+        var (_, history) = await HubAsync(HttpMethod.Get, $"v1/persons/{Str(before, "id")}/history", null, adminKey, ct).ConfigureAwait(false);
+        Expect(history.ValueKind == JsonValueKind.Array && history.EnumerateArray().Any(e => Str(e, "kind") == "identifier_replaced"),
+            "the person's timeline shows the identifier_replaced event (webhooks and GET /v1/events carry it too)");
+        var seen = false;
+        for (var until = DateTime.UtcNow + PushWait; !seen && DateTime.UtcNow < until;)
+        {
+            await Task.Delay(100, ct).ConfigureAwait(false);
+            var (_, observations) = await HubAsync(HttpMethod.Get, $"v1/persons/{Str(before, "id")}/observations", null, adminKey, ct).ConfigureAwait(false);
+            seen = observations.ValueKind == JsonValueKind.Array && observations.EnumerateArray().Any(o =>
+                Str(o, "source")?.StartsWith("wecom.contact:", StringComparison.Ordinal) == true && o.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId));
+        }
+        Expect(seen && Str(await ResolveAsync(newId, ct).ConfigureAwait(false), "id") == Str(before, "id"),
+            "the push with the new id reached the same person: no second person, no conflict");
     }
 
     /// <summary>The company's CRM sends what it knows; an operator keeps two look-alikes apart and finds the data-entry mistake in the queue.</summary>

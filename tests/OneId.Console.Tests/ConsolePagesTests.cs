@@ -163,9 +163,9 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
         await Assertions.Expect(page.GetByTestId("channels").GetByText("fair-2026", new() { Exact = true })).ToBeVisibleAsync(Visible);
         await fixture.ScreenshotAsync(page, "13-overview-channels");
 
-        // zhaolei came through the poster and added zhangsan through the fair's contact way (the demo's S14b).
+        // sunli came through the poster and added zhangsan through the fair's contact way (the demo's S14b).
         using var sandbox = new HttpClient { BaseAddress = fixture.Hub.Sandbox.BaseAddress };
-        var truth = await sandbox.GetFromJsonAsync<JsonElement>("_sandbox/users/zhaolei");
+        var truth = await sandbox.GetFromJsonAsync<JsonElement>("_sandbox/users/sunli");
         var unionid = $"unionid:acme:{truth.GetProperty("unionids").GetProperty("acme").GetString()}";
         var person = (await api.GetFromJsonAsync<JsonElement>($"/v1/resolve?id={Uri.EscapeDataString(unionid)}")).GetProperty("id").GetString()!;
         await page.GotoAsync(new Uri(fixture.HubAddress, $"/console/persons/{person}").AbsoluteUri);

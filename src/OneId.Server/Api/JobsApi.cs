@@ -10,11 +10,14 @@ using OneId.Storage.Hub;
 
 namespace OneId.Server.Api;
 
-/// <summary><c>{"kind":"oa_followers_backfill","appid":"wx…"}</c> or <c>{"kind":"wecom_contacts_backfill","corpid":"ww…","app":"crm"}</c>.</summary>
-public sealed record StartJobRequest(string? Kind, string? Appid, string? Corpid = null, string? App = null);
+/// <summary>
+/// <c>{"kind","appid"}</c>; an OA account migration adds <c>from_appid</c> (the old account); a WeCom id upgrade names
+/// <c>corpid</c> and <c>app</c> instead of <c>appid</c>, and so does a WeCom customer backfill (<c>wecom_contacts_backfill</c>).
+/// </summary>
+public sealed record StartJobRequest(string? Kind, string? Appid, string? FromAppid = null, string? Corpid = null, string? App = null);
 
 /// <summary>A job's progress; <c>members</c> and <c>contacts</c> (a WeCom customer backfill's members done and (customer, member) pairs read) only once non-zero.</summary>
-public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts,
+public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts, int Replaced,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] int Members = 0,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] int Contacts = 0);
 
@@ -26,7 +29,7 @@ public sealed record JobView(long Id, string Kind, string Appid, string State, J
     {
         var p = JobProgress.Parse(job.Progress);
         return new JobView(job.Id, job.Kind, job.AppId, job.State.ToString().ToLowerInvariant(),
-            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts, p.Members, p.Contacts),
+            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts, p.Replaced, p.Members, p.Contacts),
             job.State == JobState.Running ? p.EtaSeconds(job.StartedAt, now) : null, job.Error, job.CreatedAt, job.StartedAt, job.FinishedAt);
     }
 }
@@ -50,7 +53,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("Missing body", $"Send {{\"kind\":\"{JobKinds.OaFollowersBackfill}\",\"appid\":\"wx…\"}}.");
         }
-        var job = await jobs.StartAsync(tenants.Get(http.Caller().Tenant)!, request.Kind, request.Appid, request.Corpid, request.App, ct).ConfigureAwait(false);
+        var job = await jobs.StartAsync(tenants.Get(http.Caller().Tenant)!, new JobRequest(request.Kind, request.Appid, request.FromAppid, request.Corpid, request.App), ct).ConfigureAwait(false);
         return TypedResults.Accepted($"/v1/jobs/{job.Id}", JobView.From(job, time.GetUtcNow()));
     }
 

@@ -20,6 +20,7 @@ public static class ApplicationExtensions
         services.TryAddSingleton<PushFlows>();
         services.TryAddSingleton<FollowerBackfill>();
         services.TryAddSingleton<ContactBackfill>();
+        services.TryAddSingleton<IdMigrations>();
         services.TryAddSingleton<InboxSignal>();
         services.TryAddSingleton<InboxWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxWorker>());
