@@ -15,6 +15,7 @@ using OneId.Server.Flows;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
 using OneId.Server.Webhooks;
+using OneId.Server.Observability;
 
 namespace OneId.Server;
 
@@ -51,6 +52,7 @@ public static class HubExtensions
         services.AddHostedService<HubStartup>();
         services.AddOneIdWebhooks();
         services.AddOneIdApplication();
+        builder.AddOneIdTelemetry();
 
         services.AddProblemDetails();
         services.AddExceptionHandler<HubExceptionHandler>();

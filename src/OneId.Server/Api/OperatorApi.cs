@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using OneId.Graph;
+using OneId.Server.Application;
 using OneId.Server.Security;
 using OneId.Server.Tenants;
 
@@ -44,7 +45,7 @@ public static class OperatorApi
     // ---- observations
 
     internal static async Task<Results<Ok<ObserveBatchResponse>, ProblemHttpResult>> ObserveAsync(JsonElement? body, HttpContext http, TenantRegistry tenants,
-        TimeProvider time, CancellationToken ct)
+        GraphWriter writer, TimeProvider time, CancellationToken ct)
     {
         if (body is not { ValueKind: JsonValueKind.Object } root || !root.TryGetProperty("observations", out var list) || list.ValueKind != JsonValueKind.Array
             || list.GetArrayLength() == 0)
@@ -78,8 +79,9 @@ public static class OperatorApi
             return Problems.BadRequest("Invalid observations", string.Join("; ", errors));
         }
         var caller = http.Caller();
-        var graph = TenantOf(http, tenants).Graph;
-        var results = await graph.ObserveManyAsync(observations, ct).ConfigureAwait(false);
+        var tenant = TenantOf(http, tenants);
+        var graph = tenant.Graph;
+        var results = await writer.RecordPageAsync(tenant, observations, ct).ConfigureAwait(false);
         OperatorAudit.Note(http, $"{results.Count(r => r.Outcome == ObserveOutcome.Accepted && !r.AlreadyApplied)} accepted, {results.Count(r => r.Outcome == ObserveOutcome.Rejected && !r.AlreadyApplied)} rejected, {results.Count(r => r.Outcome == ObserveOutcome.LinkedNothing && !r.AlreadyApplied)} linked nothing"
             + (results.Count(r => r.AlreadyApplied) is > 0 and var retried ? $", {retried} already applied" : ""));
         var seesIds = caller.May(DataTier.Internal);

@@ -26,6 +26,7 @@ public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal fol
         ArgumentNullException.ThrowIfNull(identifiers);
         var ids = identifiers.Where(i => i is not null).Select(i => i!.Value).ToArray();
         var result = await Writer(tenant).SubmitAsync(new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken).ConfigureAwait(false);
+        Observability.HubMetrics.Observed(tenant.Name, [result]);
         LogObserved(logger, tenant.Name, source, result.Outcome, result.Person?.ToString());
         if (result.Events.Count > 0)
         {
@@ -35,11 +36,12 @@ public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal fol
         return result;
     }
 
-    /// <summary>Applies a page of observations in one transaction, in order (backfills).</summary>
+    /// <summary>Applies a page of observations in one transaction, in order (backfills, the operator API's batches).</summary>
     public async Task<IReadOnlyList<ObserveResult>> RecordPageAsync(HubTenant tenant, IReadOnlyList<Observation> observations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var results = await tenant.Graph.ObserveManyAsync(observations, cancellationToken).ConfigureAwait(false);
+        Observability.HubMetrics.Observed(tenant.Name, results);
         if (results.Any(r => r.Events.Count > 0))
         {
             signal.Notify();

@@ -69,6 +69,7 @@ public sealed partial class InboxWorker(
                     }
                 }
                 await PurgeAsync(stoppingToken).ConfigureAwait(false);
+                await SampleAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -114,6 +115,7 @@ public sealed partial class InboxWorker(
             var push = flows.OpenFromInbox(item);
             await flows.ProcessAsync(tenant, push, attempt.Token).ConfigureAwait(false);
             await inbox.CompleteAsync(item.Id, _owner, CancellationToken.None).ConfigureAwait(false);
+            Observability.HubMetrics.InboxProcessed(tenant.Name, time.GetUtcNow() - item.ReceivedAt);
             LogProcessed(logger, tenant.Name, item.Id, item.Kind, item.Target, item.Attempts);
             return;
         }
@@ -156,6 +158,24 @@ public sealed partial class InboxWorker(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogBookkeepingFailed(logger, e);
+        }
+    }
+
+    private DateTimeOffset _nextSample;
+
+    // The inbox gauges (depth, oldest age) are sampled here every few seconds, so that a metrics scrape never queries.
+    private async Task SampleAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (now < _nextSample)
+        {
+            return;
+        }
+        _nextSample = now + TimeSpan.FromSeconds(5);
+        foreach (var tenant in tenants.All)
+        {
+            var stats = await tenant.Inbox.StatsAsync(ct).ConfigureAwait(false);
+            Observability.HubMetrics.InboxState(tenant.Name, stats.Pending, stats.OldestPending is { } oldest ? now - oldest : TimeSpan.Zero);
         }
     }
 

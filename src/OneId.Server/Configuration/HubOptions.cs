@@ -66,6 +66,10 @@ public sealed class HubOptions
     [ConfigurationKeyName("webhook_poll_ms")]
     public int WebhookPollMilliseconds { get; set; } = 1000;
 
+    /// <summary>OpenTelemetry export (docs/hub.md §11); off unless <c>otlp_endpoint</c> is set.</summary>
+    [ConfigurationKeyName("telemetry")]
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>How the durable inbox of WeChat pushes is worked off (see docs/hub.md, "The inbox").</summary>
     [ConfigurationKeyName("inbox")]
     public InboxOptions Inbox { get; set; } = new();
@@ -75,6 +79,21 @@ public sealed class HubOptions
 }
 
 /// <summary>The inbox worker: how many pushes one hub instance processes at once, and how it retries.</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>Where an OpenTelemetry collector listens for OTLP over HTTP/protobuf, e.g. http://otel-collector:4318. Empty: no export.</summary>
+    [ConfigurationKeyName("otlp_endpoint")]
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>service.name of the exported traces and metrics.</summary>
+    [ConfigurationKeyName("service_name")]
+    public string ServiceName { get; set; } = "oneid";
+
+    /// <summary>How often metrics are exported.</summary>
+    [ConfigurationKeyName("metrics_interval_ms")]
+    public int MetricsIntervalMilliseconds { get; set; } = 15_000;
+}
+
 public sealed class InboxOptions
 {
     /// <summary>Pushes processed at once per hub instance (each may wait on WeChat, e.g. a slow user/info).</summary>

@@ -276,6 +276,10 @@ internal sealed partial class HubOptionsValidator : IValidateOptions<HubOptions>
                 }
             }
         }
+        if (!string.IsNullOrWhiteSpace(o.Telemetry.OtlpEndpoint))
+        {
+            CheckUrl(errors, "telemetry.otlp_endpoint", o.Telemetry.OtlpEndpoint);
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -232,6 +232,7 @@ public sealed partial class WebhookDispatcher(
             var events = await tenant.Graph.ReadEventsAsync(seq, Math.Max(100, batchSize), ct).ConfigureAwait(false);
             if (events.Count == 0)
             {
+                Observability.HubMetrics.WebhookBehind(tenant.Name, index, 0);
                 return;
             }
             // `seq` moves only past events that were delivered, or that this webhook does not take and that come
@@ -309,6 +310,7 @@ public sealed partial class WebhookDispatcher(
         var error = await PostAsync(d.Client, d.Webhook, type, id, body, ct).ConfigureAwait(false);
         if (error is not null)
         {
+            Observability.HubMetrics.WebhookBehind(d.Tenant.Name, d.Index, (await d.Tenant.Graph.GetVersionAsync(ct).ConfigureAwait(false)).Events - before);
             d.Attempts++;
             var next = time.GetUtcNow() + Backoff(d.Attempts);
             await d.Tenant.WebhookCursors.SaveWebhookCursorAsync(d.Name, before, d.Attempts, next, error, ct).ConfigureAwait(false);

@@ -46,6 +46,7 @@ internal static class WeChatHttp
             {
                 var status = (int)response.StatusCode;
                 WeChatLog.HttpFailure(logger, path, status);
+                WeChatMetrics.Record(path, "http");
                 throw new WeChatApiException(path, $"HTTP {status} {response.ReasonPhrase}", isTransient: status >= 500 || status is 408 or 429, status);
             }
             bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
@@ -53,20 +54,33 @@ internal static class WeChatHttp
         catch (HttpRequestException ex)
         {
             WeChatLog.TransportFailure(logger, path, ex.Message);
+            WeChatMetrics.Record(path, "transport");
             throw new WeChatApiException(path, $"the request failed ({ex.Message})", isTransient: true, innerException: ex);
         }
         catch (Polly.Timeout.TimeoutRejectedException ex)
         {
             WeChatLog.TransportFailure(logger, path, "timeout");
+            WeChatMetrics.Record(path, "timeout");
             throw new WeChatApiException(path, "the request timed out", isTransient: true, innerException: ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             WeChatLog.TransportFailure(logger, path, "timeout");
+            WeChatMetrics.Record(path, "timeout");
             throw new WeChatApiException(path, "the request timed out", isTransient: true, innerException: ex);
         }
 
-        return Parse<T>(logger, path, bytes);
+        try
+        {
+            var answer = Parse<T>(logger, path, bytes);
+            WeChatMetrics.Record(path, "0");
+            return answer;
+        }
+        catch (WeChatApiException e)
+        {
+            WeChatMetrics.Record(path, e.ErrCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unreadable");
+            throw;
+        }
     }
 
     /// <summary>
