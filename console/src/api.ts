@@ -63,7 +63,7 @@ export function query(params: Record<string, string | number | undefined | null>
 // ---- documents the hub answers with (snake_case, as on the wire)
 
 export interface Session { tenant: string; tiers: string[]; admin: boolean; write: boolean; key_id: string; expires_at?: string | null }
-export interface PersonDoc { id: string; aliases: string[]; identifiers: string[]; profile?: Record<string, string> }
+export interface PersonDoc { id: string; aliases: string[]; identifiers: string[]; profile?: Record<string, string>; replaced_by?: Record<string, string> }
 export interface ObservationDoc { id: string; ids: string[]; source: string; at: string; status: string; profile?: Record<string, string> }
 export interface EventDoc { sequence: number; kind: string; person: string | null; others: string[]; observation: string | null; ids: string[]; detail: string | null; at: string }
 export interface Stats {

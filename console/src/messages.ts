@@ -16,6 +16,7 @@ const zh = {
     lift: '解除', retract: '撤回', retractConfirm: '撤回此观察？用户将按剩余观察重新计算，可能拆分。', erase: '删除资料',
     eraseConfirm: '删除此用户的全部私密资料（昵称、头像、手机号等）？标识保留，操作不可撤销。', notFound: '找不到此用户', noProfile: '无资料（或此密钥无 private 级别）',
     kinds: { created: '创建', linked: '关联', merged: '合并', split: '拆分', conflict: '冲突', retracted: '撤回', erased: '删除资料', identifier_replaced: '标识替换' },
+    replacedBy: '已被替换为',
   },
   conflicts: {
     title: '冲突队列', open: '待处理', dismissed: '已驳回', applied: '已应用', disputes: '争议', persons: '涉及用户', inTheWay: '阻碍的观察',
@@ -53,6 +54,7 @@ const en: Messages = {
     lift: 'Lift', retract: 'Retract', retractConfirm: 'Retract this observation? The person is recomputed from what remains and may split.', erase: 'Erase profile',
     eraseConfirm: "Erase all of this person's private data (nickname, avatar, phone…)? Identifiers stay. This cannot be undone.", notFound: 'No such person', noProfile: 'No profile (or this key lacks the private tier)',
     kinds: { created: 'created', linked: 'linked', merged: 'merged', split: 'split', conflict: 'conflict', retracted: 'retracted', erased: 'erased', identifier_replaced: 'replaced' },
+    replacedBy: 'replaced by',
   },
   conflicts: {
     title: 'Conflict queue', open: 'open', dismissed: 'dismissed', applied: 'applied', disputes: 'In dispute', persons: 'Persons', inTheWay: 'Standing in the way',

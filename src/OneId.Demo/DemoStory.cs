@@ -348,7 +348,68 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
             await WebhooksAsync(inbox, p1!, p2!, ct).ConfigureAwait(false);
         }
         await OperatorAsync(lilei.UnionId, p1!, ct).ConfigureAwait(false);
+        await WeComUpgradeAsync(ct).ConfigureAwait(false);
         return _failures.Count == 0;
+    }
+
+    /// <summary>
+    /// S16: a corp that installed the provider's app before WeCom's id upgrade sees old ciphertext external_userids. The
+    /// admin agrees to the migration, the hub's job converts every old id it holds and declares the migration finished;
+    /// each new id replaces the old one in the same person, and later pushes with the new id reach that person.
+    /// </summary>
+    private async Task WeComUpgradeAsync(CancellationToken ct)
+    {
+        teller.Chapter("S16 WeCom's id upgrade: a corp that installed the provider's app before 2022 moves to the new ids");
+        var corp = SandboxMode.LegacyCorp;
+        var ns = $"{corp}/isv1";
+        await UserAsync("zhaolei", "Zhao Lei", ct).ConfigureAwait(false);
+        teller.Did($"sales rep wangwu of {corp} adds Zhao Lei on WeCom; the provider's app there was authorized before the upgrade");
+        await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = corp, userid = "wangwu" }, ct).ConfigureAwait(false);
+        var truth = await SandboxAsync("_sandbox/users/zhaolei", null, ct).ConfigureAwait(false);
+        var oldId = $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
+        var newId = $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
+        var before = await WaitForPersonAsync(oldId, _ => true, ct).ConfigureAwait(false);
+        teller.WeChat($"add_external_contact carries the old-style id {oldId}");
+        Expect(before is not null, "the provider's push with the old external_userid made a person");
+
+        teller.Did("the corp admin agrees to the provider's id migration (agree_external_userid_migration)");
+        await SandboxAsync($"_sandbox/corps/{corp}/providers/isv1/agree-migration", new { }, ct).ConfigureAwait(false);
+        teller.Did("an operator starts the upgrade job: POST /v1/jobs {\"kind\":\"wecom_id_upgrade\",\"corpid\":…,\"app\":…}");
+        var (status, job) = await HubAsync(HttpMethod.Post, "v1/jobs", new { kind = "wecom_id_upgrade", corpid = corp, app = SandboxMode.LegacyProviderApp }, adminKey, ct).ConfigureAwait(false);
+        var finished = default(JsonElement);
+        if (status == HttpStatusCode.Accepted)
+        {
+            var until = DateTime.UtcNow + PushWait;
+            do
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+                (_, finished) = await HubAsync(HttpMethod.Get, $"v1/jobs/{job.GetProperty("id").GetInt64()}", null, adminKey, ct).ConfigureAwait(false);
+            }
+            while (Str(finished, "state") is not ("succeeded" or "failed") && DateTime.UtcNow < until);
+        }
+        teller.WeChat("get_new_external_userid → the new id; corpid_to_opencorpid → the open corpid; finish_external_userid_migration");
+        Expect(Str(finished, "state") == "succeeded" && finished.GetProperty("progress").GetProperty("replaced").GetInt32() >= 1,
+            $"the upgrade job succeeded and replaced the old ids it held ({(finished.ValueKind == JsonValueKind.Object ? finished.GetProperty("progress").ToString() : "no answer")})");
+        var after = await ResolveAsync(oldId, ct).ConfigureAwait(false);
+        teller.Graph($"{Describe(after)}, replaced_by {(after is { } a && a.TryGetProperty("replaced_by", out var r) ? r.ToString() : "—")}");
+        Expect(after is { } p && Str(p, "id") == Str(before, "id") && p.TryGetProperty("replaced_by", out var map) && map.TryGetProperty(oldId, out var by) && by.GetString() == newId,
+            "the new id replaced the old one in the same person, and the old one still resolves (replaced_by)");
+
+        teller.Did("after the switch Zhao Lei adds a second rep, zhaoliu: WeCom's push now carries the new id");
+        await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = corp, userid = "zhaoliu" }, ct).ConfigureAwait(false);
+        var (_, history) = await HubAsync(HttpMethod.Get, $"v1/persons/{Str(before, "id")}/history", null, adminKey, ct).ConfigureAwait(false);
+        Expect(history.ValueKind == JsonValueKind.Array && history.EnumerateArray().Any(e => Str(e, "kind") == "identifier_replaced"),
+            "the person's timeline shows the identifier_replaced event (webhooks and GET /v1/events carry it too)");
+        var seen = false;
+        for (var until = DateTime.UtcNow + PushWait; !seen && DateTime.UtcNow < until;)
+        {
+            await Task.Delay(100, ct).ConfigureAwait(false);
+            var (_, observations) = await HubAsync(HttpMethod.Get, $"v1/persons/{Str(before, "id")}/observations", null, adminKey, ct).ConfigureAwait(false);
+            seen = observations.ValueKind == JsonValueKind.Array && observations.EnumerateArray().Any(o =>
+                Str(o, "source")?.StartsWith("wecom.contact:", StringComparison.Ordinal) == true && o.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId));
+        }
+        Expect(seen && Str(await ResolveAsync(newId, ct).ConfigureAwait(false), "id") == Str(before, "id"),
+            "the push with the new id reached the same person: no second person, no conflict");
     }
 
     /// <summary>The company's CRM sends what it knows; an operator keeps two look-alikes apart and finds the data-entry mistake in the queue.</summary>

@@ -28,6 +28,14 @@ public static class SandboxMode
     public const string IsvToken = "isvtoken";
     public const string IsvAesKey = "IsvAesKeyIsvAesKeyIsvAesKeyIsvAesKey0123456";
     public const string IsvSuiteId = "ww5e17e0000000a001";
+
+    /// <summary>S16: a corp that authorized the provider's app before WeCom's id upgrade (its app sees old ids until migrated).</summary>
+    public const string LegacyCorp = "wwacme000000000002";
+    public const string LegacyProviderApp = "isv-legacy";
+
+    /// <summary>The provider's own corpid and provider_secret (service/get_provider_token), for the upgrade's provider-level calls.</summary>
+    public const string ProviderCorpId = "ww5e17e0000000b001";
+    public const string ProviderSecret = "provider-secret-isv1";
     public const string ComponentToken = "componenttoken";
     public const string ComponentAesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
@@ -61,7 +69,21 @@ public static class SandboxMode
                         ? new SandboxCallback { Url = At($"v1/callbacks/wecom/{c.Corpid}/{a.Name}"), Token = IsvToken, AesKey = IsvAesKey }
                         : new SandboxCallback { Url = At($"v1/callbacks/wecom/{c.Corpid}/{a.Name}"), Token = CrmToken, AesKey = CrmAesKey },
                 }).ToList(),
+            }).Append(new SandboxCorp
+            {
+                // S16: a second corp authorized the provider's app before WeCom's id upgrade: it still sees old ids.
+                Corpid = LegacyCorp, Subject = Demo.Subject, Members = ["wangwu", "zhaoliu"],
+                Apps =
+                [
+                    new SandboxCorpApp
+                    {
+                        Name = LegacyProviderApp, Kind = WorldKinds.Provider, Provider = "isv1", ProviderSubject = "ISV Ltd", Secret = "secret-isv-legacy",
+                        SuiteId = IsvSuiteId, IdMode = ProviderIdModes.Legacy,
+                        Callback = new SandboxCallback { Url = At($"v1/callbacks/wecom/{LegacyCorp}/{LegacyProviderApp}"), Token = IsvToken, AesKey = IsvAesKey },
+                    },
+                ],
             }).ToList(),
+            Providers = [new SandboxProvider { Id = "isv1", Corpid = ProviderCorpId, Secret = ProviderSecret }],
             Components = demo.Components.Select(c => new SandboxComponent
             {
                 ComponentAppid = c.ComponentAppid, Secret = c.Secret, Token = ComponentToken, AesKey = ComponentAesKey, Authorizers = c.Authorizers,
@@ -106,6 +128,18 @@ public static class SandboxMode
                     [
                         new CorpAppOptions { Name = Demo.SelfBuiltApp, Kind = CorpAppKinds.SelfBuilt, Secret = "secret-crm", Token = CrmToken, AesKey = CrmAesKey, AgentId = Demo.SelfBuiltAgentId },
                         new CorpAppOptions { Name = Demo.ProviderApp, Kind = CorpAppKinds.Provider, Provider = "isv1", SuiteId = IsvSuiteId, Secret = "secret-isv-crm", Token = IsvToken, AesKey = IsvAesKey, AgentId = Demo.ProviderAgentId },
+                    ],
+                },
+                new CorpOptions
+                {
+                    CorpId = LegacyCorp,
+                    Apps =
+                    [
+                        new CorpAppOptions
+                        {
+                            Name = LegacyProviderApp, Kind = CorpAppKinds.Provider, Provider = "isv1", SuiteId = IsvSuiteId, Secret = "secret-isv-legacy", Token = IsvToken, AesKey = IsvAesKey,
+                            ProviderCorpId = ProviderCorpId, ProviderSecret = ProviderSecret,
+                        },
                     ],
                 },
             ],

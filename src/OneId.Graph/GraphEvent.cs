@@ -10,6 +10,8 @@ public enum GraphEventKind
     Conflict,
     Retracted,
     Erased,
+    /// <summary>An identifier was replaced by a new one in the same person (docs/model.md §3.9); Identifiers are [old, new].</summary>
+    IdentifierReplaced,
 }
 
 /// <summary>
@@ -34,6 +36,15 @@ public sealed record GraphEvent(
         GraphEventKind.Merged => "person.merged",
         GraphEventKind.Split => "person.split",
         GraphEventKind.Erased => "person.erased",
+        GraphEventKind.IdentifierReplaced => "person.identifier_replaced",
         _ => null,
     };
+
+    /// <summary>The kind as stored and answered: snake_case (created, merged, identifier_replaced …).</summary>
+    public string KindName => NameOf(Kind);
+
+    public static string NameOf(GraphEventKind kind) => kind == GraphEventKind.IdentifierReplaced ? "identifier_replaced" : kind.ToString().ToLowerInvariant();
+
+    public static GraphEventKind ParseKind(string name) =>
+        name == "identifier_replaced" ? GraphEventKind.IdentifierReplaced : Enum.Parse<GraphEventKind>(name, ignoreCase: true);
 }

@@ -1,7 +1,14 @@
 namespace OneId.Graph;
 
 /// <summary>The exclusive identifiers a person holds now, as the rules need to see it.</summary>
-public sealed record PersonState(PersonId Id, IReadOnlyCollection<Identifier> Identifiers);
+/// <remarks>
+/// <see cref="Replaced"/> are the held identifiers marked replaced (docs/model.md §3.9): they keep resolving to the
+/// person but no longer occupy their namespace.
+/// </remarks>
+public sealed record PersonState(PersonId Id, IReadOnlyCollection<Identifier> Identifiers)
+{
+    public IReadOnlyCollection<Identifier> Replaced { get; init; } = [];
+}
 
 /// <summary>Two or more values in one exclusive (type, namespace), and the persons that would have been joined.</summary>
 /// <remarks>
@@ -44,7 +51,11 @@ public abstract record ObservationDecision
     /// <paramref name="Absorbed"/> are the persons merged into the survivor; <paramref name="NewIdentifiers"/> are the
     /// exclusive identifiers the survivor did not hold before.
     /// </summary>
-    public sealed record Accepted(PersonId? Survivor, IReadOnlyList<PersonId> Absorbed, IReadOnlyList<Identifier> NewIdentifiers) : ObservationDecision;
+    public sealed record Accepted(PersonId? Survivor, IReadOnlyList<PersonId> Absorbed, IReadOnlyList<Identifier> NewIdentifiers) : ObservationDecision
+    {
+        /// <summary>The replacements to mark: each old identifier is replaced by its new one from now on (docs/model.md §3.9).</summary>
+        public IReadOnlyList<Replacement> Replaced { get; init; } = [];
+    }
 }
 
 /// <summary>
@@ -71,13 +82,15 @@ public static class GraphRules
         {
             return new ObservationDecision.LinksNothing();
         }
-        if (HasConflict(incoming, holders))
+        var retired = Retired(observation, holders);
+        if (HasConflict(incoming, holders, retired))
         {
-            return new ObservationDecision.Rejected(DescribeConflicts(incoming, holders));
+            return new ObservationDecision.Rejected(DescribeConflicts(incoming, holders, retired));
         }
+        var replaced = ToMark(observation, holders);
         if (holders.Count == 0)
         {
-            return new ObservationDecision.Accepted(null, [], incoming);
+            return new ObservationDecision.Accepted(null, [], incoming) { Replaced = replaced };
         }
         if (holders.Count > 1 && keptApart.Count > 0 && KeptApartAmong(holders, keptApart) is { Count: > 0 } apart)
         {
@@ -92,18 +105,56 @@ public static class GraphRules
             held.UnionWith(h.Identifiers);
         }
         var absorbed = holders.Count == 1 ? [] : holders.Select(h => h.Id).Where(id => id != survivor).Distinct().Order().ToArray();
-        return new ObservationDecision.Accepted(survivor, absorbed, incoming.Where(i => !held.Contains(i)).ToArray());
+        return new ObservationDecision.Accepted(survivor, absorbed, incoming.Where(i => !held.Contains(i)).ToArray()) { Replaced = replaced };
+    }
+
+    /// <summary>
+    /// The identifiers that no longer occupy their namespace once the observation is applied: those the holders
+    /// already hold as replaced, and the observation's own old ones. Null (the common case) when there are none.
+    /// A replaced identifier stays replaced whatever later observation names it again, so that an old id arriving
+    /// late (a delayed push, an old import line) links to the person instead of conflicting with its successor.
+    /// </summary>
+    private static HashSet<Identifier>? Retired(Observation observation, IReadOnlyCollection<PersonState> holders)
+    {
+        HashSet<Identifier>? retired = null;
+        foreach (var r in observation.Replacements)
+        {
+            (retired ??= []).Add(r.Old);
+        }
+        foreach (var h in holders)
+        {
+            foreach (var id in h.Replaced)
+            {
+                (retired ??= []).Add(id);
+            }
+        }
+        return retired;
+    }
+
+    /// <summary>The observation's replacements that are not marked yet (a replacement said twice is marked once).</summary>
+    private static Replacement[] ToMark(Observation observation, IReadOnlyCollection<PersonState> holders)
+    {
+        if (observation.Replacements.Count == 0)
+        {
+            return [];
+        }
+        return observation.Replacements.Where(r => !holders.Any(h => h.Replaced.Contains(r.Old))).ToArray();
     }
 
     /// <summary>
     /// The person the observation would produce holds the union of all holders' identifiers and its own; a conflict
-    /// is two values in one exclusive (type, namespace). This runs for every observation of an import, so no LINQ.
+    /// is two values in one exclusive (type, namespace), not counting replaced ones. This runs for every observation
+    /// of an import, so no LINQ.
     /// </summary>
-    private static bool HasConflict(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders)
+    private static bool HasConflict(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders, HashSet<Identifier>? retired)
     {
         var values = new Dictionary<(IdentifierType, string), string>();
         foreach (var id in incoming)
         {
+            if (retired is not null && retired.Contains(id))
+            {
+                continue;
+            }
             if (values.TryGetValue((id.Type, id.Namespace), out var v) && !string.Equals(v, id.Value, StringComparison.Ordinal))
             {
                 return true;
@@ -114,6 +165,10 @@ public static class GraphRules
         {
             foreach (var id in h.Identifiers)
             {
+                if (retired is not null && retired.Contains(id))
+                {
+                    continue;
+                }
                 if (values.TryGetValue((id.Type, id.Namespace), out var v) && !string.Equals(v, id.Value, StringComparison.Ordinal))
                 {
                     return true;
@@ -144,10 +199,10 @@ public static class GraphRules
         return found;
     }
 
-    private static Conflict[] DescribeConflicts(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders) =>
+    private static Conflict[] DescribeConflicts(IReadOnlyList<Identifier> incoming, IReadOnlyCollection<PersonState> holders, HashSet<Identifier>? retired) =>
         holders.SelectMany(h => h.Identifiers.Select(i => (Id: i, Person: (PersonId?)h.Id)))
             .Concat(incoming.Select(i => (Id: i, Person: (PersonId?)null)))
-            .Where(x => x.Id.IsExclusive)
+            .Where(x => x.Id.IsExclusive && retired?.Contains(x.Id) != true)
             .GroupBy(x => (x.Id.Type, x.Id.Namespace))
             .Where(g => g.Select(x => x.Id.Value).Distinct(StringComparer.Ordinal).Count() > 1)
             .Select(g => new Conflict(
@@ -206,11 +261,52 @@ public static class GraphRules
             .GroupBy(o => Find(o.Identifiers.First(i => i.IsExclusive)))
             .Select(g => new Component(
                 g.Select(o => o.Id).Order().ToArray(),
-                g.SelectMany(o => o.Identifiers).Distinct().OrderBy(i => i.ToString(), StringComparer.Ordinal).ToArray()))
+                g.SelectMany(o => o.Identifiers).Distinct().OrderBy(i => i.ToString(), StringComparer.Ordinal).ToArray())
+            {
+                ReplacedBy = ReplacedIn(g),
+            })
             .OrderBy(c => c.Observations[0])
             .ToArray();
+    }
+
+    /// <summary>
+    /// What the component's observations replaced. An identifier said to be replaced twice keeps its first
+    /// replacement, as when the observations were applied one by one (<see cref="Decide(Observation, IReadOnlyCollection{PersonState}, IReadOnlyCollection{KeptApart})"/> marks an identifier once).
+    /// </summary>
+    private static IReadOnlyDictionary<Identifier, Identifier> ReplacedIn(IEnumerable<ObservationRecord> observations)
+    {
+        Dictionary<Identifier, Identifier>? map = null;
+        foreach (var o in observations.OrderBy(o => o.Id))
+        {
+            foreach (var r in o.Replacements)
+            {
+                (map ??= []).TryAdd(r.Old, r.New);
+            }
+        }
+        return map ?? EmptyReplacements;
+    }
+
+    private static readonly IReadOnlyDictionary<Identifier, Identifier> EmptyReplacements = new Dictionary<Identifier, Identifier>();
+
+    /// <summary>
+    /// Two values in one exclusive namespace among a component's identifiers that are not replaced. Accepted
+    /// observations never produce one, but retracting a replacement can (the old and the new id both active again):
+    /// the store refuses such a retraction.
+    /// </summary>
+    public static Conflict? ActiveConflict(Component component)
+    {
+        ArgumentNullException.ThrowIfNull(component);
+        var clash = component.Identifiers
+            .Where(i => i.IsExclusive && !component.ReplacedBy.ContainsKey(i))
+            .GroupBy(i => (i.Type, i.Namespace))
+            .FirstOrDefault(g => g.Count() > 1);
+        return clash is null ? null : new Conflict(clash.Key.Type.Name, clash.Key.Namespace, clash.Select(i => i.Value).Order(StringComparer.Ordinal).ToArray(), []);
     }
 }
 
 /// <summary>One person as recomputed from its observations.</summary>
-public sealed record Component(IReadOnlyList<ObservationId> Observations, IReadOnlyList<Identifier> Identifiers);
+public sealed record Component(IReadOnlyList<ObservationId> Observations, IReadOnlyList<Identifier> Identifiers)
+{
+    /// <summary>The component's identifiers that are replaced, with what replaced each (docs/model.md §3.9).</summary>
+    public IReadOnlyDictionary<Identifier, Identifier> ReplacedBy { get; init; } = new Dictionary<Identifier, Identifier>();
+}

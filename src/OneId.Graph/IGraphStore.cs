@@ -138,6 +138,12 @@ public interface IGraphStore : IAsyncDisposable
     /// <summary>The persons <paramref name="person"/> is kept apart from (current ids).</summary>
     Task<IReadOnlyList<PersonId>> GetKeptApartAsync(PersonId person, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The identifiers in effect (not replaced) of one type and namespace, in key order after <paramref name="after"/>:
+    /// what a migration has to convert (every openid of an old appid, every external_userid a provider app saw).
+    /// </summary>
+    Task<IReadOnlyList<Identifier>> ListIdentifiersAsync(IdentifierType type, string ns, Identifier? after, int limit, CancellationToken cancellationToken);
+
     /// <summary>Conflicts, open ones first (newest first within each state), a page at a time.</summary>
     Task<ConflictPage> GetConflictsAsync(int offset, int limit, CancellationToken cancellationToken);
 

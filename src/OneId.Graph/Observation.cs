@@ -21,14 +21,34 @@ public sealed record ProfileAttribute(string Name, string Value, DataTier Tier);
 public sealed record Observation
 {
     public Observation(IEnumerable<Identifier> identifiers, string source, DateTimeOffset at, IEnumerable<ProfileAttribute>? profile = null)
+        : this(identifiers, source, at, profile, null)
+    {
+    }
+
+    /// <param name="replacements">
+    /// Identifiers issued by a migration in place of older ones (docs/model.md §3.9): each new one must be among
+    /// <paramref name="identifiers"/>; the old ones are added to <see cref="Identifiers"/>, since the observation says
+    /// they belong to the same person.
+    /// </param>
+    public Observation(IEnumerable<Identifier> identifiers, string source, DateTimeOffset at, IEnumerable<ProfileAttribute>? profile, IEnumerable<Replacement>? replacements)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
-        Identifiers = identifiers.Distinct().ToArray();
-        if (Identifiers.Count == 0)
+        var ids = identifiers.Distinct().ToList();
+        if (ids.Count == 0)
         {
             throw new ArgumentException("an observation needs at least one identifier", nameof(identifiers));
         }
+        Replacements = replacements is null ? [] : replacements.Distinct().ToArray();
+        if (Replacements.Count > 0)
+        {
+            if (Replacement.Check(Replacements, ids) is { } error)
+            {
+                throw new ArgumentException(error, nameof(replacements));
+            }
+            ids.AddRange(Replacements.Select(r => r.Old).Where(old => !ids.Contains(old)));
+        }
+        Identifiers = ids;
         Source = source;
         At = at;
         Profile = profile is null ? [] : ProfilePolicy.KeepReal(profile);
@@ -49,6 +69,9 @@ public sealed record Observation
     /// </summary>
     public string? Key { get; init; }
 
+    /// <summary>"New B replaces old A" statements; both are in <see cref="Identifiers"/>. Empty for most observations.</summary>
+    public IReadOnlyList<Replacement> Replacements { get; }
+
     /// <summary>The identifiers that link and merge persons.</summary>
     public IReadOnlyList<Identifier> Exclusive { get; }
 
@@ -63,7 +86,64 @@ public sealed record ObservationRecord(
     string Source,
     DateTimeOffset At,
     IReadOnlyList<ProfileAttribute> Profile,
-    ObservationStatus Status);
+    ObservationStatus Status)
+{
+    /// <summary>What the observation said was replaced (its old identifiers are among <see cref="Identifiers"/>).</summary>
+    public IReadOnlyList<Replacement> Replacements { get; init; } = [];
+}
+
+/// <summary>
+/// Identifier <paramref name="New"/> was issued in place of <paramref name="Old"/> for the same person (docs/model.md
+/// §3.9): WeCom's provider id upgrade, an OA account migration, a re-issued pending_id. New takes Old's exclusive
+/// place; Old keeps resolving to the person, marked replaced.
+/// </summary>
+public readonly record struct Replacement(Identifier Old, Identifier New)
+{
+    /// <summary>Why a set of replacements cannot be applied with <paramref name="identifiers"/>, or null when it can.</summary>
+    public static string? Check(IReadOnlyCollection<Replacement> replacements, IReadOnlyCollection<Identifier> identifiers)
+    {
+        ArgumentNullException.ThrowIfNull(replacements);
+        ArgumentNullException.ThrowIfNull(identifiers);
+        var olds = new HashSet<Identifier>();
+        var news = new HashSet<Identifier>();
+        foreach (var r in replacements)
+        {
+            if (!r.Old.IsExclusive || !r.New.IsExclusive)
+            {
+                return $"only exclusive identifiers can replace one another ({(r.Old.IsExclusive ? r.New : r.Old).Type} is weak)";
+            }
+            if (r.Old.Type != r.New.Type)
+            {
+                return $"{r.New} cannot replace {r.Old}: a replacement keeps the type ({r.New.Type} is not {r.Old.Type})";
+            }
+            if (r.Old.Equals(r.New))
+            {
+                return $"{r.New} cannot replace itself";
+            }
+            if (!identifiers.Contains(r.New))
+            {
+                return $"the new identifier {r.New} must be one of the observation's ids";
+            }
+            if (!news.Add(r.New))
+            {
+                return $"{r.New} replaces more than one identifier";
+            }
+            if (!olds.Add(r.Old))
+            {
+                return $"{r.Old} is replaced by more than one identifier";
+            }
+        }
+        foreach (var r in replacements)
+        {
+            if (news.Contains(r.Old))
+            {
+                // A chain inside one observation (A → B → C) would leave B's state to the order of the map: say it in two.
+                return $"{r.Old} both replaces and is replaced in one observation; send the links of a chain as separate observations";
+            }
+        }
+        return null;
+    }
+}
 
 /// <summary>An observation's state. The values are stored: never renumber them.</summary>
 public enum ObservationStatus

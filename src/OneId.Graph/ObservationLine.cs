@@ -8,7 +8,9 @@ namespace OneId.Graph;
 /// <summary>
 /// One observation as a JSON object, the unit of <c>oneid import</c> files (JSON Lines):
 /// <c>{"ids":["openid:wx…:o…","unionid:acme:o…"],"source":"crm","at":"2024-05-01T10:00:00Z","profile":{"nickname":"…"}}</c>.
-/// <c>id</c>, <c>source</c>, <c>at</c> and <c>profile</c> are optional.
+/// <c>id</c>, <c>source</c>, <c>at</c>, <c>profile</c> and <c>replaces</c> are optional. <c>replaces</c> maps a new
+/// identifier (one of <c>ids</c>) to the old one it replaces (docs/model.md §3.9):
+/// <c>{"ids":["external_userid:ww…/isv1:wmNEW…"],"replaces":{"external_userid:ww…/isv1:wmNEW…":"external_userid:ww…/isv1:wmOLD…"}}</c>.
 /// </summary>
 /// <remarks>
 /// Every line has an identity, its <see cref="Observation.Key"/>, so that a file run twice (or re-run after a crash
@@ -113,11 +115,10 @@ public static class ObservationLine
             }
         }
 
-        var replaces = new List<string>();
-        if (root.TryGetProperty("replaces", out var r) && r.ValueKind == JsonValueKind.Array)
+        var replaces = new List<Replacement>();
+        if (root.TryGetProperty("replaces", out var r) && r.ValueKind != JsonValueKind.Null && !TryReadReplaces(r, ids, replaces, out error))
         {
-            // Not applied by the graph yet; part of the line's identity so that a later "replaces" is a new observation.
-            replaces.AddRange(r.EnumerateArray().Select(x => x.GetRawText()));
+            return false;
         }
 
         var profile = new List<ProfileAttribute>();
@@ -149,7 +150,7 @@ public static class ObservationLine
             }
         }
 
-        observation = new Observation(ids, source, at, profile)
+        observation = new Observation(ids, source, at, profile, replaces)
         {
             Key = givenId is not null ? "id:" + givenId : ContentKey(ids, replaces, source, atGiven ? at : null, profile),
         };
@@ -157,8 +158,53 @@ public static class ObservationLine
         return true;
     }
 
+    private const string ReplacesShape = "\"replaces\" must be an object mapping each new identifier (one of \"ids\") to the old identifier it replaces, e.g. {\"openid:wxNEW…:o…\":\"openid:wxOLD…:o…\"}";
+
+    private static bool TryReadReplaces(JsonElement element, List<Identifier> ids, List<Replacement> replaces, [NotNullWhen(false)] out string? error)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            error = ReplacesShape;
+            return false;
+        }
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pair in element.EnumerateObject())
+        {
+            if (!seen.Add(pair.Name))
+            {
+                error = $"\"replaces\" names {Shorten(pair.Name)} twice";
+                return false;
+            }
+            if (pair.Value.ValueKind != JsonValueKind.String)
+            {
+                error = ReplacesShape;
+                return false;
+            }
+            if (!Identifier.TryParse(pair.Name, out var @new, out var newError))
+            {
+                error = "\"replaces\" key: " + newError;
+                return false;
+            }
+            if (!Identifier.TryParse(pair.Value.GetString(), out var old, out var oldError))
+            {
+                error = "\"replaces\" value: " + oldError;
+                return false;
+            }
+            if (!ids.Contains(@new))
+            {
+                error = $"\"replaces\" key {Shorten(pair.Name)} must also be in \"ids\" (the map goes from new to old)";
+                return false;
+            }
+            replaces.Add(new Replacement(old, @new));
+        }
+        error = replaces.Count == 0 ? null : Replacement.Check(replaces, ids);
+        return error is null;
+    }
+
+    private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
+
     /// <summary><c>sha256:</c> + hex of the canonical JSON of what the line says.</summary>
-    private static string ContentKey(List<Identifier> ids, List<string> replaces, string source, DateTimeOffset? at, List<ProfileAttribute> profile)
+    private static string ContentKey(List<Identifier> ids, List<Replacement> replaces, string source, DateTimeOffset? at, List<ProfileAttribute> profile)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer))
@@ -172,10 +218,14 @@ public static class ObservationLine
             w.WriteEndArray();
             if (replaces.Count > 0)
             {
+                // [new, old] pairs by new: the same map in any key order is the same observation.
                 w.WriteStartArray("replaces");
-                foreach (var raw in replaces.Order(StringComparer.Ordinal))
+                foreach (var replacement in replaces.OrderBy(x => x.New.ToString(), StringComparer.Ordinal))
                 {
-                    w.WriteStringValue(raw);
+                    w.WriteStartArray();
+                    w.WriteStringValue(replacement.New.ToString());
+                    w.WriteStringValue(replacement.Old.ToString());
+                    w.WriteEndArray();
                 }
                 w.WriteEndArray();
             }

@@ -9,6 +9,12 @@ public sealed record Person(
     DateTimeOffset CreatedAt)
 {
     /// <summary>
+    /// The person's identifiers that were replaced (docs/model.md §3.9), each with the identifier that replaced it.
+    /// Both are in <see cref="Identifiers"/>: an old id keeps resolving to the person.
+    /// </summary>
+    public IReadOnlyDictionary<Identifier, Identifier> ReplacedBy { get; init; } = new Dictionary<Identifier, Identifier>();
+
+    /// <summary>
     /// The profile a person shows is the newest real value of each attribute over its accepted observations.
     /// It is derived, never stored on the person, so merges, splits and erasure need no profile bookkeeping.
     /// </summary>

@@ -46,6 +46,30 @@ public abstract class GraphCommandsContract : IDisposable
     }
 
     [Fact]
+    public async Task Import_takes_replaces_as_a_map_from_new_to_old_and_refuses_other_shapes_with_one_line_each()
+    {
+        var db = await NewDatabaseAsync();
+        const string old = "external_userid:ww0000000000000001/isv1:wmOLDOLDOLDOLDOLDOLD000000000001";
+        const string @new = "external_userid:ww0000000000000001/isv1:wmNEWNEWNEWNEWNEWNEW000000000001";
+        var input = string.Join('\n',
+            Line(old, "unionid:acme:oRexUnionRexUnionRexUnion001"),
+            $$$"""{"ids":["{{{@new}}}"],"replaces":{"{{{@new}}}":"{{{old}}}"}}""",
+            $$$"""{"ids":["{{{@new}}}"],"replaces":["{{{old}}}"]}""",
+            $$$"""{"ids":["{{{@new}}}"],"replaces":{"{{{old}}}":"{{{@new}}}"}}""");
+
+        var import = await OneIdCli.RunWithInputAsync(input, "import", "--db", db, "-");
+
+        import.ExitCode.Should().Be(1);
+        import.StdOut.Should().Contain("accepted: 2").And.Contain("invalid: 2");
+        import.StdErr.Should().Contain("line 3: \"replaces\" must be an object mapping each new identifier").And.Contain("line 4: \"replaces\" key");
+        var resolved = await OneIdCli.RunAsync("resolve", "--db", db, old);
+        resolved.ExitCode.Should().Be(0, resolved.StdErr);
+        using var person = JsonDocument.Parse(resolved.StdOut);
+        person.RootElement.GetProperty("replaced_by").GetProperty(old).GetString().Should().Be(@new);
+        person.RootElement.GetProperty("identifiers").EnumerateArray().Select(e => e.GetString()).Should().Contain([old, @new]);
+    }
+
+    [Fact]
     public async Task Import_reads_stdin_exits_0_when_every_line_is_valid_and_resolve_follows_aliases()
     {
         var db = await NewDatabaseAsync();

@@ -37,7 +37,7 @@ public sealed class ObservationLineTests
         Parse($$$"""{"ids":["{{{Open}}}","{{{Union}}}"],"source":"web","at":"2024-05-01T10:00:00Z","profile":{"nickname":"A","city":"B"}}""").Key.Should().NotBe(key);
         Parse($$$"""{"ids":["{{{Open}}}","{{{Union}}}"],"source":"crm","at":"2024-05-01T10:00:00Z","profile":{"nickname":"C","city":"B"}}""").Key.Should().NotBe(key);
         Parse($$$"""{"ids":["{{{Open}}}"],"source":"crm","at":"2024-05-01T10:00:00Z","profile":{"nickname":"A","city":"B"}}""").Key.Should().NotBe(key);
-        Parse($$$"""{"ids":["{{{Open}}}","{{{Union}}}"],"replaces":["{{{Open}}}"],"source":"crm","at":"2024-05-01T10:00:00Z","profile":{"nickname":"A","city":"B"}}""").Key.Should().NotBe(key);
+        Parse($$$"""{"ids":["{{{Open}}}","{{{Union}}}"],"replaces":{"{{{Open}}}":"openid:wx00000000000000b2:oAliceOldAliceOldAliceOld01"},"source":"crm","at":"2024-05-01T10:00:00Z","profile":{"nickname":"A","city":"B"}}""").Key.Should().NotBe(key);
     }
 
     [Fact]
@@ -85,5 +85,49 @@ public sealed class ObservationLineTests
         bytes[^4] = 0xff;
         ObservationLine.TryParse(bytes, Now, out _, out var error).Should().BeFalse();
         error.Should().NotBeNullOrWhiteSpace();
+    }
+
+    private const string OldExt = "external_userid:ww01/isv1:wmOLD0001";
+    private const string NewExt = "external_userid:ww01/isv1:wmNEW0001";
+
+    [Fact]
+    public void Replaces_is_a_map_from_new_to_old()
+    {
+        var o = Parse($$$"""{"ids":["{{{NewExt}}}"],"replaces":{"{{{NewExt}}}":"{{{OldExt}}}"}}""");
+
+        o.Replacements.Should().Equal(new Replacement(Identifier.Parse(OldExt), Identifier.Parse(NewExt)));
+        o.Identifiers.Select(i => i.ToString()).Should().BeEquivalentTo(NewExt, OldExt);
+    }
+
+    [Fact]
+    public void The_key_of_a_line_with_replaces_is_stable_and_differs_from_the_same_ids_without()
+    {
+        var with = Parse($$$"""{"ids":["{{{NewExt}}}","{{{Union}}}"],"replaces":{"{{{NewExt}}}":"{{{OldExt}}}"}}""").Key;
+
+        Parse($$$"""{"replaces":{"{{{NewExt}}}":"{{{OldExt}}}"},"ids":["{{{Union}}}","{{{NewExt}}}"]}""").Key.Should().Be(with);
+        Parse($$$"""{"ids":["{{{NewExt}}}","{{{Union}}}"]}""").Key.Should().NotBe(with);
+        Parse($$$"""{"ids":["{{{NewExt}}}","{{{Union}}}"],"replaces":{}}""").Key.Should().Be(Parse($$$"""{"ids":["{{{NewExt}}}","{{{Union}}}"]}""").Key,
+            "an empty map says nothing");
+        // A line without replaces keeps the key it had before replaces existed.
+        Parse($$$"""{"ids":["{{{Open}}}"]}""").Key.Should().Be("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            Encoding.UTF8.GetBytes($$$"""{"ids":["{{{Open}}}"],"source":"import","profile":[]}"""))));
+    }
+
+    [Theory]
+    [InlineData("""["external_userid:ww01/isv1:wmOLD0001"]""", "must be an object mapping each new identifier")]
+    [InlineData("""{"external_userid:ww01/isv1:wmNEW0001":42}""", "must be an object mapping each new identifier")]
+    [InlineData("""{"external_userid:ww01/isv1:wmNEW0001":"nonsense"}""", "replaces\" value:")]
+    [InlineData("""{"bad":"external_userid:ww01/isv1:wmOLD0001"}""", "replaces\" key:")]
+    [InlineData("""{"external_userid:ww01/isv1:wmOTHER01":"external_userid:ww01/isv1:wmOLD0001"}""", "must also be in \"ids\"")]
+    [InlineData("""{"external_userid:ww01/isv1:wmNEW0001":"external_userid:ww01/isv1:wmNEW0001"}""", "itself")]
+    [InlineData("""{"external_userid:ww01/isv1:wmNEW0001":"pending_id:ww01/isv1:pOLD0001"}""", "keeps the type")]
+    [InlineData("""{"external_userid:ww01/isv1:wmNEW0001":"external_userid:ww01/isv1:wmOLD0001","external_userid:ww01/isv1:wmNEW0001":"external_userid:ww01/isv1:wmOLD0002"}""", "twice")]
+    public void A_bad_replaces_is_refused_with_a_one_line_reason(string replaces, string reason)
+    {
+        var line = $$$"""{"ids":["{{{NewExt}}}"],"replaces":{{{replaces}}}}""";
+
+        ObservationLine.TryParse(Encoding.UTF8.GetBytes(line), Now, out var observation, out var error).Should().BeFalse();
+        observation.Should().BeNull();
+        error.Should().Contain(reason).And.NotContain("\n");
     }
 }

@@ -65,7 +65,7 @@ public sealed class JobsTests : IDisposable
         start.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var job = await start.Content.ReadFromJsonAsync<JsonElement>();
         job.EnumerateObject().Select(p => p.Name).Should().Equal("id", "kind", "appid", "state", "progress", "eta_seconds", "error", "created_at", "started_at", "finished_at");
-        job.GetProperty("progress").EnumerateObject().Select(p => p.Name).Should().Equal("pages", "followers", "new_persons", "merges", "conflicts");
+        job.GetProperty("progress").EnumerateObject().Select(p => p.Name).Should().Equal("pages", "followers", "new_persons", "merges", "conflicts", "replaced");
         job.GetProperty("kind").GetString().Should().Be("oa_followers_backfill");
         job.GetProperty("appid").GetString().Should().Be(Demo.OfficialAccount);
         job.GetProperty("state").GetString().Should().BeOneOf("queued", "running");

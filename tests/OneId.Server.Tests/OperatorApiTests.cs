@@ -59,6 +59,52 @@ public abstract class OperatorApiTests : IAsyncLifetime
 
     // ---- POST /v1/observations
 
+    private const string OldExt = "external_userid:ww0000000000000001/isv1:wmOLDOLDOLDOLDOLDOLD000000000001";
+    private const string NewExt = "external_userid:ww0000000000000001/isv1:wmNEWNEWNEWNEWNEWNEW000000000001";
+
+    [Fact]
+    public async Task A_replacement_posted_as_a_map_from_new_to_old_keeps_the_person_and_answers_replaced_by()
+    {
+        var first = await ObserveAsync(OldExt, UnionId("rex"));
+        var body = new Dictionary<string, object>
+        {
+            ["ids"] = new[] { NewExt },
+            ["replaces"] = new Dictionary<string, string> { [NewExt] = OldExt },
+            ["source"] = "wecom.upgrade",
+        };
+
+        var replaced = (await OkAsync(await PostObservationsAsync(_admin, body))).GetProperty("results")[0];
+        var retried = (await OkAsync(await PostObservationsAsync(_admin, body))).GetProperty("results")[0];
+
+        replaced.GetProperty("outcome").GetString().Should().Be("accepted");
+        replaced.GetProperty("person").GetString().Should().Be(first.GetProperty("person").GetString());
+        retried.GetProperty("observation").GetString().Should().Be(replaced.GetProperty("observation").GetString(), "a retried request is the same observation");
+        var person = await OkAsync(await _admin.GetAsync($"/v1/resolve?id={Uri.EscapeDataString(OldExt)}"));
+        person.GetProperty("id").GetString().Should().Be(first.GetProperty("person").GetString());
+        person.GetProperty("replaced_by").GetProperty(OldExt).GetString().Should().Be(NewExt);
+        var events = (await OkAsync(await _admin.GetAsync("/v1/events?after=0&limit=100"))).GetProperty("events").EnumerateArray()
+            .Where(e => e.GetProperty("type").GetString() == "person.identifier_replaced").ToArray();
+        events.Should().ContainSingle("the retry replaced nothing twice");
+        events[0].GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()).Should().Equal(OldExt, NewExt);
+        var history = await OkAsync(await _admin.GetAsync($"/v1/persons/{person.GetProperty("id").GetString()}/history"));
+        history.EnumerateArray().Select(e => e.GetProperty("kind").GetString()).Should().Contain("identifier_replaced");
+    }
+
+    [Theory]
+    [InlineData("[]", "must be an object mapping each new identifier")]
+    [InlineData("{\"" + NewExt + "\":\"openid:wx00000000000000a1:oAAAAAAAA1\"}", "keeps the type")]
+    [InlineData("{\"" + OldExt + "\":\"" + NewExt + "\"}", "must also be in")]
+    public async Task A_badly_shaped_replaces_is_refused_whole_as_problem_details(string replaces, string reason)
+    {
+        var json = $$"""{"observations":[{"ids":["{{UnionId("ok")}}"]},{"ids":["{{NewExt}}"],"replaces":{{replaces}}}]}""";
+
+        var r = await _admin.PostAsync("/v1/observations", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        var problem = await ProblemAsync(r, HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain("observations[1]").And.Contain(reason);
+        (await _admin.GetAsync($"/v1/resolve?id={UnionId("ok")}")).StatusCode.Should().Be(HttpStatusCode.NotFound, "nothing of a refused batch is applied");
+    }
+
     [Fact]
     public async Task Observations_are_applied_in_order_and_each_answers_its_outcome_and_person()
     {

@@ -10,18 +10,45 @@ public static class GraphInvariants
     public static async Task AssertMatchesReplayAsync(SqlGraphStore store)
     {
         var (observations, persons) = await ReadAllAsync(store);
+        var replacedBy = await ReadReplacedAsync(store);
 
         // The oracle is computed here from the definition, not with GraphRules.Components, which the store itself uses
         // for retraction: a bug there would otherwise agree with itself.
         var expected = Partition(ExpectedPersons(observations.Where(o => o.Status == ObservationStatus.Accepted)));
         var actual = Partition(persons.Values.Select(ids => ids.Select(i => i.ToString())));
+        // Replacement marks by the definition (docs/model.md §3.9): what the accepted observations said was replaced,
+        // the first word on an identifier kept.
+        var expectedMarks = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var o in observations.Where(o => o.Status == ObservationStatus.Accepted).OrderBy(o => o.Id))
+        {
+            foreach (var r in o.Replacements)
+            {
+                expectedMarks.TryAdd(r.Old.ToString(), r.New.ToString());
+            }
+        }
+        replacedBy.ToDictionary(r => r.Key.ToString(), r => r.Value.ToString()).Should().BeEquivalentTo(expectedMarks, "the replaced marks must replay too");
         actual.Should().Equal(expected, "the persons must equal what replaying the accepted observations from scratch gives");
 
         foreach (var (person, ids) in persons)
         {
-            ids.Where(i => i.IsExclusive).GroupBy(i => (i.Type, i.Namespace)).Should()
-                .OnlyContain(g => g.Count() == 1, $"person {person} may hold one value per exclusive namespace");
+            ids.Where(i => i.IsExclusive && !replacedBy.ContainsKey(i)).GroupBy(i => (i.Type, i.Namespace)).Should()
+                .OnlyContain(g => g.Count() == 1, $"person {person} may hold one value per exclusive namespace, not counting replaced ones");
         }
+    }
+
+    /// <summary>Every replaced identifier of the store, with its successor.</summary>
+    public static async Task<IReadOnlyDictionary<Identifier, Identifier>> ReadReplacedAsync(SqlGraphStore store)
+    {
+        await using var connection = await store.Database.OpenConnectionAsync(CancellationToken.None);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT key, replaced_by FROM identifiers WHERE replaced_by IS NOT NULL";
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var map = new Dictionary<Identifier, Identifier>();
+        while (await reader.ReadAsync())
+        {
+            map[Identifier.Parse(reader.GetString(0))] = Identifier.Parse(reader.GetString(1));
+        }
+        return map;
     }
 
     /// <summary>
@@ -66,12 +93,17 @@ public static class GraphInvariants
         var observations = new List<ObservationRecord>();
         await using (var cmd = connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT id, ids, status FROM observations ORDER BY id";
+            cmd.CommandText = "SELECT id, ids, status, replaces FROM observations ORDER BY id";
             await using var reader = await cmd.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
                 var ids = reader.GetString(1).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Identifier.Parse).ToArray();
-                observations.Add(new ObservationRecord(new ObservationId(reader.GetInt64(0)), ids, "", default, [], (ObservationStatus)Convert.ToInt32(reader.GetValue(2))));
+                // Stored as old and new identifier on alternate lines.
+                var replaces = reader.IsDBNull(3) ? [] : reader.GetString(3).Split('\n').Select(Identifier.Parse).Chunk(2).Select(p => new Replacement(p[0], p[1])).ToArray();
+                observations.Add(new ObservationRecord(new ObservationId(reader.GetInt64(0)), ids, "", default, [], (ObservationStatus)Convert.ToInt32(reader.GetValue(2)))
+                {
+                    Replacements = replaces,
+                });
             }
         }
         var persons = new Dictionary<long, List<Identifier>>();

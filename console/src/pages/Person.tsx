@@ -73,7 +73,12 @@ export default function Person({ id }: { id: string }) {
                 {identifiersByType(person.identifiers).map(([type, ids]) => (
                   <div key={type} style={{ marginBottom: 8 }}>
                     <Tag color={colorOf(type)}>{type}</Tag> {ids.length}
-                    {ids.slice(0, 8).map((i) => <div key={i}><Typography.Text code copyable style={{ fontSize: 11 }}>{i}</Typography.Text></div>)}
+                    {ids.slice(0, 8).map((i) => (
+                      <div key={i}>
+                        <Typography.Text code copyable delete={!!person.replaced_by?.[i]} style={{ fontSize: 11 }}>{i}</Typography.Text>
+                        {person.replaced_by?.[i] && <div data-testid="replaced-identifier" style={{ fontSize: 11, color: '#888' }}>{t('person.replacedBy')} {person.replaced_by[i]}</div>}
+                      </div>
+                    ))}
                     {ids.length > 8 && <div>… +{ids.length - 8}</div>}
                   </div>
                 ))}
@@ -133,7 +138,7 @@ export default function Person({ id }: { id: string }) {
               <Card title={t('person.timeline')} size="small">
                 <Timeline
                   items={history.map((e) => ({
-                    color: e.kind === 'conflict' ? 'red' : e.kind === 'merged' ? 'purple' : e.kind === 'split' ? 'orange' : 'blue',
+                    color: e.kind === 'conflict' ? 'red' : e.kind === 'merged' ? 'purple' : e.kind === 'split' ? 'orange' : e.kind === 'identifier_replaced' ? 'cyan' : 'blue',
                     children: (
                       <div data-testid="timeline-item">
                         <b>{t(`person.kinds.${e.kind}`, { defaultValue: e.kind })}</b> · {e.at.replace('T', ' ').slice(0, 19)}

@@ -10,9 +10,13 @@ using OneId.Storage.Hub;
 
 namespace OneId.Server.Api;
 
-public sealed record StartJobRequest(string? Kind, string? Appid);
+/// <summary>
+/// <c>{"kind","appid"}</c>; an OA account migration adds <c>from_appid</c> (the old account); a WeCom id upgrade names
+/// <c>corpid</c> and <c>app</c> instead of <c>appid</c>.
+/// </summary>
+public sealed record StartJobRequest(string? Kind, string? Appid, string? FromAppid = null, string? Corpid = null, string? App = null);
 
-public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts);
+public sealed record JobProgressView(int Pages, int Followers, int NewPersons, int Merges, int Conflicts, int Replaced);
 
 /// <summary>A job as the API answers it; <c>eta_seconds</c> is null while unknown.</summary>
 public sealed record JobView(long Id, string Kind, string Appid, string State, JobProgressView Progress, double? EtaSeconds, string? Error,
@@ -22,7 +26,7 @@ public sealed record JobView(long Id, string Kind, string Appid, string State, J
     {
         var p = JobProgress.Parse(job.Progress);
         return new JobView(job.Id, job.Kind, job.AppId, job.State.ToString().ToLowerInvariant(),
-            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts),
+            new JobProgressView(p.Pages, p.Followers, p.NewPersons, p.Merges, p.Conflicts, p.Replaced),
             job.State == JobState.Running ? p.EtaSeconds(job.StartedAt, now) : null, job.Error, job.CreatedAt, job.StartedAt, job.FinishedAt);
     }
 }
@@ -46,7 +50,7 @@ public static class JobsApi
         {
             return Problems.BadRequest("Missing body", $"Send {{\"kind\":\"{JobKinds.OaFollowersBackfill}\",\"appid\":\"wx…\"}}.");
         }
-        var job = await jobs.StartAsync(tenants.Get(http.Caller().Tenant)!, request.Kind, request.Appid, ct).ConfigureAwait(false);
+        var job = await jobs.StartAsync(tenants.Get(http.Caller().Tenant)!, new JobRequest(request.Kind, request.Appid, request.FromAppid, request.Corpid, request.App), ct).ConfigureAwait(false);
         return TypedResults.Accepted($"/v1/jobs/{job.Id}", JobView.From(job, time.GetUtcNow()));
     }
 

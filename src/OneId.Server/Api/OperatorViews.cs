@@ -82,7 +82,7 @@ public static class WebhookDocument
     {
         ArgumentNullException.ThrowIfNull(e);
         ArgumentNullException.ThrowIfNull(tiers);
-        return new WebhookEvent($"{tenant}-{e.Sequence}", e.WebhookName ?? e.Kind.ToString().ToLowerInvariant(), tenant, e.Sequence, e.At, e.Person?.ToString(),
+        return new WebhookEvent($"{tenant}-{e.Sequence}", e.WebhookName ?? e.KindName, tenant, e.Sequence, e.At, e.Person?.ToString(),
             e.Others.Select(p => p.ToString()).ToArray(), e.Observation?.ToString(),
             e.Identifiers.Where(id => tiers.Contains(id.Tier)).Select(id => id.ToString()).ToArray());
     }

@@ -36,7 +36,7 @@ public sealed record EventView(
 {
     public static EventView From(GraphEvent e, Caller caller) => new(
         e.Sequence,
-        e.Kind.ToString().ToLowerInvariant(),
+        e.KindName,
         e.Person?.ToString(),
         e.Others.Select(p => p.ToString()).ToArray(),
         e.Observation?.ToString(),

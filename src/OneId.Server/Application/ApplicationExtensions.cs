@@ -18,6 +18,7 @@ public static class ApplicationExtensions
         services.TryAddSingleton<WebLoginFlows>();
         services.TryAddSingleton<PushFlows>();
         services.TryAddSingleton<FollowerBackfill>();
+        services.TryAddSingleton<IdMigrations>();
         services.TryAddSingleton<InboxSignal>();
         services.TryAddSingleton<InboxWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<InboxWorker>());

@@ -15,6 +15,14 @@ public static class JobKinds
 {
     /// <summary>S12: every follower of an OA, with its unionid (user/get + user/info/batchget).</summary>
     public const string OaFollowersBackfill = "oa_followers_backfill";
+
+    /// <summary>S16: an OA account migration: every openid of the old appid through changeopenid (the job's parameter is the old appid).</summary>
+    public const string OaAccountMigration = "oa_account_migration";
+
+    /// <summary>S16: WeCom's id upgrade for a provider app (get_new_external_userid, open_corpid, the finish switch); the job's app is corpid/app.</summary>
+    public const string WeComIdUpgrade = "wecom_id_upgrade";
+
+    public static readonly IReadOnlyList<string> All = [OaFollowersBackfill, OaAccountMigration, WeComIdUpgrade];
 }
 
 /// <summary>A job's progress, as stored and as answered (snake_case).</summary>
@@ -27,6 +35,10 @@ public sealed record JobProgress(
     [property: JsonPropertyName("total")] int? Total)
 {
     public static readonly JobProgress None = new(0, 0, 0, 0, 0, null);
+
+    /// <summary>Identifiers a migration replaced (docs/model.md §3.9).</summary>
+    [JsonPropertyName("replaced")]
+    public int Replaced { get; init; }
 
     public static JobProgress Parse(string json)
     {
@@ -60,12 +72,21 @@ public sealed class JobSignal : WorkerSignal;
 /// <summary>The trigger "start a backfill job": checks what can be checked at once, then queues the job for the <see cref="JobWorker"/>.</summary>
 public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
 {
-    public async Task<StoredJob> StartAsync(HubTenant tenant, string? kind, string? appId, CancellationToken cancellationToken)
+    public Task<StoredJob> StartAsync(HubTenant tenant, string? kind, string? appId, CancellationToken cancellationToken) =>
+        StartAsync(tenant, new JobRequest(kind, appId, null, null, null), cancellationToken);
+
+    public async Task<StoredJob> StartAsync(HubTenant tenant, JobRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        if (kind != JobKinds.OaFollowersBackfill)
+        ArgumentNullException.ThrowIfNull(request);
+        var (kind, appId) = (request.Kind, request.AppId);
+        if (!JobKinds.All.Contains(kind))
         {
-            throw new FlowRefusedException(FlowRefusal.BadInput, "Unknown job kind", $"kind must be \"{JobKinds.OaFollowersBackfill}\".");
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Unknown job kind", $"kind must be one of {string.Join(", ", JobKinds.All.Select(k => $"\"{k}\""))}.");
+        }
+        if (kind == JobKinds.WeComIdUpgrade)
+        {
+            return await StartWeComUpgradeAsync(tenant, request, cancellationToken).ConfigureAwait(false);
         }
         if (string.IsNullOrEmpty(appId) || tenant.FindApp(appId) is not { } app)
         {
@@ -78,13 +99,56 @@ public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
         // An app that acts through its platform can call user/get only once its admin has authorized the platform
         // (the authorizer_refresh_token arrives with the authorized event): refused now, not as a failed job later.
         await PlatformApps.EnsureAuthorizedAsync(tokens, app, cancellationToken).ConfigureAwait(false);
-        var job = await tenant.Jobs.CreateJobAsync(kind, app.AppId, cancellationToken).ConfigureAwait(false)
+        string? parameter = null;
+        if (kind == JobKinds.OaAccountMigration)
+        {
+            // changeopenid is called with the NEW account's token and names the old account (docs/wechat-api.md §2.4).
+            if (string.IsNullOrEmpty(request.FromAppId) || !Graph.Identifier.TryCreate(Graph.IdentifierType.OpenId, request.FromAppId, "probe0", out _, out _))
+            {
+                throw new FlowRefusedException(FlowRefusal.BadInput, "Missing from_appid",
+                    "An OA account migration needs \"from_appid\": the appid of the old account whose openids the hub holds (wx + 16 lowercase hex); \"appid\" is the new account.");
+            }
+            if (request.FromAppId == app.AppId)
+            {
+                throw new FlowRefusedException(FlowRefusal.BadInput, "Same account", "from_appid must be the old account, not the new one (appid).");
+            }
+            parameter = request.FromAppId;
+        }
+        var job = await tenant.Jobs.CreateJobAsync(kind!, app.AppId, parameter, cancellationToken).ConfigureAwait(false)
             ?? throw new FlowRefusedException(FlowRefusal.Conflict, "A job is already running",
-                $"A backfill of {appId} is already queued or running; wait for it (GET /v1/jobs) before starting another.");
+                $"A job for {appId} is already queued or running; wait for it (GET /v1/jobs) before starting another.");
+        signal.Notify();
+        return job;
+    }
+
+    private async Task<StoredJob> StartWeComUpgradeAsync(HubTenant tenant, JobRequest request, CancellationToken ct)
+    {
+        var corp = tenant.Options.Corps.FirstOrDefault(c => c.CorpId == request.CorpId);
+        var app = corp?.Apps.FirstOrDefault(a => a.Name == request.App);
+        if (corp is null || app is null)
+        {
+            throw new FlowRefusedException(FlowRefusal.NotFound, "Unknown WeCom app",
+                "A WeCom id upgrade needs \"corpid\" and \"app\" naming a provider app configured in this key's tenant.");
+        }
+        if (app.Kind != CorpAppKinds.Provider)
+        {
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Not a provider app", $"{corp.CorpId}/{app.Name} is self-built: it sees plaintext ids, which WeCom's upgrade does not change.");
+        }
+        if (string.IsNullOrEmpty(app.ProviderCorpId) || string.IsNullOrEmpty(app.ProviderSecret))
+        {
+            throw new FlowRefusedException(FlowRefusal.BadInput, "Provider credentials missing",
+                $"Set provider_corpid and provider_secret on {corp.CorpId}/{app.Name}: the upgrade's provider-level calls (corpid_to_opencorpid, finish_external_userid_migration) need the provider's own token.");
+        }
+        var job = await tenant.Jobs.CreateJobAsync(JobKinds.WeComIdUpgrade, $"{corp.CorpId}/{app.Name}", null, ct).ConfigureAwait(false)
+            ?? throw new FlowRefusedException(FlowRefusal.Conflict, "A job is already running",
+                $"A job for {corp.CorpId}/{app.Name} is already queued or running; wait for it (GET /v1/jobs) before starting another.");
         signal.Notify();
         return job;
     }
 }
+
+/// <summary>What POST /v1/jobs asks for: an OA job names <c>appid</c> (and <c>from_appid</c> for a migration), a WeCom job <c>corpid</c> and <c>app</c>.</summary>
+public sealed record JobRequest(string? Kind, string? AppId, string? FromAppId, string? CorpId, string? App);
 
 /// <summary>
 /// Runs queued jobs, one per app at a time (the store allows one active job per app), several apps side by side.
@@ -92,7 +156,7 @@ public sealed class BackfillJobs(ITokenStore tokens, JobSignal signal)
 /// checkpoint in whichever instance claims it next; a job stopped by WeChat (e.g. the 45009 daily quota) fails
 /// with the error, and starting it again resumes from the checkpoint.
 /// </summary>
-public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill backfill, JobSignal signal, TimeProvider time, ILogger<JobWorker> logger) : BackgroundService
+public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill backfill, IdMigrations migrations, JobSignal signal, TimeProvider time, ILogger<JobWorker> logger) : BackgroundService
 {
     private const int MaxParallelJobs = 4;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
@@ -171,27 +235,57 @@ public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill b
         string? error = null;
         try
         {
-            if (tenant.FindApp(job.AppId) is not { } app)
-            {
-                throw new InvalidOperationException($"app {job.AppId} is no longer configured");
-            }
             LogStarted(logger, tenant.Name, job.Id, job.Kind, job.AppId);
-            await backfill.RunAsync(tenant, app, stoppingToken, async (step, ct) =>
+            async Task Migrated(MigrationStep step, CancellationToken ct)
             {
                 string json;
                 lock (gate)
                 {
-                    progress = step.Batch is { } b
-                        ? progress with
-                        {
-                            Followers = progress.Followers + b.Followers, NewPersons = progress.NewPersons + b.NewPersons,
-                            Merges = progress.Merges + b.Merges, Conflicts = progress.Conflicts + b.Conflicts, Total = step.TotalFollowers,
-                        }
-                        : progress with { Pages = progress.Pages + 1, Total = step.TotalFollowers };
+                    progress = progress with
+                    {
+                        Pages = progress.Pages + step.Calls, Merges = progress.Merges + step.Merges, Conflicts = progress.Conflicts + step.Conflicts,
+                        Replaced = progress.Replaced + step.Replaced,
+                    };
                     json = progress.ToJson();
                 }
                 await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, ct).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+            }
+            if (job.Kind == JobKinds.WeComIdUpgrade)
+            {
+                var slash = job.AppId.IndexOf('/', StringComparison.Ordinal);
+                var corp = tenant.Options.Corps.FirstOrDefault(c => c.CorpId == job.AppId[..Math.Max(0, slash)]);
+                var corpApp = corp?.Apps.FirstOrDefault(a => a.Name == job.AppId[(slash + 1)..])
+                    ?? throw new InvalidOperationException($"WeCom app {job.AppId} is no longer configured");
+                await migrations.RunWeComIdUpgradeAsync(tenant, corp!, corpApp, Migrated, stoppingToken).ConfigureAwait(false);
+            }
+            else if (tenant.FindApp(job.AppId) is not { } app)
+            {
+                throw new InvalidOperationException($"app {job.AppId} is no longer configured");
+            }
+            else if (job.Kind == JobKinds.OaAccountMigration)
+            {
+                await migrations.RunOaAccountMigrationAsync(tenant, app, job.Parameter ?? throw new InvalidOperationException("the migration names no old appid"),
+                    Migrated, stoppingToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await backfill.RunAsync(tenant, app, stoppingToken, async (step, ct) =>
+                {
+                    string json;
+                    lock (gate)
+                    {
+                        progress = step.Batch is { } b
+                            ? progress with
+                            {
+                                Followers = progress.Followers + b.Followers, NewPersons = progress.NewPersons + b.NewPersons,
+                                Merges = progress.Merges + b.Merges, Conflicts = progress.Conflicts + b.Conflicts, Total = step.TotalFollowers,
+                            }
+                            : progress with { Pages = progress.Pages + 1, Total = step.TotalFollowers };
+                        json = progress.ToJson();
+                    }
+                    await tenant.Jobs.ReportJobAsync(job.Id, _owner, json, Lease, ct).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            }
             state = JobState.Succeeded;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

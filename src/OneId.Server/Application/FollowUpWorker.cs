@@ -73,6 +73,36 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
         }
     }
 
+    /// <summary>How often the instance holding the lease looks for pending_ids whose 90 days are over.</summary>
+    private static readonly TimeSpan PendingSweep = TimeSpan.FromSeconds(30);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _lastSweep = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// pending_ids live 90 days (docs/wechat-api.md §6.6): once one is over, its person is converted again, and a
+    /// re-issued pending_id replaces the old one (<see cref="ProviderConversions.RefreshDueAsync"/>). A WeChat failure
+    /// is logged and the sweep tried again later; it never holds up the event follow-ups.
+    /// </summary>
+    private async Task RefreshPendingIdsAsync(HubTenant tenant, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (_lastSweep.TryGetValue(tenant.Name, out var last) && now - last < PendingSweep && now >= last)
+        {
+            return;
+        }
+        _lastSweep[tenant.Name] = now;
+        try
+        {
+            await conversions.RefreshDueAsync(tenant, ct).ConfigureAwait(false);
+        }
+        catch (WeChatApiException failure)
+        {
+            LogRefreshFailed(logger, tenant.Name, failure.ErrCode ?? 0, failure.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "{Tenant}: pending_id refresh failed (errcode {ErrCode}: {Message}); tried again at the next sweep")]
+    private static partial void LogRefreshFailed(ILogger logger, string tenant, int errCode, string message);
+
     /// <summary>Backoff after <paramref name="attempts"/> failures: 1 s, 2 s, 4 s … capped at 5 minutes.</summary>
     public static TimeSpan Backoff(int attempts) => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Clamp(attempts - 1, 0, 20))));
 
@@ -84,6 +114,7 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
         {
             return; // another instance follows up now
         }
+        await RefreshPendingIdsAsync(tenant, ct).ConfigureAwait(false);
         var cursor = await cursors.GetWebhookCursorAsync(CheckpointName, ct).ConfigureAwait(false);
         if (cursor.NextAttemptAt > time.GetUtcNow())
         {

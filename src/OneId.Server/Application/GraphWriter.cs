@@ -36,6 +36,21 @@ public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal fol
         return result;
     }
 
+    /// <summary>Observes <paramref name="identifiers"/> together, now, saying that each replacement's new id replaces its old one (docs/model.md §3.9).</summary>
+    public async Task<ObserveResult> RecordReplacingAsync(HubTenant tenant, string source, IReadOnlyList<Identifier> identifiers, IReadOnlyList<Replacement> replacements, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var result = await Writer(tenant).SubmitAsync(new Observation(identifiers, source, time.GetUtcNow(), null, replacements), cancellationToken).ConfigureAwait(false);
+        Observability.HubMetrics.Observed(tenant.Name, [result]);
+        LogObserved(logger, tenant.Name, source, result.Outcome, result.Person?.ToString());
+        if (result.Events.Count > 0)
+        {
+            signal.Notify();
+            followUps.Notify();
+        }
+        return result;
+    }
+
     /// <summary>Applies a page of observations in one transaction, in order (backfills, the operator API's batches).</summary>
     public async Task<IReadOnlyList<ObserveResult>> RecordPageAsync(HubTenant tenant, IReadOnlyList<Observation> observations, CancellationToken cancellationToken)
     {

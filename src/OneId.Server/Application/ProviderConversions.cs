@@ -58,7 +58,33 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
     /// Converts what <paramref name="person"/> lacks. Throws <see cref="WeChatApiException"/> when WeChat failed
     /// transiently (the caller retries later); a permanent refusal is logged and skipped.
     /// </summary>
-    public async Task ConvertMissingAsync(HubTenant tenant, Person person, CancellationToken cancellationToken)
+    public Task ConvertMissingAsync(HubTenant tenant, Person person, CancellationToken cancellationToken) => ConvertMissingAsync(tenant, person, null, cancellationToken);
+
+    /// <summary>
+    /// The refresh sweep: every open pending_id whose 90 days are over is converted again for its person. WeCom then
+    /// answers the customer's external_userid (they became one: linked), the same pending_id (asked again a day
+    /// later), or a new pending_id for the same unionid, which replaces the old one in the person (docs/model.md §3.9).
+    /// </summary>
+    public async Task RefreshDueAsync(HubTenant tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        foreach (var stored in await tenant.PendingIds.DuePendingIdsAsync(writer.Now, 100, cancellationToken).ConfigureAwait(false))
+        {
+            var id = Identifier.Create(IdentifierType.PendingId, stored.CorpNamespace, stored.PendingId);
+            if (await tenant.Graph.FindAsync(id, cancellationToken).ConfigureAwait(false) is not { } person || person.ReplacedBy.ContainsKey(id)
+                || person.Identifiers.Any(i => i.Type == IdentifierType.ExternalUserId && i.Namespace == stored.CorpNamespace))
+            {
+                // Retracted, replaced or a customer meanwhile: nothing to refresh.
+                await tenant.PendingIds.ClosePendingIdAsync(stored.CorpNamespace, stored.PendingId, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            await ConvertMissingAsync(tenant, person, [(stored.CorpNamespace, stored.PendingId)], cancellationToken).ConfigureAwait(false);
+            // Whatever WeCom answered, this pending_id has been dealt with for now (closed, replaced or renewed);
+            // a refusal leaves it due and it is asked about again at the next pass.
+        }
+    }
+
+    private async Task ConvertMissingAsync(HubTenant tenant, Person person, HashSet<(string Ns, string PendingId)>? due, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(person);
@@ -79,16 +105,23 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
                 foreach (var corpApp in corp.Apps.Where(a => a.Kind == CorpAppKinds.Provider))
                 {
                     var ns = WeChatIdentifiers.CorpNamespace(corp, corpApp);
-                    if (person.Identifiers.Any(i => i.Namespace == ns && (i.Type == IdentifierType.ExternalUserId || i.Type == IdentifierType.PendingId)))
+                    if (person.Identifiers.Any(i => i.Namespace == ns && i.Type == IdentifierType.ExternalUserId))
                     {
                         continue;
                     }
+                    // A pending_id in effect is asked about again only once its 90 days are over (the refresh sweep).
+                    var pending = person.Identifiers.FirstOrDefault(i => i.Namespace == ns && i.Type == IdentifierType.PendingId && !person.ReplacedBy.ContainsKey(i));
+                    if (pending.Value is not null && due?.Contains((ns, pending.Value)) != true)
+                    {
+                        continue;
+                    }
+                    Identifier? pendingBefore = pending.Value is null ? null : pending;
                     // The first openid whose app has the unionid's subject, if that subject is the corp's or the provider's.
                     foreach (var (openId, app) in openIds)
                     {
                         if (SubjectTypeFor(tenant.Options, corp, corpApp, union.Namespace, app!) is { } subjectType)
                         {
-                            await ConvertAsync(tenant, corp, corpApp, ns, union, openId, subjectType, cancellationToken).ConfigureAwait(false);
+                            await ConvertAsync(tenant, corp, corpApp, ns, union, openId, subjectType, pendingBefore, cancellationToken).ConfigureAwait(false);
                             break;
                         }
                     }
@@ -98,7 +131,7 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
     }
 
     private async Task ConvertAsync(HubTenant tenant, CorpOptions corp, CorpAppOptions corpApp, string ns, Identifier union, Identifier openId,
-        UnionIdSubjectType subjectType, CancellationToken ct)
+        UnionIdSubjectType subjectType, Identifier? pendingBefore, CancellationToken ct)
     {
         UnionIdConversion conversion;
         try
@@ -116,11 +149,29 @@ public sealed partial class ProviderConversions(GraphWriter writer, WeComClient 
         if (conversion.ExternalUserId is { } ext)
         {
             await writer.RecordAsync(tenant, source, [union, WeChatIdentifiers.ExternalUserId(ns, ext)], null, ct).ConfigureAwait(false);
+            if (pendingBefore is { } closed)
+            {
+                await tenant.PendingIds.ClosePendingIdAsync(ns, closed.Value, ct).ConfigureAwait(false);
+            }
         }
         else if (conversion.PendingId is { } pending)
         {
-            var result = await writer.RecordAsync(tenant, source, [union, WeChatIdentifiers.PendingId(ns, pending)], null, ct).ConfigureAwait(false);
+            var issued = WeChatIdentifiers.PendingId(ns, pending);
+            if (pendingBefore is { } same && same.Equals(issued))
+            {
+                // WeCom still answers the same one (its clock and ours differ a little): ask again a day later.
+                await tenant.PendingIds.RenewPendingIdAsync(ns, pending.Value, writer.Now + TimeSpan.FromDays(1), ct).ConfigureAwait(false);
+                return;
+            }
+            // A pending_id re-issued for the same unionid replaces the expired one in the person: never a conflict.
+            var result = pendingBefore is { } expired
+                ? await writer.RecordReplacingAsync(tenant, source, [union, issued], [new Replacement(expired, issued)], ct).ConfigureAwait(false)
+                : await writer.RecordAsync(tenant, source, [union, issued], null, ct).ConfigureAwait(false);
             await tenant.PendingIds.AddPendingIdAsync(ns, pending.Value, union.Value, result.Person, writer.Now + PendingIdLifetime, ct).ConfigureAwait(false);
+            if (pendingBefore is { } gone)
+            {
+                await tenant.PendingIds.ClosePendingIdAsync(ns, gone.Value, ct).ConfigureAwait(false);
+            }
         }
     }
 

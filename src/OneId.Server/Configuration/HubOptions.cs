@@ -346,6 +346,17 @@ public sealed class CorpAppOptions : WeChatConsoleOptions
     [ConfigurationKeyName("agent_id")]
     public int? AgentId { get; set; }
 
+    /// <summary>
+    /// For provider apps: the provider's own corpid and provider_secret (service/get_provider_token), needed by the
+    /// id upgrade's provider-level calls (corpid_to_opencorpid, finish_external_userid_migration; docs/wechat-api.md §6.10, §6.11).
+    /// </summary>
+    [ConfigurationKeyName("provider_corpid")]
+    public string? ProviderCorpId { get; set; }
+
+    /// <summary>The provider_secret (secret; <c>env:NAME</c> allowed).</summary>
+    [ConfigurationKeyName("provider_secret")]
+    public string? ProviderSecret { get; set; }
+
 }
 
 /// <summary>A third-party platform (开放平台第三方平台).</summary>

@@ -24,6 +24,7 @@ internal sealed class HubOptionsSecrets : IPostConfigureOptions<HubOptions>
                 for (var i = 0; i < tenant.Corps[c].Apps.Count; i++)
                 {
                     ResolveConsole(tenant.Corps[c].Apps[i], $"tenants[{t}].corps[{c}].apps[{i}]", options);
+                    tenant.Corps[c].Apps[i].ProviderSecret = Resolve(tenant.Corps[c].Apps[i].ProviderSecret, $"tenants[{t}].corps[{c}].apps[{i}].provider_secret", options);
                 }
             }
             for (var i = 0; i < tenant.Components.Count; i++)

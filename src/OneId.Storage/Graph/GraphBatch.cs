@@ -17,6 +17,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     private readonly List<long> _newPersons = [];
     private readonly List<(string Key, string Type, string Ns, long Person)> _newExclusive = [];
     private readonly List<(string Key, string Type, long Person)> _newWeak = [];
+    private readonly List<(string Old, string New)> _replacedMarks = [];
     private readonly List<(long Id, int Status, long? Person, Observation Observation, string? Conflict)> _observations = [];
     private readonly List<object?[]> _events = [];
     private Dictionary<string, (long Id, int Status, long? Person)> _storedKeys = [];
@@ -29,6 +30,9 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         public bool IsNew { get; } = isNew;
         public HashSet<Identifier> Exclusive { get; } = [];
         public HashSet<string> WeakKeys { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Held identifiers that were replaced, with their successors (docs/model.md §3.9); usually empty.</summary>
+        public Dictionary<Identifier, Identifier> ReplacedBy { get; } = [];
     }
 
     public async Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
@@ -60,6 +64,13 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         foreach (var (key, person) in await sql.WeakKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
         {
             _persons[person].WeakKeys.Add(key);
+        }
+        if (persons.Length > 0)
+        {
+            foreach (var (key, person, replacedBy) in await sql.ReplacedKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
+            {
+                _persons[person].ReplacedBy[Identifier.FromStored(key)] = Identifier.FromStored(replacedBy);
+            }
         }
         // Keep-apart constraints are rare: one cheap probe per batch spares the lookup when there are none.
         if (persons.Length > 1 && await sql.AnyKeepApartAsync(ct).ConfigureAwait(false))
@@ -136,7 +147,10 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
                 holderIds.Add(Root(p));
             }
         }
-        var holders = holderIds.Select(p => new PersonState(new PersonId(p), _persons[p].Exclusive)).ToArray();
+        var holders = holderIds.Select(p => new PersonState(new PersonId(p), _persons[p].Exclusive)
+        {
+            Replaced = _persons[p].ReplacedBy.Count == 0 ? [] : _persons[p].ReplacedBy.Keys,
+        }).ToArray();
         var events = new List<GraphEvent>();
         var obsId = new ObservationId(sql.NextObservationId());
 
@@ -180,6 +194,10 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
                         _ownerOfKey[id.ToString()] = person;
                     }
                     work.WeakKeys.UnionWith(gone.WeakKeys);
+                    foreach (var (old, successor) in gone.ReplacedBy)
+                    {
+                        work.ReplacedBy[old] = successor;
+                    }
                     _absorbedInto[absorbed.Value] = person;
                     _persons.Remove(absorbed.Value);
                 }
@@ -214,6 +232,12 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
                 {
                     events.Add(Event(GraphEventKind.Linked, new PersonId(person), [], obsId, added, null));
                 }
+                foreach (var r in accepted.Replaced)
+                {
+                    work.ReplacedBy[r.Old] = r.New;
+                    _replacedMarks.Add((r.Old.ToString(), r.New.ToString()));
+                    events.Add(Event(GraphEventKind.IdentifierReplaced, new PersonId(person), [], obsId, [r.Old, r.New], $"{r.Old} → {r.New}"));
+                }
                 return new ObserveResult(obsId, ObserveOutcome.Accepted, new PersonId(person), isNew, [], events);
             }
 
@@ -242,10 +266,12 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
 
         await sql.InsertExclusiveAsync(_newExclusive.Select(r => new object?[] { r.Key, r.Type, r.Ns, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertWeakAsync(_newWeak.Select(r => new object?[] { r.Key, r.Type, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
+        await sql.MarkReplacedAsync(_replacedMarks, ct).ConfigureAwait(false);
         await sql.InsertObservationsAsync(_observations.Select(o => new object?[]
         {
             o.Id, o.Status, o.Person is { } p ? Root(p) : null, o.Observation.Source, o.Observation.At.ToUnixTimeMilliseconds(),
             SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict, o.Observation.Key,
+            SqlGraphStore.ReplacementsText(o.Observation.Replacements),
         }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertEventsAsync(_events, ct).ConfigureAwait(false);
         await sql.InsertConflictsAsync(_conflicts, ct).ConfigureAwait(false);

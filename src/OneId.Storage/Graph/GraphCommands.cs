@@ -72,12 +72,13 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     // Everything a person document needs, in one statement: its identifiers (0), aliases (1), creation time (2) and the
     // profiles of its accepted observations (3). 0 in observations.status is ObservationStatus.Accepted.
+    // A replaced identifier (4) also names its successor in the fifth column.
     private const string PersonSql = """
-        SELECT 0, key, 0, 0 FROM identifiers WHERE person_id = @p
-        UNION ALL SELECT 0, key, 0, 0 FROM weak_identifiers WHERE person_id = @p
-        UNION ALL SELECT 1, CAST(NULL AS TEXT), id, 0 FROM persons WHERE merged_into = @p
-        UNION ALL SELECT 2, CAST(NULL AS TEXT), created_at, 0 FROM persons WHERE id = @p
-        UNION ALL SELECT 3, profile, id, at FROM observations WHERE person_id = @p AND status = 0 AND profile IS NOT NULL
+        SELECT CASE WHEN replaced_by IS NULL THEN 0 ELSE 4 END, key, 0, 0, replaced_by FROM identifiers WHERE person_id = @p
+        UNION ALL SELECT 0, key, 0, 0, CAST(NULL AS TEXT) FROM weak_identifiers WHERE person_id = @p
+        UNION ALL SELECT 1, CAST(NULL AS TEXT), id, 0, CAST(NULL AS TEXT) FROM persons WHERE merged_into = @p
+        UNION ALL SELECT 2, CAST(NULL AS TEXT), created_at, 0, CAST(NULL AS TEXT) FROM persons WHERE id = @p
+        UNION ALL SELECT 3, profile, id, at, CAST(NULL AS TEXT) FROM observations WHERE person_id = @p AND status = 0 AND profile IS NOT NULL
         """;
 
     /// <summary>The person <paramref name="id"/> names (it must be current, see <see cref="CurrentIdAsync"/>), in one statement.</summary>
@@ -87,11 +88,17 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         var aliases = new List<PersonId>();
         var observations = new List<ObservationRecord>();
         long createdAt = 0;
-        void Row(int tag, string? text, long number, long at)
+        Dictionary<Identifier, Identifier>? replacedBy = null;
+        void Row(int tag, string? text, long number, long at, string? successor)
         {
             switch (tag)
             {
                 case 0: identifiers.Add(Identifier.FromStored(text!)); break;
+                case 4:
+                    var old = Identifier.FromStored(text!);
+                    identifiers.Add(old);
+                    (replacedBy ??= [])[old] = Identifier.FromStored(successor!);
+                    break;
                 case 1: aliases.Add(new PersonId(number)); break;
                 case 2: createdAt = number; break;
                 default:
@@ -106,7 +113,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
                 SQLitePCL.raw.sqlite3_column_int(row, 0),
                 SQLitePCL.raw.sqlite3_column_type(row, 1) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_text(row, 1).utf8_to_string(),
                 SQLitePCL.raw.sqlite3_column_int64(row, 2),
-                SQLitePCL.raw.sqlite3_column_int64(row, 3)));
+                SQLitePCL.raw.sqlite3_column_int64(row, 3),
+                SQLitePCL.raw.sqlite3_column_type(row, 4) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_text(row, 4).utf8_to_string()));
         }
         else
         {
@@ -115,13 +123,19 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 Row(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), reader.IsDBNull(1) ? null : reader.GetString(1),
-                    Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture));
+                    Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture),
+                    reader.IsDBNull(4) ? null : reader.GetString(4));
             }
         }
         identifiers.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
         aliases.Sort((a, b) => a.Value.CompareTo(b.Value));
-        return new Person(id, aliases, identifiers, Person.DeriveProfile(observations), DateTimeOffset.FromUnixTimeMilliseconds(createdAt));
+        return new Person(id, aliases, identifiers, Person.DeriveProfile(observations), DateTimeOffset.FromUnixTimeMilliseconds(createdAt))
+        {
+            ReplacedBy = replacedBy ?? (IReadOnlyDictionary<Identifier, Identifier>)EmptyReplacedBy,
+        };
     }
+
+    private static readonly Dictionary<Identifier, Identifier> EmptyReplacedBy = [];
 
     public async Task<IReadOnlyList<Identifier>> AllIdentifiersOfAsync(PersonId person, CancellationToken ct)
     {
@@ -218,6 +232,37 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public Task<List<(string Key, long Person)>> ExclusiveKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
         KeysOfPersonsAsync("SELECT key, person_id FROM identifiers WHERE person_id IN ({0})", persons, ct);
 
+    /// <summary>The replaced identifiers of these persons, with their successors (rare: only after a migration).</summary>
+    public async Task<List<(string Key, long Person, string ReplacedBy)>> ReplacedKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct)
+    {
+        var list = new List<(string, long, string)>();
+        if (Direct is { } direct)
+        {
+            foreach (var person in persons)
+            {
+                direct.Query("SELECT key, replaced_by FROM identifiers WHERE person_id = ? AND replaced_by IS NOT NULL", person,
+                    row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person, SQLitePCL.raw.sqlite3_column_text(row, 1).utf8_to_string())));
+            }
+            return list;
+        }
+        var cmd = Bind(Command("SELECT key, person_id, replaced_by FROM identifiers WHERE person_id = ANY(@persons) AND replaced_by IS NOT NULL", "persons"), (object)persons.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+        }
+        return list;
+    }
+
+    /// <summary>Marks each old identifier as replaced by its new one (the rows exist: inserted before, or earlier in the transaction).</summary>
+    public async Task MarkReplacedAsync(IReadOnlyList<(string Old, string New)> marks, CancellationToken ct)
+    {
+        foreach (var (old, @new) in marks)
+        {
+            await Bind(Command("UPDATE identifiers SET replaced_by = @new WHERE key = @old", "new", "old"), @new, old).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
     public Task<List<(string Key, long Person)>> WeakKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
         KeysOfPersonsAsync("SELECT key, person_id FROM weak_identifiers WHERE person_id IN ({0})", persons, ct);
 
@@ -255,14 +300,14 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         InsertRowsAsync("weak_identifiers", ["key", "type", "person_id"], "ttb", rows, " ON CONFLICT DO NOTHING", ct);
 
     public Task InsertObservationsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict", "key"], "bbbtbtttt", rows, "", ct);
+        InsertRowsAsync("observations", ["id", "status", "person_id", "source", "at", "ids", "profile", "conflict", "key", "replaces"], "bbbtbttttt", rows, "", ct);
 
     public Task InsertEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
         InsertRowsAsync("events", ["seq", "kind", "person_id", "others", "observation_id", "ids", "detail", "at"], "btbtbttb", rows, "", ct);
 
     public static object?[] EventRow(GraphEvent e) =>
     [
-        e.Sequence, e.Kind.ToString().ToLowerInvariant(), e.Person?.Value,
+        e.Sequence, e.KindName, e.Person?.Value,
         e.Others.Count == 0 ? null : string.Join(',', e.Others.Select(o => SqlGraphStore.Invariant(o.Value))),
         e.Observation?.Value, e.Identifiers.Count == 0 ? null : SqlGraphStore.JoinIds(e.Identifiers), e.Detail, e.At.ToUnixTimeMilliseconds(),
     ];
@@ -409,8 +454,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<IReadOnlyList<ObservationRecord>> ObservationsOfAsync(PersonId person, bool onlyAccepted, CancellationToken ct)
     {
         var cmd = Bind(Command(onlyAccepted
-            ? "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p AND status = 0 ORDER BY id" /* 0: ObservationStatus.Accepted */
-            : "SELECT id, ids, source, at, profile, status FROM observations WHERE person_id = @p ORDER BY id", "p"), person.Value);
+            ? "SELECT id, ids, source, at, profile, status, replaces FROM observations WHERE person_id = @p AND status = 0 ORDER BY id" /* 0: ObservationStatus.Accepted */
+            : "SELECT id, ids, source, at, profile, status, replaces FROM observations WHERE person_id = @p ORDER BY id", "p"), person.Value);
         var list = new List<ObservationRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -421,7 +466,10 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
                 reader.GetString(2),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
                 SqlGraphStore.ParseProfile(reader.IsDBNull(4) ? null : reader.GetString(4)),
-                (ObservationStatus)Convert.ToInt32(reader.GetValue(5), System.Globalization.CultureInfo.InvariantCulture)));
+                (ObservationStatus)Convert.ToInt32(reader.GetValue(5), System.Globalization.CultureInfo.InvariantCulture))
+            {
+                Replacements = SqlGraphStore.ParseReplacements(reader.IsDBNull(6) ? null : reader.GetString(6)),
+            });
         }
         return list;
     }
@@ -498,7 +546,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             list.Add(new GraphEvent(
                 reader.GetInt64(0),
-                Enum.Parse<GraphEventKind>(reader.GetString(1), ignoreCase: true),
+                GraphEvent.ParseKind(reader.GetString(1)),
                 reader.IsDBNull(2) ? null : new PersonId(reader.GetInt64(2)),
                 reader.IsDBNull(3) ? [] : reader.GetString(3).Split(',').Select(s => new PersonId(long.Parse(s, System.Globalization.CultureInfo.InvariantCulture))).ToArray(),
                 reader.IsDBNull(4) ? null : new ObservationId(reader.GetInt64(4)),
@@ -660,7 +708,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         InsertRowsAsync("conflicts", ["observation_id", "state", "disputes"], "bbt", rows, "", ct);
 
     private const string ConflictColumns = """
-        c.observation_id, c.state, c.disputes, c.resolved_at, c.applied_as, c.retracted, o.ids, o.source, o.at, o.profile, o.status
+        c.observation_id, c.state, c.disputes, c.resolved_at, c.applied_as, c.retracted, o.ids, o.source, o.at, o.profile, o.status, o.replaces
         """;
 
     public async Task<List<StoredConflictRow>> ConflictsAsync(int offset, int limit, CancellationToken ct)
@@ -695,7 +743,10 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             var id = new ObservationId(reader.GetInt64(0));
             var observation = new ObservationRecord(id, SqlGraphStore.SplitIds(reader.GetString(6)), reader.GetString(7),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), SqlGraphStore.ParseProfile(reader.IsDBNull(9) ? null : reader.GetString(9)),
-                (ObservationStatus)Convert.ToInt32(reader.GetValue(10), System.Globalization.CultureInfo.InvariantCulture));
+                (ObservationStatus)Convert.ToInt32(reader.GetValue(10), System.Globalization.CultureInfo.InvariantCulture))
+            {
+                Replacements = SqlGraphStore.ParseReplacements(reader.IsDBNull(11) ? null : reader.GetString(11)),
+            };
             list.Add(new StoredConflictRow(observation,
                 (ConflictState)Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
                 SqlGraphStore.ParseDisputes(reader.IsDBNull(2) ? null : reader.GetString(2)),
@@ -710,6 +761,27 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         Bind(Command("UPDATE conflicts SET state = @s, resolved_at = @at, applied_as = @applied, retracted = @retracted WHERE observation_id = @id",
                 "s", "at", "applied", "retracted", "id"),
             (int)state, at.ToUnixTimeMilliseconds(), appliedAs?.Value, retracted.Count == 0 ? null : string.Join(',', retracted), id.Value).ExecuteNonQueryAsync(ct);
+
+    // ---- migrations
+
+    /// <summary>
+    /// Keys of one type and namespace in effect, after <paramref name="after"/> in key order. Comparison and order use
+    /// the same collation, so paging is consistent on either store. There is no index on (type, ns): a migration reads
+    /// pages of thousands and is rare, and an index would slow every insert of an import.
+    /// </summary>
+    public async Task<IReadOnlyList<Identifier>> IdentifiersInNamespaceAsync(string type, string ns, string after, int limit, CancellationToken ct)
+    {
+        var cmd = Bind(Command("""
+            SELECT key FROM identifiers WHERE type = @type AND ns = @ns AND replaced_by IS NULL AND key > @after ORDER BY key LIMIT @limit
+            """, "type", "ns", "after", "limit"), type, ns, after, limit);
+        var list = new List<Identifier>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(Identifier.FromStored(reader.GetString(0)));
+        }
+        return list;
+    }
 
     // ---- search
 

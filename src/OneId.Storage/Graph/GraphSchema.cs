@@ -12,7 +12,15 @@ public static class GraphSchema
         new Migration("graph/002-keep-apart-and-conflicts", Sqlite: OperatorTables, Postgres: OperatorTables),
         // An observation's identity (Observation.Key): an import re-run or a retried POST applies it once.
         new Migration("graph/003-observation-keys", Sqlite: ObservationKeys, Postgres: ObservationKeys),
+        // Replacement (docs/model.md §3.9): a replaced identifier keeps its row (it still resolves) and names its
+        // successor; an observation keeps what it said was replaced, so that a retraction can recompute the marks.
+        new Migration("graph/004-replacements", Sqlite: Replacements, Postgres: Replacements),
     ];
+
+    private const string Replacements = """
+        ALTER TABLE identifiers ADD COLUMN replaced_by TEXT NULL;
+        ALTER TABLE observations ADD COLUMN replaces TEXT NULL;
+        """;
 
     // Keep-apart rows are stored in both directions, so "whom is p kept apart from" is one index lookup; merges
     // re-point them like identifiers. Conflicts are the rejected observations with what they dispute and how an

@@ -79,6 +79,12 @@ public sealed class SqlGraphStore : IGraphStore
         // Recompute the person from what remains: it may fall apart into several components.
         var remaining = await sql.ObservationsOfAsync(person, onlyAccepted: true, cancellationToken).ConfigureAwait(false);
         var components = GraphRules.Components(remaining);
+        if (components.Select(GraphRules.ActiveConflict).FirstOrDefault(c => c is not null) is { } clash)
+        {
+            // Only a replacement can do this: without it the old and the new id would both be in effect again.
+            throw new InvalidOperationException(
+                $"retracting observation {observation} would leave {clash}; retract the observations that name the newer identifier first");
+        }
         await sql.DeleteIdentifiersOfAsync(person, cancellationToken).ConfigureAwait(false);
         var persons = new List<PersonId>();
         foreach (var (component, index) in components.Select((c, i) => (c, i)))
@@ -90,6 +96,7 @@ public sealed class SqlGraphStore : IGraphStore
                 .Select(i => new object?[] { i.ToString(), i.Type.Name, i.Namespace, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
             await sql.InsertWeakAsync(component.Identifiers.Where(i => !i.IsExclusive)
                 .Select(i => new object?[] { i.ToString(), i.Type.Name, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
+            await sql.MarkReplacedAsync(component.ReplacedBy.Select(r => (r.Key.ToString(), r.Value.ToString())).ToArray(), cancellationToken).ConfigureAwait(false);
             if (index > 0)
             {
                 await sql.MoveObservationsAsync(component.Observations, owner, cancellationToken).ConfigureAwait(false);
@@ -268,6 +275,15 @@ public sealed class SqlGraphStore : IGraphStore
         return (await sql.KeptApartOfAsync([current.Value], cancellationToken).ConfigureAwait(false)).Select(k => k.B).Distinct().Order().ToArray();
     }
 
+    public async Task<IReadOnlyList<Identifier>> ListIdentifiersAsync(IdentifierType type, string ns, Identifier? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(ns);
+        await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var sql = new GraphCommands(connection, null);
+        return await sql.IdentifiersInNamespaceAsync(type.Name, ns, after?.ToString() ?? "", Math.Clamp(limit, 1, 10_000), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<ConflictPage> GetConflictsAsync(int offset, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -359,7 +375,7 @@ public sealed class SqlGraphStore : IGraphStore
                 }
             }
             var original = row.Observation;
-            var again = new Observation(original.Identifiers, original.Source, original.At, original.Profile);
+            var again = new Observation(original.Identifiers, original.Source, original.At, original.Profile, original.Replacements);
             var applied = (await new GraphBatch(sql, now).ApplyAsync([again], cancellationToken).ConfigureAwait(false))[0];
             if (applied.Outcome == ObserveOutcome.Rejected)
             {
@@ -431,6 +447,25 @@ public sealed class SqlGraphStore : IGraphStore
 
     internal static IReadOnlyList<Identifier> SplitIds(string? text) =>
         string.IsNullOrEmpty(text) ? [] : text.Split('\n').Select(Identifier.FromStored).ToArray();
+
+    /// <summary>Replacements as stored: old and new identifier on alternate lines (identifiers never hold a line break).</summary>
+    internal static string? ReplacementsText(IReadOnlyList<Replacement> replacements) =>
+        replacements.Count == 0 ? null : string.Join('\n', replacements.SelectMany(r => new[] { r.Old.ToString(), r.New.ToString() }));
+
+    internal static IReadOnlyList<Replacement> ParseReplacements(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return [];
+        }
+        var lines = text.Split('\n');
+        var list = new Replacement[lines.Length / 2];
+        for (var i = 0; i < list.Length; i++)
+        {
+            list[i] = new Replacement(Identifier.FromStored(lines[2 * i]), Identifier.FromStored(lines[2 * i + 1]));
+        }
+        return list;
+    }
 
     internal static string? ProfileJson(IReadOnlyList<ProfileAttribute> profile) =>
         profile.Count == 0 ? null : JsonSerializer.Serialize(profile.Select(a => new StoredAttribute(a.Name, a.Value, (int)a.Tier)), StoreJson.Default.IEnumerableStoredAttribute);

@@ -123,7 +123,16 @@ public interface IPendingIdStore
     Task<int> AddPendingIdAsync(string corpNamespace, string pendingId, string unionId, PersonId? person, DateTimeOffset expiresAt, CancellationToken ct);
 
     Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct);
+
+    /// <summary>Open pending_ids whose lifetime ended by <paramref name="now"/>, oldest first: the ones to ask WeCom about again.</summary>
+    Task<IReadOnlyList<StoredPendingId>> DuePendingIdsAsync(DateTimeOffset now, int max, CancellationToken ct);
+
+    /// <summary>Moves an open pending_id's expiry (WeCom answered the same one again: look again then).</summary>
+    Task<int> RenewPendingIdAsync(string corpNamespace, string pendingId, DateTimeOffset expiresAt, CancellationToken ct);
 }
+
+/// <summary>A pending_id the hub holds for a unionid, until it expires or is closed.</summary>
+public sealed record StoredPendingId(string CorpNamespace, string PendingId, string UnionId, DateTimeOffset ExpiresAt);
 
 /// <summary>Named checkpoints of long work (backfills resume where they stopped).</summary>
 public interface ICheckpointStore

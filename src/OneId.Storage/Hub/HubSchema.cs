@@ -144,5 +144,9 @@ public static class HubSchema
         new Migration("hub/005-jobs", Jobs("INTEGER PRIMARY KEY AUTOINCREMENT"), Jobs("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")),
         new Migration("hub/010-api-key-model", ApiKeyModel, ApiKeyModel),
         new Migration("hub/011-callback-nonces", CallbackNonces, CallbackNonces),
+        // What a job works on besides its app, e.g. the old appid of an OA account migration.
+        new Migration("hub/012-job-parameters", JobParameters, JobParameters),
     ];
+
+    private const string JobParameters = "ALTER TABLE hub_jobs ADD COLUMN parameter TEXT NULL;";
 }

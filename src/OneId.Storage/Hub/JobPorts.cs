@@ -10,7 +10,11 @@ public enum JobState
 
 /// <summary>A durable job (a backfill): what it is, where it stands, and its progress as the job's own JSON.</summary>
 public sealed record StoredJob(long Id, string Kind, string AppId, JobState State, string Progress, string? Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt)
+{
+    /// <summary>What the job works on besides its app (e.g. the old appid of an OA account migration); null for most kinds.</summary>
+    public string? Parameter { get; init; }
+}
 
 /// <summary>
 /// Durable jobs, one active (queued or running) per app at a time. A worker claims a job with a lease and renews it
@@ -21,6 +25,9 @@ public interface IJobStore
 {
     /// <summary>Queues a job; null when a job for <paramref name="appId"/> is already queued or running.</summary>
     Task<StoredJob?> CreateJobAsync(string kind, string appId, CancellationToken ct);
+
+    /// <summary>Queues a job with a <see cref="StoredJob.Parameter"/>; null when a job for <paramref name="appId"/> is already queued or running.</summary>
+    Task<StoredJob?> CreateJobAsync(string kind, string appId, string? parameter, CancellationToken ct);
 
     Task<StoredJob?> GetJobAsync(long id, CancellationToken ct);
 

@@ -220,6 +220,19 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
     public Task<int> ClosePendingIdAsync(string corpNamespace, string pendingId, CancellationToken ct) =>
         ExecuteAsync("UPDATE hub_pending_ids SET closed_at = @now WHERE corp_ns = @corpNamespace AND pending_id = @pendingId", new { corpNamespace, pendingId, now = Now }, ct);
 
+    public Task<IReadOnlyList<StoredPendingId>> DuePendingIdsAsync(DateTimeOffset now, int max, CancellationToken ct) => ReadAsync<IReadOnlyList<StoredPendingId>>(async c =>
+        (await c.QueryAsync<PendingRow>(new CommandDefinition("""
+            SELECT corp_ns AS Ns, pending_id AS PendingId, unionid AS UnionId, expires_at AS ExpiresAt FROM hub_pending_ids
+            WHERE closed_at IS NULL AND expires_at <= @now ORDER BY expires_at LIMIT @max
+            """, new { now = now.ToUnixTimeMilliseconds(), max }, cancellationToken: ct)).ConfigureAwait(false))
+            .Select(r => new StoredPendingId(r.Ns, r.PendingId, r.UnionId, DateTimeOffset.FromUnixTimeMilliseconds(r.ExpiresAt))).ToArray(), ct);
+
+    public Task<int> RenewPendingIdAsync(string corpNamespace, string pendingId, DateTimeOffset expiresAt, CancellationToken ct) =>
+        ExecuteAsync("UPDATE hub_pending_ids SET expires_at = @exp WHERE corp_ns = @corpNamespace AND pending_id = @pendingId",
+            new { corpNamespace, pendingId, exp = expiresAt.ToUnixTimeMilliseconds() }, ct);
+
+    private sealed class PendingRow { public string Ns { get; set; } = ""; public string PendingId { get; set; } = ""; public string UnionId { get; set; } = ""; public long ExpiresAt { get; set; } }
+
     // ---- checkpoints (backfills resume where they stopped) ----
 
     public Task<string?> GetCheckpointAsync(string name, CancellationToken ct) => ReadAsync(c =>
@@ -328,19 +341,21 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     private sealed class InboxRow { public long Id { get; set; } public string DedupeKey { get; set; } = ""; public string Kind { get; set; } = ""; public string Target { get; set; } = ""; public string? Payload { get; set; } public long ReceivedAt { get; set; } public long Attempts { get; set; } }
 
-    private sealed class EntryRow { public long Id { get; set; } public string DedupeKey { get; set; } = ""; public string Kind { get; set; } = ""; public string Target { get; set; } = ""; public long State { get; set; } public long Attempts { get; set; } public long ReceivedAt { get; set; } public long NextAttemptAt { get; set; } public string? LastError { get; set; } public long? FinishedAt { get; set; } }
+    private sealed class EntryRow { public long Id { get; set; } public string DedupeKey { get; set; } = ""; public string Kind { get; set; } = ""; public string Target { get; set; } = ""; public long State { get; set; } public long Attempts { get; set; } public long ReceivedAt { get; set; } public long NextAttemptAt { get; set; } public string? LastError { get; set; } public long? FinishedAt { get; set; } public string? Parameter { get; set; } }
 
     private sealed class StatsRow { public long Pending { get; set; } public long Dead { get; set; } public long? Oldest { get; set; } }
 
     // ---- durable jobs ----
 
-    private const string JobColumns = "id AS Id, kind AS Kind, appid AS AppId, state AS State, progress AS Progress, error AS Error, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt";
+    private const string JobColumns = "id AS Id, kind AS Kind, appid AS AppId, state AS State, progress AS Progress, error AS Error, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt, parameter AS Parameter";
 
     private static StoredJob ToJob(JobRow r) => new(r.Id, r.Kind, r.AppId, Enum.Parse<JobState>(r.State, ignoreCase: true), r.Progress, r.Error,
         DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt), r.StartedAt is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
-        r.FinishedAt is { } f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null);
+        r.FinishedAt is { } f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null) { Parameter = r.Parameter };
 
-    public Task<StoredJob?> CreateJobAsync(string kind, string appId, CancellationToken ct) =>
+    public Task<StoredJob?> CreateJobAsync(string kind, string appId, CancellationToken ct) => CreateJobAsync(kind, appId, null, ct);
+
+    public Task<StoredJob?> CreateJobAsync(string kind, string appId, string? parameter, CancellationToken ct) =>
         // Under the tenant's write lock, so that two requests cannot both find no active job and both insert one.
         _db.WriteAsync(async (connection, tx) =>
         {
@@ -351,9 +366,9 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
                 return null;
             }
             var row = await connection.QuerySingleAsync<JobRow>(new CommandDefinition($"""
-                INSERT INTO hub_jobs(kind, appid, state, progress, created_at) VALUES (@kind, @appId, 'queued', @progress, @now)
+                INSERT INTO hub_jobs(kind, appid, state, progress, created_at, parameter) VALUES (@kind, @appId, 'queued', @progress, @now, @parameter)
                 RETURNING {JobColumns}
-                """, new { kind, appId, progress = "{}", now = Now }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                """, new { kind, appId, progress = "{}", now = Now, parameter }, tx, cancellationToken: ct)).ConfigureAwait(false);
             return (StoredJob?)ToJob(row);
         }, ct);
 
@@ -403,7 +418,7 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
         await ExecuteAsync("UPDATE hub_jobs SET state = 'queued', lease_owner = NULL, lease_until = 0 WHERE id = @id AND lease_owner = @owner AND state = 'running'",
             new { id, owner }, ct).ConfigureAwait(false) == 1;
 
-    private sealed class JobRow { public long Id { get; set; } public string Kind { get; set; } = ""; public string AppId { get; set; } = ""; public string State { get; set; } = ""; public string Progress { get; set; } = "{}"; public string? Error { get; set; } public long CreatedAt { get; set; } public long? StartedAt { get; set; } public long? FinishedAt { get; set; } }
+    private sealed class JobRow { public long Id { get; set; } public string Kind { get; set; } = ""; public string AppId { get; set; } = ""; public string State { get; set; } = ""; public string Progress { get; set; } = "{}"; public string? Error { get; set; } public long CreatedAt { get; set; } public long? StartedAt { get; set; } public long? FinishedAt { get; set; } public string? Parameter { get; set; } }
 
     private sealed class KeyRow
     {

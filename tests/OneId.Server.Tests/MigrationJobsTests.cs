@@ -1,0 +1,212 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using OneId.DemoWiring;
+using OneId.Sandbox.World;
+using OneId.Server.Configuration;
+using OneId.Testing;
+using Xunit;
+using Demo = OneId.Sandbox.World.DemoWorld;
+
+namespace OneId.Server.Tests;
+
+/// <summary>
+/// S16 end to end against the sandbox: an OA account migration (changeopenid) and WeCom's provider id upgrade
+/// (get_new_external_userid, open_corpid, the finish switch) as jobs; each new id replaces the old one in its person.
+/// </summary>
+public sealed class MigrationJobsTests : IDisposable
+{
+    private const string NewOa = "wxa0a0a0a0a0a0a007";
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private async Task<SandboxedHub> StartAsync(bool legacyProvider = false) =>
+        await SandboxedHub.StartAsync(_folder.File($"migrations-{Guid.NewGuid():N}.db"), 0, 0, o =>
+        {
+            o.BootstrapKey = TestHub.AdminKey;
+            o.Inbox.PollMilliseconds = 50;
+            var tenant = o.Tenants[0];
+            tenant.Apps.Add(new AppOptions { AppId = NewOa, Type = OneId.Server.Configuration.AppTypes.OfficialAccount, Secret = Demo.SecretOf(NewOa), UnionSpace = Demo.UnionSpace, Token = "newoatoken" });
+            var isv = tenant.Corps[0].Apps.Single(a => a.Name == Demo.ProviderApp);
+            isv.ProviderCorpId = SandboxMode.ProviderCorpId;
+            isv.ProviderSecret = SandboxMode.ProviderSecret;
+        }, LogLevel.Critical, CancellationToken.None, w =>
+        {
+            w.Apps.Add(new SandboxApp { Appid = NewOa, Secret = Demo.SecretOf(NewOa), Type = OneId.Sandbox.World.AppTypes.OfficialAccount, Subject = Demo.Subject, UnionSpace = Demo.UnionSpace, Name = "Acme OA (new)" });
+            if (legacyProvider)
+            {
+                w.Corps[0].Apps.Single(a => a.Name == Demo.ProviderApp).IdMode = ProviderIdModes.Legacy;
+            }
+            return w;
+        });
+
+    private static async Task SandboxAsync(SandboxedHub hub, string path, object? body = null)
+    {
+        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        (await c.PostAsJsonAsync(path, body ?? new { })).EnsureSuccessStatusCode();
+    }
+
+    private static async Task<JsonElement> TruthAsync(SandboxedHub hub, string user)
+    {
+        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        return await c.GetFromJsonAsync<JsonElement>($"_sandbox/users/{user}");
+    }
+
+    private static HttpClient Admin(SandboxedHub hub)
+    {
+        var c = new HttpClient { BaseAddress = hub.HubAddress };
+        c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestHub.AdminKey);
+        return c;
+    }
+
+    private static async Task<JsonElement> RunJobAsync(HttpClient admin, object request)
+    {
+        var start = await admin.PostAsJsonAsync("v1/jobs", request);
+        start.StatusCode.Should().Be(HttpStatusCode.Accepted, await start.Content.ReadAsStringAsync());
+        var id = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+        var done = await Eventually.ValueAsync(() => admin.GetFromJsonAsync<JsonElement>($"v1/jobs/{id}"),
+            j => j.GetProperty("state").GetString() is "succeeded" or "failed", $"job {id} finished");
+        done.GetProperty("state").GetString().Should().Be("succeeded", done.ToString());
+        return done;
+    }
+
+    private static async Task<JsonElement> ResolveAsync(HttpClient admin, string id)
+    {
+        var r = await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(id)}");
+        r.StatusCode.Should().Be(HttpStatusCode.OK, $"{id} resolves");
+        return await r.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
+    public async Task An_OA_account_migration_replaces_every_known_openid_of_the_old_account_in_its_person()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        var fans = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var name = "mig" + Guid.NewGuid().ToString("N")[..8];
+            await SandboxAsync(hub, "_sandbox/users", new { name });
+            await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+            fans.Add(name);
+        }
+        await RunJobAsync(admin, new { kind = "oa_followers_backfill", appid = Demo.OfficialAccount });
+        var before = new Dictionary<string, string>();
+        foreach (var fan in fans)
+        {
+            var oldOpenId = $"openid:{Demo.OfficialAccount}:{(await TruthAsync(hub, fan)).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
+            before[fan] = (await ResolveAsync(admin, oldOpenId)).GetProperty("id").GetString()!;
+        }
+
+        (await admin.PostAsJsonAsync("v1/jobs", new { kind = "oa_account_migration", appid = NewOa })).StatusCode.Should().Be(HttpStatusCode.BadRequest, "from_appid is required");
+        await SandboxAsync(hub, $"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
+        var done = await RunJobAsync(admin, new { kind = "oa_account_migration", appid = NewOa, from_appid = Demo.OfficialAccount });
+
+        done.GetProperty("progress").GetProperty("replaced").GetInt32().Should().BeGreaterThanOrEqualTo(fans.Count);
+        foreach (var fan in fans)
+        {
+            var truth = await TruthAsync(hub, fan);
+            var oldOpenId = $"openid:{Demo.OfficialAccount}:{truth.GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
+            var newOpenId = $"openid:{NewOa}:{truth.GetProperty("openids").GetProperty(NewOa).GetString()}";
+            var person = await ResolveAsync(admin, oldOpenId);
+            person.GetProperty("id").GetString().Should().Be(before[fan], "the person keeps its id");
+            person.GetProperty("replaced_by").GetProperty(oldOpenId).GetString().Should().Be(newOpenId);
+            (await ResolveAsync(admin, newOpenId)).GetProperty("id").GetString().Should().Be(before[fan]);
+        }
+        var events = (await admin.GetFromJsonAsync<JsonElement>("v1/events?after=0&limit=1000")).GetProperty("events").EnumerateArray();
+        events.Count(e => e.GetProperty("type").GetString() == "person.identifier_replaced").Should().BeGreaterThanOrEqualTo(fans.Count);
+    }
+
+    [Fact]
+    public async Task A_WeCom_provider_id_upgrade_replaces_old_external_userids_and_later_pushes_with_new_ids_reach_the_same_person()
+    {
+        await using var hub = await StartAsync(legacyProvider: true);
+        using var admin = Admin(hub);
+        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        var truth = await TruthAsync(hub, "alice");
+        var ns = $"{Demo.Corp}/isv1";
+        var oldId = $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
+        var newId = $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
+        // The provider app's push carries the old ciphertext id.
+        var person = await Eventually.ValueAsync(async () => (await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(oldId)}")).StatusCode == HttpStatusCode.OK
+            ? await ResolveAsync(admin, oldId) : default, p => p.ValueKind == JsonValueKind.Object, "the old external_userid is in the graph");
+        var earlyId = person.GetProperty("id").GetString();
+
+        await SandboxAsync(hub, $"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration");
+        var done = await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
+
+        done.GetProperty("appid").GetString().Should().Be($"{Demo.Corp}/{Demo.ProviderApp}");
+        done.GetProperty("progress").GetProperty("replaced").GetInt32().Should().BeGreaterThanOrEqualTo(1);
+        var upgraded = await ResolveAsync(admin, oldId);
+        // The follow-ups may have merged the provider's record with the self-built one meanwhile: the early id is then an alias.
+        var personId = upgraded.GetProperty("id").GetString();
+        (await admin.GetFromJsonAsync<JsonElement>($"v1/persons/{earlyId}")).GetProperty("id").GetString().Should().Be(personId);
+        upgraded.GetProperty("replaced_by").GetProperty(oldId).GetString().Should().Be(newId);
+        (await TruthAsync(hub, "alice")).GetProperty("external_userids").GetProperty(ns).GetString().Should().Be(newId[(ns.Length + "external_userid::".Length)..],
+            "the job declared the migration finished: WeCom now sends the new id");
+
+        // After the switch a push carries the new id: it reaches the same person instead of creating a second one.
+        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        var observed = await Eventually.ValueAsync(() => admin.GetFromJsonAsync<JsonElement>($"v1/persons/{personId}/observations"),
+            o => o.EnumerateArray().Count(x => x.GetProperty("source").GetString()!.StartsWith("wecom.contact:", StringComparison.Ordinal)
+                && x.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId)) > 0, "the post-switch push is observed on the person");
+        observed.GetArrayLength().Should().BeGreaterThan(1);
+        (await ResolveAsync(admin, newId)).GetProperty("id").GetString().Should().Be(personId);
+    }
+
+    [Fact]
+    public async Task A_pending_id_reissued_after_its_90_days_replaces_the_old_one_and_the_later_WeCom_add_still_closes_the_loop()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        using var sandbox = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        var login = await (await sandbox.PostAsJsonAsync("_sandbox/users/bob/login", new { appid = Demo.MiniProgram })).Content.ReadFromJsonAsync<JsonElement>();
+        (await admin.PostAsJsonAsync($"v1/mp/{Demo.MiniProgram}/login", new { code = login.GetProperty("code").GetString() })).EnsureSuccessStatusCode();
+        var unionId = $"unionid:{Demo.UnionSpace}:{(await TruthAsync(hub, "bob")).GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}";
+        var prefix = $"pending_id:{Demo.Corp}/isv1:";
+        static string[] Pending(JsonElement p, string prefix) => p.GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()!).Where(i => i.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+        var first = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId), p => Pending(p, prefix).Length == 1, "the follow-up converted bob's unionid to a pending_id");
+        var oldPending = Pending(first, prefix)[0];
+
+        // 91 days later the pending_id has expired: the refresh asks again and WeCom issues a new one for the same unionid.
+        (await sandbox.PostAsJsonAsync("_sandbox/clock", new { advance_seconds = 91 * 86_400 })).EnsureSuccessStatusCode();
+        var refreshed = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId), p => p.TryGetProperty("replaced_by", out var r) && r.TryGetProperty(oldPending, out _),
+            "the re-issued pending_id replaced the expired one");
+
+        var newPending = refreshed.GetProperty("replaced_by").GetProperty(oldPending).GetString()!;
+        newPending.Should().StartWith(prefix).And.NotBe(oldPending);
+        refreshed.GetProperty("id").GetString().Should().Be(first.GetProperty("id").GetString());
+        Pending(refreshed, prefix).Should().BeEquivalentTo([oldPending, newPending], "the old one still resolves");
+        (await admin.GetFromJsonAsync<JsonElement>($"v1/conflicts")).GetProperty("open").GetInt64().Should().Be(0, "a re-issue is never a conflict");
+
+        // bob becomes a customer: external_userid_to_pending_id answers the new pending_id, which links him to the same person.
+        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        var cipher = $"external_userid:{Demo.Corp}/isv1:{(await TruthAsync(hub, "bob")).GetProperty("external_userids").GetProperty($"{Demo.Corp}/isv1").GetString()}";
+        var customer = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId),
+            p => p.GetProperty("identifiers").EnumerateArray().Any(i => i.GetString() == cipher), "the provider's customer id joined bob's person");
+        customer.GetProperty("id").GetString().Should().Be(first.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task Migration_jobs_refuse_what_they_cannot_run_with_problem_details()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        async Task Refused(object request, HttpStatusCode status, string title)
+        {
+            var r = await admin.PostAsJsonAsync("v1/jobs", request);
+            r.StatusCode.Should().Be(status);
+            r.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+            (await r.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString().Should().Be(title);
+        }
+
+        await Refused(new { kind = "oa_account_migration", appid = NewOa, from_appid = "nonsense" }, HttpStatusCode.BadRequest, "Missing from_appid");
+        await Refused(new { kind = "oa_account_migration", appid = NewOa, from_appid = NewOa }, HttpStatusCode.BadRequest, "Same account");
+        await Refused(new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = "nope" }, HttpStatusCode.NotFound, "Unknown WeCom app");
+        await Refused(new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.SelfBuiltApp }, HttpStatusCode.BadRequest, "Not a provider app");
+    }
+}
