@@ -133,6 +133,49 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
     }
 
     [Fact]
+    public async Task An_observation_is_retracted_and_the_profile_erased_from_the_person_page_with_confirmations()
+    {
+        using var api = fixture.Api();
+        var account = $"account:crm:E-{Guid.NewGuid().ToString("N")[..8]}";
+        var openId = $"openid:wxa0a0a0a0a0a0a002:o{Guid.NewGuid().ToString("N")[..27]}";
+        var posted = await api.PostAsJsonAsync("/v1/observations", new
+        {
+            observations = new object[]
+            {
+                new { ids = new[] { account }, source = "crm", profile = new { nickname = "待删除的昵称" } },
+                new { ids = new[] { account, openId }, source = "crm-typo" },
+            },
+        });
+        posted.EnsureSuccessStatusCode();
+        var results = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results");
+        var person = results[0].GetProperty("person").GetString()!;
+        var typo = results[1].GetProperty("observation").GetString()!;
+
+        var page = await fixture.SignedInPageAsync();
+        await page.GotoAsync(new Uri(fixture.HubAddress, $"/console/persons/{person}").AbsoluteUri);
+        await Assertions.Expect(page.GetByText("待删除的昵称").First).ToBeVisibleAsync(Visible);
+        await page.GetByTestId($"retract-{typo}").ClickAsync();
+        await ConfirmButton(page).ClickAsync();
+        // Retracted: no longer an accepted observation to act on, and the openid it brought has left the person.
+        await Assertions.Expect(page.GetByTestId($"retract-{typo}")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+        await Eventually.TrueAsync(async () => !(await api.GetFromJsonAsync<JsonElement>($"/v1/persons/{person}")).GetProperty("identifiers")
+            .EnumerateArray().Any(i => i.GetString() == openId), "the retracted observation's openid left the person");
+        await fixture.ScreenshotAsync(page, "13-person-retracted");
+
+        await page.GetByTestId("erase-profile").ClickAsync();
+        await ConfirmButton(page).ClickAsync();
+        await Assertions.Expect(page.GetByText("待删除的昵称")).ToHaveCountAsync(0, new() { Timeout = 30_000 });
+        var after = await api.GetFromJsonAsync<JsonElement>($"/v1/persons/{person}");
+        (after.TryGetProperty("profile", out var profile) && profile.ValueKind == JsonValueKind.Object && profile.EnumerateObject().Any()).Should().BeFalse("the profile is erased");
+        after.GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()).Should().Contain(account, "erasure keeps the ids");
+        await fixture.ScreenshotAsync(page, "14-person-erased");
+
+        var audit = await api.GetFromJsonAsync<JsonElement>("/v1/audit");
+        audit.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("action").GetString()).Should().Contain("observation.retract").And.Contain("person.erase");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_webhooks_page_shows_each_cursor_and_its_deliveries_and_redelivers()
     {
         var page = await fixture.SignedInPageAsync();

@@ -22,8 +22,8 @@ public static class QueryApi
         api.MapGet("/persons/{id}", GetPersonAsync).RequireApiKey();
         api.MapGet("/persons/{id}/observations", GetObservationsAsync).RequireApiKey();
         api.MapGet("/persons/{id}/history", GetHistoryAsync).RequireApiKey();
-        api.MapDelete("/persons/{id}/profile", EraseProfileAsync).RequireApiKey(admin: true);
-        api.MapPost("/observations/{id}/retract", RetractAsync).RequireApiKey(admin: true);
+        api.MapDelete("/persons/{id}/profile", EraseProfileAsync).RequireApiKey(admin: true).Audited("person.erase");
+        api.MapPost("/observations/{id}/retract", RetractAsync).RequireApiKey(admin: true).Audited("observation.retract");
         api.MapGet("/stats", GetStatsAsync).RequireApiKey();
         api.MapPost("/keys", CreateKeyAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys").Audited("key.create");
         api.MapGet("/keys", ListKeysAsync).RequireApiKey(KeyPermission.Admin).WithTags("Keys");
