@@ -27,6 +27,10 @@ if [ ! -f "$here/node_modules/.oneid-lock" ] || [ "$(cat "$here/node_modules/.on
   fi
   echo "$lock_hash" > "$here/node_modules/.oneid-lock"
 fi
+# Vite strips types without checking them; the type check is what catches a wrong field name or API shape.
+if ! (cd "$here" && npx --no-install tsc --noEmit -p .) >"$log" 2>&1; then
+  cat "$log" >&2; echo "console: type check failed (see above)" >&2; exit 2
+fi
 if ! (cd "$here" && npx --no-install vite build --logLevel error) >"$log" 2>&1; then
   cat "$log" >&2; echo "console: vite build failed (see above)" >&2; exit 2
 fi

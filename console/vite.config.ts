@@ -1,4 +1,5 @@
-import { defineConfig } from 'vite';
+// vitest's defineConfig is vite's with the `test` section typed.
+import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 // Built into the repository's .build/console (kept out of git); the hub serves it under /console/.

@@ -10,7 +10,7 @@ import type { Loaded } from './hooks';
 
 echarts.use([BarChart, HeatmapChart, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
-export function EChart({ option, height = 280, testId }: { option: object; height?: number; testId?: string }) {
+export function EChart({ option, height = 280, testId }: { option: echarts.EChartsCoreOption; height?: number; testId?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!ref.current) return;

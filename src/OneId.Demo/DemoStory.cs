@@ -95,6 +95,16 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         }
     }
 
+    /// <summary>Polls until <paramref name="condition"/> holds or <see cref="PushWait"/> is over (the next expectation then says what did not happen).</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken ct)
+    {
+        var until = DateTime.UtcNow + PushWait;
+        while (!await condition().ConfigureAwait(false) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
     private static string[] Ids(JsonElement? person) =>
         person is { } p && p.TryGetProperty("identifiers", out var ids) ? ids.EnumerateArray().Select(i => i.GetString()!).ToArray() : [];
 
@@ -264,7 +274,9 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         await SandboxAsync($"_sandbox/components/{Demo.Component}/ticket", new { }, ct).ConfigureAwait(false);
         await SandboxAsync($"_sandbox/components/{Demo.Component}/authorize", new { authorizer_appid = Demo.AuthorizerOfficialAccount }, ct).ConfigureAwait(false);
         teller.WeChat("component_verify_ticket and 'authorized' pushes arrive at /v1/callbacks/component/{component_appid}; api_query_auth keeps the refresh token");
-        await Task.Delay(500, ct).ConfigureAwait(false);
+        // Those pushes go through the inbox: the platform can act for the OA once api_query_auth has stored its token.
+        await UntilAsync(async () => (await HubAsync(HttpMethod.Get, "v1/apps", null, adminKey, ct).ConfigureAwait(false)).Json.EnumerateArray()
+            .Any(a => Str(a, "appid") == Demo.AuthorizerOfficialAccount && Str(a.GetProperty("token"), "state") == "valid"), ct).ConfigureAwait(false);
         var (s7Status, s7, _) = await BrowserAuthorizeAsync(Demo.AuthorizerOfficialAccount, "snsapi_userinfo", "lilei", "", ct).ConfigureAwait(false);
         teller.Did("lilei opens an Acme News page; the platform does the web authorization on the OA's behalf");
         var afterS7 = await ResolveAsync($"openid:{Demo.AuthorizerOfficialAccount}:{lilei.OpenId(Demo.AuthorizerOfficialAccount)}", ct).ConfigureAwait(false);
