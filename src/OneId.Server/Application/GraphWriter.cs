@@ -20,34 +20,23 @@ public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal fol
             new GroupCommit<Observation, ObserveResult>((batch, ct) => tenant.Graph.ObserveManyAsync(batch, ct)))).Value;
 
     /// <summary>Observes <paramref name="identifiers"/> (nulls skipped) together, now, from <paramref name="source"/>.</summary>
-    public async Task<ObserveResult> RecordAsync(HubTenant tenant, string source, IEnumerable<Identifier?> identifiers, IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken)
+    public Task<ObserveResult> RecordAsync(HubTenant tenant, string source, IEnumerable<Identifier?> identifiers, IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(identifiers);
         var ids = identifiers.Where(i => i is not null).Select(i => i!.Value).ToArray();
-        var result = await Writer(tenant).SubmitAsync(new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken).ConfigureAwait(false);
-        Observability.HubMetrics.Observed(tenant.Name, [result]);
-        LogObserved(logger, tenant.Name, source, result.Outcome, result.Person?.ToString());
-        if (result.Events.Count > 0)
-        {
-            signal.Notify();
-            followUps.Notify();
-        }
-        return result;
+        return SubmitAsync(tenant, new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken);
     }
 
     /// <summary>Observes <paramref name="identifiers"/> together, now, saying that each replacement's new id replaces its old one (docs/model.md §3.9).</summary>
-    public async Task<ObserveResult> RecordReplacingAsync(HubTenant tenant, string source, IReadOnlyList<Identifier> identifiers, IReadOnlyList<Replacement> replacements, CancellationToken cancellationToken)
+    public Task<ObserveResult> RecordReplacingAsync(HubTenant tenant, string source, IReadOnlyList<Identifier> identifiers, IReadOnlyList<Replacement> replacements, CancellationToken cancellationToken) =>
+        SubmitAsync(tenant, new Observation(identifiers, source, time.GetUtcNow(), null, replacements), cancellationToken);
+
+    private async Task<ObserveResult> SubmitAsync(HubTenant tenant, Observation observation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        var result = await Writer(tenant).SubmitAsync(new Observation(identifiers, source, time.GetUtcNow(), null, replacements), cancellationToken).ConfigureAwait(false);
-        Observability.HubMetrics.Observed(tenant.Name, [result]);
-        LogObserved(logger, tenant.Name, source, result.Outcome, result.Person?.ToString());
-        if (result.Events.Count > 0)
-        {
-            signal.Notify();
-            followUps.Notify();
-        }
+        var result = await Writer(tenant).SubmitAsync(observation, cancellationToken).ConfigureAwait(false);
+        LogObserved(logger, tenant.Name, observation.Source, result.Outcome, result.Person?.ToString());
+        Written(tenant, [result]);
         return result;
     }
 
@@ -56,13 +45,19 @@ public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal fol
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var results = await tenant.Graph.ObserveManyAsync(observations, cancellationToken).ConfigureAwait(false);
+        Written(tenant, results);
+        return results;
+    }
+
+    // Whatever wrote the graph: count it, and wake the webhooks and follow-ups when something changed.
+    private void Written(HubTenant tenant, IReadOnlyList<ObserveResult> results)
+    {
         Observability.HubMetrics.Observed(tenant.Name, results);
         if (results.Any(r => r.Events.Count > 0))
         {
             signal.Notify();
             followUps.Notify();
         }
-        return results;
     }
 
     public DateTimeOffset Now => time.GetUtcNow();

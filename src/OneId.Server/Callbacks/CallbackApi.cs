@@ -230,33 +230,50 @@ public static class CallbackApi
         string component_appid, string? timestamp, string? nonce, string? msg_signature,
         HttpContext http, TenantRegistry tenants, PushFlows pushes, PushGuard guard, CancellationToken ct)
     {
-        if (tenants.FindComponent(component_appid) is not { } found)
+        var (tenant, message, refusal) = await OpenPlatformPushAsync(component_appid, $"component:{component_appid}", timestamp, nonce, msg_signature,
+            http, tenants, guard, ct).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            return FlowProblems.UnknownApp(component_appid);
+            return refusal;
+        }
+        await pushes.AcceptAsync(tenant!, PushFlows.ClassifyComponent(component_appid, message!), ct).ConfigureAwait(false);
+        return Success();
+    }
+
+    /// <summary>
+    /// Verifies, decrypts and checks for replay a push sent to one of a platform's URLs (its authorization event URL or
+    /// its message URL). Platform pushes are always encrypted, with the platform's token and EncodingAESKey and the
+    /// component appid as receiveid (§5.1, §7.2, §7.6). Either the tenant and message, or the answer that refuses the push.
+    /// </summary>
+    private static async Task<(HubTenant? Tenant, WeChatXmlMessage? Message, ProblemHttpResult? Refusal)> OpenPlatformPushAsync(
+        string componentAppId, string guardScope, string? timestamp, string? nonce, string? msgSignature,
+        HttpContext http, TenantRegistry tenants, PushGuard guard, CancellationToken ct)
+    {
+        if (tenants.FindComponent(componentAppId) is not { } found)
+        {
+            return (null, null, FlowProblems.UnknownApp(componentAppId));
         }
         if (timestamp is null || nonce is null)
         {
-            return MissingParameters();
+            return (null, null, MissingParameters());
         }
         WeChatXmlMessage message;
         string body;
         try
         {
             body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
-            // Platform pushes are always encrypted, with the component appid as receiveid (§5.1, §7.2).
-            message = new WeChatMessageCrypto(found.Component.Token!, found.Component.AesKey!, component_appid)
-                .DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
+            message = new WeChatMessageCrypto(found.Component.Token!, found.Component.AesKey!, componentAppId)
+                .DecryptCallback(msgSignature, timestamp, nonce, body, MaxBody).Message;
         }
         catch (WeChatCryptoException e)
         {
-            return Refused(e);
+            return (null, null, Refused(e));
         }
-        if (await guard.CheckAsync(found.Tenant, $"component:{component_appid}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
+        if (await guard.CheckAsync(found.Tenant, guardScope, timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
         {
-            return stale;
+            return (null, null, stale);
         }
-        await pushes.AcceptAsync(found.Tenant, PushFlows.ClassifyComponent(component_appid, message), ct).ConfigureAwait(false);
-        return Success();
+        return (found.Tenant, message, null);
     }
 
     // ---------------- Apps run by a third-party platform (S7): the platform's message URL ----------------
@@ -275,43 +292,25 @@ public static class CallbackApi
         string component_appid, string appid, string? timestamp, string? nonce, string? msg_signature,
         HttpContext http, TenantRegistry tenants, PushFlows pushes, PushGuard guard, ILoggerFactory loggers, CancellationToken ct)
     {
-        if (tenants.FindComponent(component_appid) is not { } found)
+        var (tenant, message, refusal) = await OpenPlatformPushAsync(component_appid, $"component:{component_appid}/{FlowProblems.Shorten(appid)}",
+            timestamp, nonce, msg_signature, http, tenants, guard, ct).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            return FlowProblems.UnknownApp(component_appid);
+            return refusal;
         }
-        if (timestamp is null || nonce is null)
-        {
-            return MissingParameters();
-        }
-        WeChatXmlMessage message;
-        string body;
-        try
-        {
-            body = await WeChatXml.ReadBodyAsync(http.Request.Body, MaxBody, ct).ConfigureAwait(false);
-            message = new WeChatMessageCrypto(found.Component.Token!, found.Component.AesKey!, component_appid)
-                .DecryptCallback(msg_signature, timestamp, nonce, body, MaxBody).Message;
-        }
-        catch (WeChatCryptoException e)
-        {
-            return Refused(e);
-        }
-        if (await guard.CheckAsync(found.Tenant, $"component:{component_appid}/{FlowProblems.Shorten(appid)}", timestamp, nonce, body, ct).ConfigureAwait(false) is { } stale)
-        {
-            return stale;
-        }
-        if (found.Tenant.FindApp(appid) is not { } app || app.ComponentAppId != component_appid)
+        if (tenant!.FindApp(appid) is not { } app || app.ComponentAppId != component_appid)
         {
             // WeChat sends the pushes of every app that authorized the platform, also of apps this tenant does not
             // configure (another customer of the platform, WeChat's release-test account). The push is genuine — the
             // platform's signature holds — so it is acknowledged, or WeChat would retry it, and left alone.
-            CallbackLog.AuthorizerNotConfigured(loggers.CreateLogger(typeof(CallbackApi)), found.Tenant.Name, component_appid, FlowProblems.Shorten(appid));
+            CallbackLog.AuthorizerNotConfigured(loggers.CreateLogger(typeof(CallbackApi)), tenant.Name, component_appid, FlowProblems.Shorten(appid));
             return Success();
         }
-        if (PushFlows.ClassifyOfficialAccount(app.AppId, message) is not { } push)
+        if (PushFlows.ClassifyOfficialAccount(app.AppId, message!) is not { } push)
         {
             return Success(); // messages, MP events and other events carry nothing for the graph
         }
-        await pushes.AcceptAsync(found.Tenant, push, ct).ConfigureAwait(false);
+        await pushes.AcceptAsync(tenant, push, ct).ConfigureAwait(false);
         return Success();
     }
 }
