@@ -80,29 +80,31 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
 
     private async Task<JsonElement?> WaitForPersonAsync(string id, Func<JsonElement, bool> condition, TimeSpan wait, CancellationToken ct)
     {
-        var until = DateTime.UtcNow + wait;
-        while (true)
-        {
-            if (await ResolveAsync(id, ct).ConfigureAwait(false) is { } p && condition(p))
-            {
-                return p;
-            }
-            if (DateTime.UtcNow > until)
-            {
-                return await ResolveAsync(id, ct).ConfigureAwait(false);
-            }
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
+        JsonElement? person = null;
+        await UntilAsync(async () => (person = await ResolveAsync(id, ct).ConfigureAwait(false)) is { } p && condition(p), ct, wait).ConfigureAwait(false);
+        return person;
     }
 
-    /// <summary>Polls until <paramref name="condition"/> holds or <see cref="PushWait"/> is over (the next expectation then says what did not happen).</summary>
-    private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken ct)
+    /// <summary>Polls until <paramref name="condition"/> holds or <paramref name="wait"/> (default <see cref="PushWait"/>) is over; the next expectation then says what did not happen.</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, CancellationToken ct, TimeSpan? wait = null)
     {
-        var until = DateTime.UtcNow + PushWait;
+        var until = DateTime.UtcNow + (wait ?? PushWait);
         while (!await condition().ConfigureAwait(false) && DateTime.UtcNow < until)
         {
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The job's answer once it succeeded or failed (or when <paramref name="wait"/> is over).</summary>
+    private async Task<JsonElement> FinishedJobAsync(long id, TimeSpan wait, CancellationToken ct)
+    {
+        var job = default(JsonElement);
+        await UntilAsync(async () =>
+        {
+            (_, job) = await HubAsync(HttpMethod.Get, $"v1/jobs/{id}", null, adminKey, ct).ConfigureAwait(false);
+            return Str(job, "state") is not ("queued" or "running");
+        }, ct, wait).ConfigureAwait(false);
+        return job;
     }
 
     private static string[] Ids(JsonElement? person) =>
@@ -451,11 +453,9 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         }
         var (startStatus, job) = await HubAsync(HttpMethod.Post, "v1/jobs", new { kind = "wecom_contacts_backfill", corpid = Demo.Corp, app = Demo.SelfBuiltApp }, adminKey, ct).ConfigureAwait(false);
         var jobId = startStatus == HttpStatusCode.Accepted ? job.GetProperty("id").GetInt64() : 0;
-        var until = DateTime.UtcNow + PushWait * 4;
-        while (jobId > 0 && Str(job, "state") is "queued" or "running" && DateTime.UtcNow < until)
+        if (jobId > 0)
         {
-            await Task.Delay(100, ct).ConfigureAwait(false);
-            (_, job) = await HubAsync(HttpMethod.Get, $"v1/jobs/{jobId}", null, adminKey, ct).ConfigureAwait(false);
+            job = await FinishedJobAsync(jobId, PushWait * 4, ct).ConfigureAwait(false);
         }
         var progress = job.ValueKind == JsonValueKind.Object ? job.GetProperty("progress") : default;
         var calls = (await SandboxAsync("_sandbox/calls", null, ct).ConfigureAwait(false)).GetProperty("counts");
@@ -498,17 +498,7 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         await SandboxAsync($"_sandbox/corps/{corp}/providers/isv1/agree-migration", new { }, ct).ConfigureAwait(false);
         teller.Did("an operator starts the upgrade job: POST /v1/jobs {\"kind\":\"wecom_id_upgrade\",\"corpid\":…,\"app\":…}");
         var (status, job) = await HubAsync(HttpMethod.Post, "v1/jobs", new { kind = "wecom_id_upgrade", corpid = corp, app = SandboxMode.LegacyProviderApp }, adminKey, ct).ConfigureAwait(false);
-        var finished = default(JsonElement);
-        if (status == HttpStatusCode.Accepted)
-        {
-            var until = DateTime.UtcNow + PushWait;
-            do
-            {
-                await Task.Delay(100, ct).ConfigureAwait(false);
-                (_, finished) = await HubAsync(HttpMethod.Get, $"v1/jobs/{job.GetProperty("id").GetInt64()}", null, adminKey, ct).ConfigureAwait(false);
-            }
-            while (Str(finished, "state") is not ("succeeded" or "failed") && DateTime.UtcNow < until);
-        }
+        var finished = status == HttpStatusCode.Accepted ? await FinishedJobAsync(job.GetProperty("id").GetInt64(), PushWait, ct).ConfigureAwait(false) : default;
         teller.WeChat("get_new_external_userid → the new id; corpid_to_opencorpid → the open corpid; finish_external_userid_migration");
         Expect(Str(finished, "state") == "succeeded" && finished.GetProperty("progress").GetProperty("replaced").GetInt32() >= 1,
             $"the upgrade job succeeded and replaced the old ids it held ({(finished.ValueKind == JsonValueKind.Object ? finished.GetProperty("progress").ToString() : "no answer")})");
@@ -523,13 +513,12 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         Expect(history.ValueKind == JsonValueKind.Array && history.EnumerateArray().Any(e => Str(e, "kind") == "identifier_replaced"),
             "the person's timeline shows the identifier_replaced event (webhooks and GET /v1/events carry it too)");
         var seen = false;
-        for (var until = DateTime.UtcNow + PushWait; !seen && DateTime.UtcNow < until;)
+        await UntilAsync(async () =>
         {
-            await Task.Delay(100, ct).ConfigureAwait(false);
             var (_, observations) = await HubAsync(HttpMethod.Get, $"v1/persons/{Str(before, "id")}/observations", null, adminKey, ct).ConfigureAwait(false);
-            seen = observations.ValueKind == JsonValueKind.Array && observations.EnumerateArray().Any(o =>
+            return seen = observations.ValueKind == JsonValueKind.Array && observations.EnumerateArray().Any(o =>
                 Str(o, "source")?.StartsWith("wecom.contact:", StringComparison.Ordinal) == true && o.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId));
-        }
+        }, ct).ConfigureAwait(false);
         Expect(seen && Str(await ResolveAsync(newId, ct).ConfigureAwait(false), "id") == Str(before, "id"),
             "the push with the new id reached the same person: no second person, no conflict");
     }
@@ -568,13 +557,9 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
     {
         teller.Chapter("Webhooks  The company's CRM hears about every change");
         var (_, last) = await HubAsync(HttpMethod.Get, $"v1/persons/{p1}/history", null, adminKey, ct).ConfigureAwait(false);
-        var until = DateTime.UtcNow + PushWait;
         // Wait until the outbox is drained up to lilei's latest event (the backfill adds a few hundred more before it).
         var lastSequence = last.EnumerateArray().Max(e => e.GetProperty("sequence").GetInt64());
-        while (DateTime.UtcNow < until && !inbox.Events.Any(e => e.GetProperty("sequence").GetInt64() >= lastSequence))
-        {
-            await Task.Delay(100, ct).ConfigureAwait(false);
-        }
+        await UntilAsync(() => Task.FromResult(inbox.Events.Any(e => e.GetProperty("sequence").GetInt64() >= lastSequence)), ct).ConfigureAwait(false);
         var events = inbox.Events.ToArray();
         var byType = events.GroupBy(e => e.GetProperty("type").GetString()).Select(g => $"{g.Count()} {g.Key}");
         teller.Graph($"{events.Length} signed deliveries: {string.Join(", ", byType)}");
