@@ -224,7 +224,7 @@ public sealed partial class WebhookDispatcher(
             ? new HashSet<DataTier> { DataTier.Internal }
             : webhook.Tiers.Select(t => Tiers.TryParse(t, out var x) ? x : DataTier.Internal).ToHashSet();
         var batchSize = Math.Clamp(webhook.BatchSize, 1, WebhookOptions.MaxBatchSize);
-        var delivery = new WebhookDelivery(tenant, index, webhook, name, cursor.Attempts, httpClients.CreateClient(HttpClientName)) { Saved = cursor.Sequence };
+        var delivery = new WebhookDelivery(tenant, index, webhook, name, batchSize, cursor.Attempts, httpClients.CreateClient(HttpClientName)) { Saved = cursor.Sequence };
         var seq = cursor.Sequence;
         var batch = new List<WebhookEvent>(batchSize);
         while (true)
@@ -283,12 +283,14 @@ public sealed partial class WebhookDispatcher(
     }
 
     /// <summary>One webhook's delivery state during a pass.</summary>
-    private sealed class WebhookDelivery(HubTenant tenant, int index, WebhookOptions webhook, string name, int attempts, HttpClient client)
+    private sealed class WebhookDelivery(HubTenant tenant, int index, WebhookOptions webhook, string name, int batchSize, int attempts, HttpClient client)
     {
         public HubTenant Tenant { get; } = tenant;
         public int Index { get; } = index;
         public WebhookOptions Webhook { get; } = webhook;
         public string Name { get; } = name;
+        /// <summary>1: each event is its own body; above 1: <c>{"events":[…]}</c> bodies.</summary>
+        public int BatchSize { get; } = batchSize;
         public HttpClient Client { get; } = client;
         public int Attempts { get; set; } = attempts;
         /// <summary>The sequence last written to the cursor.</summary>
@@ -301,7 +303,7 @@ public sealed partial class WebhookDispatcher(
     /// </summary>
     private async Task<bool> SendAsync(WebhookDelivery d, List<WebhookEvent> batch, long before, long through, CancellationToken ct)
     {
-        var single = d.Webhook.BatchSize <= 1;
+        var single = d.BatchSize == 1;
         var body = single
             ? JsonSerializer.SerializeToUtf8Bytes(batch[0])
             : JsonSerializer.SerializeToUtf8Bytes(new WebhookBatch(batch));
