@@ -136,9 +136,14 @@ public sealed class TelemetryTests
         await app.StartAsync();
         using var admin = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
         admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestHub.AdminKey);
-        (await admin.PostAsJsonAsync("v1/observations", new { observations = new[] { new { ids = new[] { $"openid:{TestHub.OaAppId}:oTelemetry0000000000000000009" } } } })).EnsureSuccessStatusCode();
+        (await admin.PostAsJsonAsync("v1/observations", new { observations = new[] { new { ids = new[] { $"openid:{TestHub.OaAppId}:oTelemetryQueryValue0000000009" } } } })).EnsureSuccessStatusCode();
 
-        await Eventually.TrueAsync(() => collector.Received("/v1/traces", "oneid-test"), "a trace export naming the service");
+        // A query value (here an id; on WeChat calls the access_token) must not reach the collector.
+        (await admin.GetAsync($"v1/resolve?id=openid:{TestHub.OaAppId}:oTelemetryQueryValue0000000009")).EnsureSuccessStatusCode();
+
+        await Eventually.TrueAsync(() => collector.Received("/v1/traces", "/v1/resolve"), "a trace export with the resolve request");
+        collector.Received("/v1/traces", "oneid-test").Should().BeTrue("the service is named");
+        collector.Received("/v1/traces", "oTelemetryQueryValue").Should().BeFalse("query string values are redacted");
         await Eventually.TrueAsync(() => collector.Received("/v1/metrics", "oneid.observations"), "a metrics export with OneId's own meter");
         await app.StopAsync();
     }
