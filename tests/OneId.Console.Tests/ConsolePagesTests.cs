@@ -110,8 +110,10 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
         await page.Context.CloseAsync();
     }
 
+    // The confirmation just opened: Ant Design appends each popover to the page and keeps a closed one (hidden, or
+    // still fading out on a busy machine), so the first match may be an earlier action's.
     private static ILocator ConfirmButton(IPage page) =>
-        page.Locator(".ant-popconfirm .ant-btn-primary").First;
+        page.Locator(".ant-popconfirm .ant-btn-primary:visible").Last;
 
     [Fact]
     public async Task Keep_apart_is_set_from_the_person_page_with_a_confirmation()
