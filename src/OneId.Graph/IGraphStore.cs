@@ -59,7 +59,10 @@ public sealed record ObservationCounts(long Accepted, long Rejected, long WeakOn
     public long Total => Accepted + Rejected + WeakOnly + Retracted;
 }
 
-/// <summary>Of the persons holding an openid of <paramref name="AppId"/>, how many also hold a unionid.</summary>
+/// <summary>
+/// Of the persons holding an openid of <paramref name="AppId"/> in effect, how many also hold a unionid. Replaced openids
+/// do not count: after an OA account migration the old appid's openids are the new appid's persons.
+/// </summary>
 public sealed record AppCoverage(string AppId, long Persons, long WithUnionId)
 {
     public double Share => Persons == 0 ? 0 : (double)WithUnionId / Persons;
@@ -67,7 +70,7 @@ public sealed record AppCoverage(string AppId, long Persons, long WithUnionId)
 
 public sealed record DailyCount(DateOnly Day, long Persons);
 
-/// <summary>Persons holding openids of both apps.</summary>
+/// <summary>Persons holding openids of both apps, neither replaced.</summary>
 public sealed record AppOverlap(string AppA, string AppB, long Persons);
 
 /// <summary>The identifier is weak and several persons hold it; name a stronger one.</summary>
@@ -139,8 +142,10 @@ public interface IGraphStore : IAsyncDisposable
     Task<IReadOnlyList<PersonId>> GetKeptApartAsync(PersonId person, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The identifiers in effect (not replaced) of one type and namespace, in key order after <paramref name="after"/>:
-    /// what a migration has to convert (every openid of an old appid, every external_userid a provider app saw).
+    /// The identifiers of one type and namespace that a migration still has to convert, in key order after
+    /// <paramref name="after"/>: in effect (not replaced) and not themselves the successor of a replaced identifier (a
+    /// successor is new already: sending it again would map it to itself). Every openid of an old appid, every old
+    /// external_userid a provider app saw.
     /// </summary>
     Task<IReadOnlyList<Identifier>> ListIdentifiersAsync(IdentifierType type, string ns, Identifier? after, int limit, CancellationToken cancellationToken);
 

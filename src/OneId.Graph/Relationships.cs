@@ -85,6 +85,25 @@ public interface IRelationshipStore
     /// <summary>Remembers the channels identifiers came through (the earliest time of each is kept).</summary>
     Task<int> RecordChannelsAsync(IReadOnlyList<ChannelTouch> touches, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The relationships of each replaced identifier now belong to its successor (docs/model.md §3.10): an openid of an
+    /// old appid follows the new OA, a customer's old external_userid is the new one's contact. Where the successor
+    /// holds the same relationship already, the newer state is kept. In one transaction; moving twice changes nothing.
+    /// </summary>
+    Task<int> MoveAsync(IReadOnlyList<Replacement> moves, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The members named by contacts of customers whose ids are in namespace <paramref name="ns"/> (a corp, or
+    /// corp/provider), in order after <paramref name="after"/>, without members that are a renamed member's new id.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListMembersAsync(string ns, string? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Renames members in the contacts of namespace <paramref name="ns"/>, in one transaction, and remembers each rename
+    /// so that a later change naming the old id lands on the new one. A member renamed twice keeps its first new id.
+    /// </summary>
+    Task<int> RenameMembersAsync(string ns, IReadOnlyList<(string Member, string NewMember)> renames, CancellationToken cancellationToken);
+
     /// <summary>The relationships of these identifiers (a person's: pass the identifiers it holds).</summary>
     Task<PersonRelationships> GetAsync(IReadOnlyCollection<Identifier> identifiers, CancellationToken cancellationToken);
 

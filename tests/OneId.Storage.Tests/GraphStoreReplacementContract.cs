@@ -204,4 +204,38 @@ public abstract partial class GraphStoreContract
         (await refused.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("would leave");
         Marks(await Resolve(Ext("old-gus"))).Should().ContainKey(Ext("old-gus"), "a refused retraction changes nothing");
     }
+    [StoreFact]
+    public async Task A_migrations_walk_lists_neither_replaced_identifiers_nor_the_successors_that_replaced_them()
+    {
+        // A provider's upgrade keeps the namespace: old and new external_userids sit side by side in it.
+        await Observe(Ext("old-hal"));
+        await Observe(Ext("old-ida"));
+        await Observe(Ext("plain-jo"));
+        await Replace(Ext("new-hal"), Ext("old-hal"));
+        var ns = Id(Ext("old-hal")).Namespace;
+
+        var walk = await Store.ListIdentifiersAsync(IdentifierType.ExternalUserId, ns, null, 100, CancellationToken.None);
+
+        walk.Select(i => i.ToString()).Should().Equal([Ext("old-ida"), Ext("plain-jo")],
+            "old-hal is converted already and new-hal is its successor: sending it again would only map it to itself");
+        (await Store.ListIdentifiersAsync(IdentifierType.ExternalUserId, ns, Id(Ext("old-ida")), 100, CancellationToken.None))
+            .Select(i => i.ToString()).Should().Equal([Ext("plain-jo")], "the walk resumes after its checkpoint");
+    }
+
+    [StoreFact]
+    public async Task Unionid_coverage_and_overlap_leave_out_the_openids_an_OA_account_migration_replaced()
+    {
+        // Two followers of the old OA, one with a unionid; the migration gives each an openid of the new OA.
+        await Observe(OpenId(Oa, "kim"), UnionId("kim"));
+        await Observe(OpenId(Oa, "lou"));
+        await Observe(OpenId(Mp, "kim"), UnionId("kim"));
+        await Replace(OpenId(NewOa, "kim"), OpenId(Oa, "kim"));
+        await Replace(OpenId(NewOa, "lou"), OpenId(Oa, "lou"));
+
+        var stats = await Store.GetStatsAsync(CancellationToken.None);
+
+        stats.UnionIdCoverage.Should().BeEquivalentTo(new[] { new AppCoverage(Mp, 1, 1), new AppCoverage(NewOa, 2, 1) },
+            "the old OA's openids were all replaced: its persons are the new OA's now");
+        stats.Overlap.Should().BeEquivalentTo(new[] { new AppOverlap(Mp, NewOa, 1) }, "kim's old and new openid are one app's, not an overlap");
+    }
 }

@@ -183,6 +183,96 @@ public abstract class RelationshipStoreContract : IAsyncLifetime
         relationships.Contacts.Should().BeEmpty();
         (await _store.GetAsync([UnionId("none")], CancellationToken.None)).Should().Be(PersonRelationships.None);
     }
+
+    private const string Provider = Corp + "/isv1";
+    private static Identifier Cipher(string who) => Identifier.Parse($"external_userid:{Provider}:wm{who.PadRight(30, 'c')}");
+
+    private Task Contact(Identifier customer, string member, bool active, DateTimeOffset at, string? state = null) =>
+        _store.RecordContactsAsync([new ContactChange(customer, member, active, at, state, active ? null : "customer", active ? at : null)], CancellationToken.None);
+
+    private async Task<string[]> MembersOf(params Identifier[] customers) =>
+        (await _store.GetAsync(customers, CancellationToken.None)).Contacts.Select(c => $"{c.ExternalUserId}|{c.Member}|{c.Active}").ToArray();
+
+    /// <summary>
+    /// WeCom's provider id upgrade names members by open_userid: the provider's contacts move to the new member id in one
+    /// step; the self-built app's contacts (plaintext ids of the same corp) stay; a push that still names the old id
+    /// after the rename lands on the new one; the walk lists only members that still need converting.
+    /// </summary>
+    [StoreFact]
+    public async Task A_member_renamed_by_an_id_migration_names_the_provider_contacts_and_nothing_is_counted_twice()
+    {
+        var amy = Cipher("amy");
+        var ben = Cipher("ben");
+        await Observe(amy);
+        await Observe(ben);
+        await Observe(External("amy"), UnionId("amy"));
+        await Contact(amy, "zhangsan", true, T0, "fair");
+        await Contact(ben, "zhangsan", true, T0.AddHours(1));
+        await Contact(ben, "lisi", true, T0.AddHours(1));
+        await Contact(External("amy"), "zhangsan", true, T0);
+        // A push after the switch already named ben's contact by the new id, and later than the old row's state.
+        await Contact(ben, "woZHANGSAN", false, T0.AddHours(2));
+
+        (await _store.ListMembersAsync(Provider, null, 100, CancellationToken.None)).Should().Equal("lisi", "woZHANGSAN", "zhangsan");
+        await _store.RenameMembersAsync(Provider, [("zhangsan", "woZHANGSAN"), ("lisi", "woLISI")], CancellationToken.None);
+
+        (await MembersOf(amy, ben)).Should().BeEquivalentTo([$"{amy}|woZHANGSAN|True", $"{ben}|woZHANGSAN|False", $"{ben}|woLISI|True"],
+            "ben's two rows for one member are one contact, and the newer state (his deletion) is kept");
+        (await MembersOf(External("amy"))).Should().ContainSingle().Which.Should().Be($"{External("amy")}|zhangsan|True", "the self-built app sees the plaintext id: not renamed");
+        (await _store.GetAsync([amy], CancellationToken.None)).Contacts.Single().State.Should().Be("fair", "the row moved whole");
+        (await _store.ListMembersAsync(Provider, null, 100, CancellationToken.None)).Should().BeEmpty("both members are new now");
+
+        // Processed late: a push from before the switch, with the old member id.
+        await Contact(Cipher("cal"), "lisi", true, T0.AddHours(3));
+        (await MembersOf(Cipher("cal"))).Should().Equal($"{Cipher("cal")}|woLISI|True");
+        (await _store.RenameMembersAsync(Provider, [("lisi", "woOTHER")], CancellationToken.None)).Should().Be(0, "a member renamed again keeps its first new id");
+        (await MembersOf(ben)).Should().Contain($"{ben}|woLISI|True");
+        var stats = await _store.GetStatsAsync(0, CancellationToken.None);
+        stats.ContactsPerCorp.Should().Equal(new Dictionary<string, long> { [Corp] = 3 },
+            "amy's provider id and her plaintext id (two persons: nothing links them here) and ben, through woLISI; nobody holds cal's id");
+    }
+
+    /// <summary>
+    /// An OA account migration replaces each openid of the old appid: its follow moves to the new OA, so per-OA counts
+    /// name the new appid; where the new openid was seen following already, it is one follow with the newer state.
+    /// </summary>
+    [StoreFact]
+    public async Task Relationships_of_a_replaced_identifier_move_to_its_successor_with_the_newer_state_kept()
+    {
+        var oldAmy = OpenId(Oa1, "amy");
+        var newAmy = OpenId(Oa2, "amy");
+        var oldBo = OpenId(Oa1, "bo");
+        var newBo = OpenId(Oa2, "bo");
+        await Observe(oldAmy, UnionId("amy"));
+        await Observe(oldBo);
+        await Follow(oldAmy, true, T0, "poster-a");
+        await _store.RecordChannelsAsync([new ChannelTouch(oldAmy, ChannelKinds.QrScene, Oa1, "poster-a", T0)], CancellationToken.None);
+        await Follow(oldBo, true, T0);
+        // bo was seen on the new OA already, following since later; then unfollowed it even later.
+        await Follow(newBo, true, T0.AddDays(1));
+        await Follow(newBo, false, T0.AddDays(2));
+        await _graph.ObserveAsync(new Observation([newAmy], "migration", T0.AddDays(3), null, [new Replacement(oldAmy, newAmy)]), CancellationToken.None);
+        await _graph.ObserveAsync(new Observation([newBo], "migration", T0.AddDays(3), null, [new Replacement(oldBo, newBo)]), CancellationToken.None);
+        var cipherOld = Cipher("old-cy");
+        var cipherNew = Cipher("new-cy");
+        await Observe(cipherOld);
+        await Contact(cipherOld, "zhangsan", true, T0);
+        await _graph.ObserveAsync(new Observation([cipherNew], "migration", T0.AddDays(3), null, [new Replacement(cipherOld, cipherNew)]), CancellationToken.None);
+        (await _store.GetStatsAsync(0, CancellationToken.None)).FollowersPerApp.Should().Equal(new Dictionary<string, long> { [Oa1] = 2 }, "before the move: on the old appid");
+
+        await _store.MoveAsync([new Replacement(oldAmy, newAmy), new Replacement(oldBo, newBo), new Replacement(cipherOld, cipherNew)], CancellationToken.None);
+        await _store.MoveAsync([new Replacement(oldAmy, newAmy)], CancellationToken.None);
+
+        var stats = await _store.GetStatsAsync(0, CancellationToken.None);
+        stats.FollowersPerApp.Should().Equal(new Dictionary<string, long> { [Oa2] = 1 }, "amy follows the new OA; bo's newer unfollow of it wins");
+        stats.Followers.Should().Be(1);
+        (await _store.GetAsync([oldAmy, newAmy], CancellationToken.None)).Follows.Should().ContainSingle()
+            .Which.Should().Match<FollowRelationship>(f => f.AppId == Oa2 && f.OpenId == newAmy && f.Following && f.Scene == "poster-a" && f.FollowedAt == T0);
+        (await _store.GetAsync([oldBo, newBo], CancellationToken.None)).Follows.Should().ContainSingle().Which.Following.Should().BeFalse();
+        stats.Channels.Should().ContainSingle().Which.Persons.Should().Be(1, "the poster's touch moved with amy's openid, once");
+        (await MembersOf(cipherOld, cipherNew)).Should().Equal($"{cipherNew}|zhangsan|True");
+        stats.ContactsPerCorp.Should().Equal(new Dictionary<string, long> { [Corp] = 1 });
+    }
 }
 
 public sealed class SqliteRelationshipStoreTests : RelationshipStoreContract, IDisposable

@@ -619,7 +619,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         await using (var cmd = AdHoc("""
             SELECT o.ns, COUNT(DISTINCT o.person_id),
                    COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers u WHERE u.person_id = o.person_id AND u.type = 'unionid') THEN o.person_id END)
-            FROM identifiers o WHERE o.type = 'openid' GROUP BY o.ns ORDER BY o.ns
+            FROM identifiers o WHERE o.type = 'openid' AND o.replaced_by IS NULL GROUP BY o.ns ORDER BY o.ns
             """))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
@@ -632,8 +632,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         var overlap = new List<AppOverlap>();
         await using (var cmd = AdHoc("""
             SELECT a.ns, b.ns, COUNT(*) FROM identifiers a
-            JOIN identifiers b ON b.person_id = a.person_id AND b.type = 'openid' AND a.ns < b.ns
-            WHERE a.type = 'openid' GROUP BY a.ns, b.ns ORDER BY a.ns, b.ns
+            JOIN identifiers b ON b.person_id = a.person_id AND b.type = 'openid' AND b.replaced_by IS NULL AND a.ns < b.ns
+            WHERE a.type = 'openid' AND a.replaced_by IS NULL GROUP BY a.ns, b.ns ORDER BY a.ns, b.ns
             """))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
@@ -772,7 +772,9 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<IReadOnlyList<Identifier>> IdentifiersInNamespaceAsync(string type, string ns, string after, int limit, CancellationToken ct)
     {
         var cmd = Bind(Command("""
-            SELECT key FROM identifiers WHERE type = @type AND ns = @ns AND replaced_by IS NULL AND key > @after ORDER BY key LIMIT @limit
+            SELECT key FROM identifiers WHERE type = @type AND ns = @ns AND replaced_by IS NULL AND key > @after
+              AND NOT EXISTS (SELECT 1 FROM identifiers r WHERE r.replaced_by = identifiers.key)
+            ORDER BY key LIMIT @limit
             """, "type", "ns", "after", "limit"), type, ns, after, limit);
         var list = new List<Identifier>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);

@@ -15,7 +15,11 @@ public static class GraphSchema
         // Replacement (docs/model.md §3.9): a replaced identifier keeps its row (it still resolves) and names its
         // successor; an observation keeps what it said was replaced, so that a retraction can recompute the marks.
         new Migration("graph/004-replacements", Sqlite: Replacements, Postgres: Replacements),
+        // "Is this identifier the successor of another?" — a migration's walk skips ids that are new already.
+        new Migration("graph/005-replaced-by-index", Sqlite: ReplacedByIndex, Postgres: ReplacedByIndex),
     ];
+
+    private const string ReplacedByIndex = "CREATE INDEX ix_identifiers_replaced_by ON identifiers(replaced_by) WHERE replaced_by IS NOT NULL;";
 
     private const string Replacements = """
         ALTER TABLE identifiers ADD COLUMN replaced_by TEXT NULL;

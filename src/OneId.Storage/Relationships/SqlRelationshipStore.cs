@@ -67,7 +67,20 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         CREATE INDEX ix_rel_channels_channel ON rel_channels(kind, owner, channel);
         """;
 
-    public static IReadOnlyList<Migration> Migrations { get; } = [new Migration("relationships/001-init", Init, Init)];
+    // Members renamed by an id migration: (the namespace of the customers' ids, the member's old id) → its new id. A
+    // change that still names the old id (a push from before the switch, processed late) lands on the new one.
+    private const string MemberIds = """
+        CREATE INDEX ix_rel_contacts_member ON rel_contacts(corp, member);
+        CREATE TABLE rel_member_ids (
+            ns TEXT NOT NULL,
+            member TEXT NOT NULL,
+            new_member TEXT NOT NULL,
+            PRIMARY KEY (ns, member));
+        CREATE INDEX ix_rel_member_ids_new ON rel_member_ids(ns, new_member);
+        """;
+
+    public static IReadOnlyList<Migration> Migrations { get; } =
+        [new Migration("relationships/001-init", Init, Init), new Migration("relationships/002-member-ids", MemberIds, MemberIds)];
 
     private const string FollowUpsert = """
         INSERT INTO rel_follows(identifier, appid, following, state_at, since, followed_at, unfollowed_at, scene)
@@ -139,12 +152,29 @@ public sealed class SqlRelationshipStore : IRelationshipStore
     public Task<int> RecordContactsAsync(IReadOnlyList<ContactChange> changes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        return ExecuteManyAsync(ContactUpsert, changes.Select(c => new
+        if (changes.Count == 0)
         {
-            identifier = c.ExternalUserId.ToString(), member = c.Member, corp = CorpOf(c.Corp), active = c.Active ? 1 : 0, at = EvidenceMs(c.At),
-            addedAt = c.Active ? Ms(c.AddedAt ?? c.At) : (long?)null, removedAt = c.Active ? (long?)null : Ms(c.At),
-            removedBy = c.Active ? null : c.RemovedBy, state = c.Active ? c.State : null,
-        }).ToArray(), cancellationToken);
+            return Task.FromResult(0);
+        }
+        return InTransactionAsync(async (c, tx) =>
+        {
+            // A member renamed by an id migration: a change still naming the old id (a push from before the switch,
+            // processed late) is the new id's. Read in the write's transaction, so a rename is either seen or not yet made.
+            string In(string list) => _db.Kind == StoreKind.Sqlite ? $"IN @{list}" : $"= ANY(@{list})";
+            var renamed = (await c.QueryAsync<(string Ns, string Member, string NewMember)>(new CommandDefinition(
+                    $"SELECT ns, member, new_member FROM rel_member_ids WHERE ns {In("namespaces")} AND member {In("members")}",
+                    new { namespaces = changes.Select(x => x.Corp).Distinct(StringComparer.Ordinal).ToArray(), members = changes.Select(x => x.Member).Distinct(StringComparer.Ordinal).ToArray() },
+                    tx, cancellationToken: cancellationToken)).ConfigureAwait(false))
+                .ToDictionary(r => (r.Ns, r.Member), r => r.NewMember);
+            var rows = changes.Select(x => new
+            {
+                identifier = x.ExternalUserId.ToString(), member = renamed.GetValueOrDefault((x.Corp, x.Member), x.Member), corp = CorpOf(x.Corp),
+                active = x.Active ? 1 : 0, at = EvidenceMs(x.At),
+                addedAt = x.Active ? Ms(x.AddedAt ?? x.At) : (long?)null, removedAt = x.Active ? (long?)null : Ms(x.At),
+                removedBy = x.Active ? null : x.RemovedBy, state = x.Active ? x.State : null,
+            }).ToArray();
+            return await c.ExecuteAsync(new CommandDefinition(ContactUpsert, rows, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }, cancellationToken);
     }
 
     public Task<int> RecordChannelsAsync(IReadOnlyList<ChannelTouch> touches, CancellationToken cancellationToken)
@@ -156,23 +186,117 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         }).ToArray(), cancellationToken);
     }
 
-    // Upserts of single rows are atomic on their own and touch no graph table, so on PostgreSQL they take no part in
-    // the tenant's graph write lock; SQLite queues them at the database's in-process write gate like every writer.
-    private async Task<int> ExecuteManyAsync(string sql, object[] rows, CancellationToken ct)
+    private Task<int> ExecuteManyAsync(string sql, object[] rows, CancellationToken ct) =>
+        rows.Length == 0 ? Task.FromResult(0) : InTransactionAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)), ct);
+
+    // Relationship writes touch no graph table, so on PostgreSQL they take no part in the tenant's graph write lock;
+    // SQLite queues them at the database's in-process write gate like every writer.
+    private async Task<int> InTransactionAsync(Func<DbConnection, DbTransaction, Task<int>> work, CancellationToken ct)
     {
-        if (rows.Length == 0)
-        {
-            return 0;
-        }
         if (_db.Kind == StoreKind.Sqlite)
         {
-            return await _db.WriteAsync((connection, tx) => connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+            return await _db.WriteAsync(work, ct).ConfigureAwait(false);
         }
         await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var changed = await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
+        var changed = await work(c, tx).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return changed;
+    }
+
+    // ---- identifiers replaced, members renamed
+    //
+    // Both move rows from one key to another. Where the new key holds a row already (a push with the new id came
+    // first), the two are one relationship and the newer state is kept, judged as the upserts judge it (the end wins at
+    // one second); a channel keeps its earliest touch. So nothing is counted twice and no newer state is lost.
+
+    // "Old wins over new" for follows and contacts, with o the old row and n the new one.
+    private const string FollowOldWins = "(o.state_at > n.state_at OR (o.state_at = n.state_at AND o.following = 0 AND n.following = 1))";
+    private const string ContactOldWins = "(o.state_at > n.state_at OR (o.state_at = n.state_at AND o.active = 0 AND n.active = 1))";
+
+    private const string MoveFollows = $"""
+        DELETE FROM rel_follows WHERE identifier = @old AND EXISTS (
+            SELECT 1 FROM rel_follows n, rel_follows o WHERE n.identifier = @new AND o.identifier = @old AND NOT {FollowOldWins});
+        DELETE FROM rel_follows WHERE identifier = @new AND EXISTS (SELECT 1 FROM rel_follows o WHERE o.identifier = @old);
+        UPDATE rel_follows SET identifier = @new, appid = @newNs WHERE identifier = @old;
+        """;
+
+    private const string MoveContacts = $"""
+        DELETE FROM rel_contacts WHERE identifier = @old AND EXISTS (
+            SELECT 1 FROM rel_contacts n, rel_contacts o WHERE n.identifier = @new AND o.identifier = @old
+                AND n.member = rel_contacts.member AND o.member = rel_contacts.member AND NOT {ContactOldWins});
+        DELETE FROM rel_contacts WHERE identifier = @new AND EXISTS (
+            SELECT 1 FROM rel_contacts o WHERE o.identifier = @old AND o.member = rel_contacts.member);
+        UPDATE rel_contacts SET identifier = @new, corp = @newCorp WHERE identifier = @old;
+        """;
+
+    private const string MoveChannels = """
+        DELETE FROM rel_channels WHERE identifier = @old AND EXISTS (
+            SELECT 1 FROM rel_channels n WHERE n.identifier = @new AND n.kind = rel_channels.kind AND n.owner = rel_channels.owner
+                AND n.channel = rel_channels.channel AND n.first_at <= rel_channels.first_at);
+        DELETE FROM rel_channels WHERE identifier = @new AND EXISTS (
+            SELECT 1 FROM rel_channels o WHERE o.identifier = @old AND o.kind = rel_channels.kind AND o.owner = rel_channels.owner
+                AND o.channel = rel_channels.channel);
+        UPDATE rel_channels SET identifier = @new WHERE identifier = @old;
+        """;
+
+    public Task<int> MoveAsync(IReadOnlyList<Replacement> moves, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(moves);
+        var rows = moves.Where(m => m.Old != m.New).Select(m => new
+        {
+            old = m.Old.ToString(), @new = m.New.ToString(), newNs = m.New.Namespace, newCorp = CorpOf(m.New.Namespace),
+        }).ToArray();
+        return rows.Length == 0 ? Task.FromResult(0) : InTransactionAsync(async (c, tx) =>
+        {
+            var changed = 0;
+            foreach (var sql in new[] { MoveFollows, MoveContacts, MoveChannels })
+            {
+                changed += await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            return changed;
+        }, cancellationToken);
+    }
+
+    /// <summary>Contacts of customers whose ids are in namespace <c>ns</c>: the identifier's key starts with <c>external_userid:ns:</c>.</summary>
+    private static string InNamespace(string alias) => $"{alias}corp = @corp AND substr({alias}identifier, 1, @prefixLength) = @prefix";
+
+    public async Task<IReadOnlyList<string>> ListMembersAsync(string ns, string? after, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ns);
+        var prefix = $"{IdentifierType.ExternalUserId.Name}:{ns}:";
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // A member that is some member's new id is new already: converting it again would be a wasted call.
+        return (await c.QueryAsync<string>(new CommandDefinition($"""
+            SELECT DISTINCT r.member FROM rel_contacts r
+            WHERE {InNamespace("r.")} AND r.member > @after
+              AND NOT EXISTS (SELECT 1 FROM rel_member_ids m WHERE m.ns = @ns AND m.new_member = r.member)
+            ORDER BY r.member LIMIT @limit
+            """, new { ns, corp = CorpOf(ns), prefix, prefixLength = prefix.Length, after = after ?? "", limit = Math.Clamp(limit, 1, 10_000) },
+            cancellationToken: cancellationToken)).ConfigureAwait(false)).ToArray();
+    }
+
+    private static readonly string RenameMembers = $"""
+        INSERT INTO rel_member_ids(ns, member, new_member) VALUES (@ns, @old, @new) ON CONFLICT (ns, member) DO NOTHING;
+        DELETE FROM rel_contacts WHERE member = @old AND {InNamespace("")} AND EXISTS (
+            SELECT 1 FROM rel_contacts n, rel_contacts o WHERE n.identifier = rel_contacts.identifier AND n.member = @new
+                AND o.identifier = rel_contacts.identifier AND o.member = @old AND NOT {ContactOldWins});
+        DELETE FROM rel_contacts WHERE member = @new AND {InNamespace("")} AND EXISTS (
+            SELECT 1 FROM rel_contacts o WHERE o.identifier = rel_contacts.identifier AND o.member = @old);
+        UPDATE rel_contacts SET member = @new WHERE member = @old AND {InNamespace("")};
+        """;
+
+    public Task<int> RenameMembersAsync(string ns, IReadOnlyList<(string Member, string NewMember)> renames, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ns);
+        ArgumentNullException.ThrowIfNull(renames);
+        var prefix = $"{IdentifierType.ExternalUserId.Name}:{ns}:";
+        var rows = renames.Where(r => r.Member != r.NewMember).Select(r => new
+        {
+            ns, corp = CorpOf(ns), prefix, prefixLength = prefix.Length, old = r.Member, @new = r.NewMember,
+        }).ToArray();
+        return rows.Length == 0 ? Task.FromResult(0)
+            : InTransactionAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(RenameMembers, rows, tx, cancellationToken: cancellationToken)), cancellationToken);
     }
 
     private static DateTimeOffset? At(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
