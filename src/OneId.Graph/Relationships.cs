@@ -1,9 +1,10 @@
 namespace OneId.Graph;
 
 // Relationships (docs/model.md §3.10): facts about a person that are not identifiers. They are attached to the
-// identifier they were seen with (the OA openid; the corp's external_userid), never to a person id, so merges, splits
-// and replacements need no rewriting: a person's relationships are those of the identifiers it holds now. They never
-// go through the graph rules and never merge anyone.
+// identifier they were seen with (the OA openid; the corp's external_userid), never to a person id, so merges and
+// splits need no rewriting: a person's relationships are those of the identifiers it holds now. A replacement moves
+// them to the successor (a worker over the identifier_replaced events), so counts name the new appid or id. They
+// never go through the graph rules and never merge anyone.
 
 /// <summary>
 /// A follow or unfollow of an OA by one openid, seen at <paramref name="At"/> (the push's CreateTime, or when a

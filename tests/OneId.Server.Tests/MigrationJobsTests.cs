@@ -14,18 +14,18 @@ using Demo = OneId.Sandbox.World.DemoWorld;
 namespace OneId.Server.Tests;
 
 /// <summary>
-/// S16 end to end against the sandbox: an OA account migration (changeopenid) and WeCom's provider id upgrade
-/// (get_new_external_userid, open_corpid, the finish switch) as jobs; each new id replaces the old one in its person.
+/// S16 end to end against the sandbox, on each store: an OA account migration (changeopenid) and WeCom's provider id
+/// upgrade (get_new_external_userid, userid_to_openuserid, open_corpid, both finish switches) as jobs; each new id
+/// replaces the old one in its person, members are renamed, and relationships follow the new ids.
 /// </summary>
-public sealed class MigrationJobsTests : IDisposable
+public abstract class MigrationJobsContract
 {
     private const string NewOa = "wxa0a0a0a0a0a0a007";
-    private readonly TempFolder _folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    protected abstract Task<string> NewDatabaseAsync();
 
     private async Task<SandboxedHub> StartAsync(bool legacyProvider = false) =>
-        await SandboxedHub.StartAsync(_folder.File($"migrations-{Guid.NewGuid():N}.db"), 0, 0, o =>
+        await SandboxedHub.StartAsync(await NewDatabaseAsync(), 0, 0, o =>
         {
             o.BootstrapKey = TestHub.AdminKey;
             o.Inbox.PollMilliseconds = 50;
@@ -81,7 +81,7 @@ public sealed class MigrationJobsTests : IDisposable
         return await r.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    [Fact]
+    [StoreFact]
     public async Task An_OA_account_migration_replaces_every_known_openid_of_the_old_account_in_its_person()
     {
         await using var hub = await StartAsync();
@@ -121,7 +121,7 @@ public sealed class MigrationJobsTests : IDisposable
         events.Count(e => e.GetProperty("type").GetString() == "person.identifier_replaced").Should().BeGreaterThanOrEqualTo(fans.Count);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_WeCom_provider_id_upgrade_replaces_old_external_userids_and_later_pushes_with_new_ids_reach_the_same_person()
     {
         await using var hub = await StartAsync(legacyProvider: true);
@@ -158,7 +158,7 @@ public sealed class MigrationJobsTests : IDisposable
         (await ResolveAsync(admin, newId)).GetProperty("id").GetString().Should().Be(personId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_pending_id_reissued_after_its_90_days_replaces_the_old_one_and_the_later_WeCom_add_still_closes_the_loop()
     {
         await using var hub = await StartAsync();
@@ -191,7 +191,7 @@ public sealed class MigrationJobsTests : IDisposable
         customer.GetProperty("id").GetString().Should().Be(first.GetProperty("id").GetString());
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Migration_jobs_refuse_what_they_cannot_run_with_problem_details()
     {
         await using var hub = await StartAsync();
@@ -209,4 +209,138 @@ public sealed class MigrationJobsTests : IDisposable
         await Refused(new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = "nope" }, HttpStatusCode.NotFound, "Unknown WeCom app");
         await Refused(new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.SelfBuiltApp }, HttpStatusCode.BadRequest, "Not a provider app");
     }
+    private static async Task<JsonElement> StatsAsync(HttpClient admin) => await admin.GetFromJsonAsync<JsonElement>("v1/stats");
+
+    private static long FollowersOf(JsonElement stats, string appid) =>
+        stats.GetProperty("followers").GetProperty("per_app").TryGetProperty(appid, out var n) ? n.GetInt64() : 0;
+
+    private static async Task<JsonElement> CallsAsync(SandboxedHub hub)
+    {
+        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        return (await c.GetFromJsonAsync<JsonElement>("_sandbox/calls")).GetProperty("counts");
+    }
+
+    private static async Task ForgetCallsAsync(SandboxedHub hub)
+    {
+        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        (await c.DeleteAsync("_sandbox/calls")).EnsureSuccessStatusCode();
+    }
+
+    private static long CallsTo(JsonElement counts, string api) => counts.TryGetProperty("/qyapi/cgi-bin/" + api, out var n) ? n.GetInt64() : 0;
+
+    /// <summary>The provider app's contacts in a person's answer, as (external_userid, member, active).</summary>
+    private static string[] ProviderContacts(JsonElement person, string ns) =>
+        person.GetProperty("relationships").GetProperty("wecom_contacts").EnumerateArray()
+            .Where(c => c.GetProperty("external_userid").GetString()!.StartsWith($"external_userid:{ns}:", StringComparison.Ordinal))
+            .Select(c => $"{c.GetProperty("external_userid").GetString()}|{c.GetProperty("member").GetString()}|{c.GetProperty("active").GetBoolean()}").ToArray();
+
+    [StoreFact]
+    public async Task A_WeCom_id_upgrade_converts_the_member_ids_makes_the_corpid_and_userid_switch_and_the_contacts_name_the_new_ids()
+    {
+        await using var hub = await StartAsync(legacyProvider: true);
+        using var admin = Admin(hub);
+        var ns = $"{Demo.Corp}/isv1";
+        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        string Old(JsonElement truth) => $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
+        string New(JsonElement truth) => $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
+        var alice = await TruthAsync(hub, "alice");
+        var bob = await TruthAsync(hub, "bob");
+        await Eventually.ValueAsync(async () => (await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(Old(bob))}")).StatusCode == HttpStatusCode.OK
+            ? ProviderContacts(await ResolveAsync(admin, Old(bob)), ns) : [], c => c.Length == 1, "the provider app's pushes (plain member ids, old external_userids) are recorded");
+        (await Eventually.ValueAsync(async () => (await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(Old(alice))}")).StatusCode == HttpStatusCode.OK
+            ? ProviderContacts(await ResolveAsync(admin, Old(alice)), ns) : [], c => c.Length == 1, "alice's provider contact is recorded"))
+            .Should().Equal($"{Old(alice)}|zhangsan|True");
+        using var sandbox = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
+        var provider = (await sandbox.GetFromJsonAsync<JsonElement>("_sandbox")).GetProperty("corps").EnumerateArray()
+            .Single(c => c.GetProperty("corpid").GetString() == Demo.Corp).GetProperty("providers").GetProperty("isv1");
+        var openZhangsan = provider.GetProperty("open_userids").GetProperty("zhangsan").GetString()!;
+        var openLisi = provider.GetProperty("open_userids").GetProperty("lisi").GetString()!;
+        var contactsBefore = (await StatsAsync(admin)).GetProperty("wecom_contacts").GetProperty("total").GetInt64();
+
+        await SandboxAsync(hub, $"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration");
+        await ForgetCallsAsync(hub);
+        var done = await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
+
+        done.GetProperty("progress").GetProperty("members").GetInt32().Should().Be(2, "zhangsan and lisi, the members the provider's contacts name");
+        var calls = await CallsAsync(hub);
+        CallsTo(calls, "batch/userid_to_openuserid").Should().Be(1, "both members in one call (up to 1,000 a call)");
+        CallsTo(calls, "externalcontact/get_new_external_userid").Should().Be(1, "the two old ids in one call; their successors are not sent back");
+        CallsTo(calls, "service/finish_openid_migration").Should().Be(1);
+        var view = (await sandbox.GetFromJsonAsync<JsonElement>("_sandbox")).GetProperty("corps").EnumerateArray()
+            .Single(c => c.GetProperty("corpid").GetString() == Demo.Corp).GetProperty("providers").GetProperty("isv1");
+        view.GetProperty("open_ids_upgraded").GetBoolean().Should().BeTrue("the job made the corpid + userid switch (type 1)");
+        view.GetProperty("external_upgraded").GetBoolean().Should().BeTrue();
+
+        // Who has alice as a contact: the new member id, on her new external_userid (moved by the replacement's worker), once.
+        var person = await Eventually.ValueAsync(() => ResolveAsync(admin, Old(alice)),
+            p => ProviderContacts(p, ns).SequenceEqual([$"{New(alice)}|{openZhangsan}|True"]), "alice's contact names the new ids");
+        person.GetProperty("relationships").GetProperty("wecom_contacts").EnumerateArray()
+            .Where(c => c.GetProperty("external_userid").GetString()!.StartsWith($"external_userid:{Demo.Corp}:", StringComparison.Ordinal))
+            .Select(c => c.GetProperty("member").GetString()).Should().AllBe("zhangsan", "the self-built app sees the plaintext userid: not renamed");
+        await Eventually.ValueAsync(() => ResolveAsync(admin, Old(bob)), p => ProviderContacts(p, ns).SequenceEqual([$"{New(bob)}|{openLisi}|True"]), "bob's contact names the new ids");
+
+        // After the switch WeCom names members by open_userid: bob adds zhangsan, and the contact counts him once.
+        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        await Eventually.ValueAsync(() => ResolveAsync(admin, New(bob)), p => ProviderContacts(p, ns).Order().SequenceEqual(new[] { $"{New(bob)}|{openLisi}|True", $"{New(bob)}|{openZhangsan}|True" }.Order()),
+            "the post-switch push names zhangsan by his open_userid, beside lisi's renamed contact");
+        (await StatsAsync(admin)).GetProperty("wecom_contacts").GetProperty("total").GetInt64().Should().Be(contactsBefore, "alice and bob, each once");
+
+        // Run again: everything is new already, so nothing is sent to be converted.
+        await ForgetCallsAsync(hub);
+        await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
+        calls = await CallsAsync(hub);
+        CallsTo(calls, "externalcontact/get_new_external_userid").Should().Be(0, "the ids the first run issued map to themselves: not sent again");
+        CallsTo(calls, "batch/userid_to_openuserid").Should().Be(0, "the renamed members are new already");
+    }
+
+    [StoreFact]
+    public async Task After_an_OA_account_migration_the_follower_counts_and_coverage_name_the_new_OA_and_count_nobody_twice()
+    {
+        await using var hub = await StartAsync();
+        using var admin = Admin(hub);
+        for (var i = 0; i < 3; i++)
+        {
+            var name = "fol" + Guid.NewGuid().ToString("N")[..8];
+            await SandboxAsync(hub, "_sandbox/users", new { name });
+            await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+        }
+        await RunJobAsync(admin, new { kind = "oa_followers_backfill", appid = Demo.OfficialAccount });
+        var before = await StatsAsync(admin);
+        var followers = FollowersOf(before, Demo.OfficialAccount);
+        followers.Should().BeGreaterThanOrEqualTo(3);
+
+        await SandboxAsync(hub, $"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
+        await RunJobAsync(admin, new { kind = "oa_account_migration", appid = NewOa, from_appid = Demo.OfficialAccount });
+
+        var after = await Eventually.ValueAsync(() => StatsAsync(admin), s => FollowersOf(s, NewOa) == followers,
+            "the follows moved to the new OA's openids");
+        FollowersOf(after, Demo.OfficialAccount).Should().Be(0, "the old appid's openids were all replaced");
+        after.GetProperty("followers").GetProperty("total").GetInt64().Should().Be(before.GetProperty("followers").GetProperty("total").GetInt64());
+        after.GetProperty("unionid_coverage").EnumerateArray().Select(c => c.GetProperty("appid").GetString()).Should().NotContain(Demo.OfficialAccount,
+            "coverage counts openids in effect; the old OA's are replaced");
+        after.GetProperty("unionid_coverage").EnumerateArray().Single(c => c.GetProperty("appid").GetString() == NewOa).GetProperty("persons").GetInt64()
+            .Should().Be(followers);
+
+        // The new OA's own follower backfill sees the same people again: one follow each, nobody counted twice.
+        await RunJobAsync(admin, new { kind = "oa_followers_backfill", appid = NewOa });
+        var again = await StatsAsync(admin);
+        FollowersOf(again, NewOa).Should().Be(followers);
+        again.GetProperty("followers").GetProperty("total").GetInt64().Should().Be(after.GetProperty("followers").GetProperty("total").GetInt64());
+    }
+}
+
+public sealed class SqliteMigrationJobsTests : MigrationJobsContract, IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    protected override Task<string> NewDatabaseAsync() => Task.FromResult(_folder.File($"migrations-{Guid.NewGuid():N}.db"));
+
+    public void Dispose() => _folder.Dispose();
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresMigrationJobsTests(PostgresFixture postgres) : MigrationJobsContract
+{
+    protected override Task<string> NewDatabaseAsync() => postgres.Cluster.CreateDatabaseAsync();
 }

@@ -282,7 +282,7 @@ public sealed partial class JobWorker(TenantRegistry tenants, FollowerBackfill b
                     progress = progress with
                     {
                         Pages = progress.Pages + step.Calls, Merges = progress.Merges + step.Merges, Conflicts = progress.Conflicts + step.Conflicts,
-                        Replaced = progress.Replaced + step.Replaced,
+                        Replaced = progress.Replaced + step.Replaced, Members = progress.Members + step.Members,
                     };
                     json = progress.ToJson();
                 }

@@ -12,13 +12,15 @@ public sealed class FollowUpSignal : WorkerSignal;
 /// <summary>
 /// Follow-ups as a worker over each tenant's graph event log, never inside a login or callback request: after every
 /// event that created, linked or merged a person, the person gets what it now lacks from WeChat: the WeCom provider
-/// ids of its unionid (<see cref="ProviderConversions"/>) and the corp's plaintext id of a provider id (<see cref="SelfBuiltLinks"/>). The position in the log is a checkpoint in the
+/// ids of its unionid (<see cref="ProviderConversions"/>) and the corp's plaintext id of a provider id (<see cref="SelfBuiltLinks"/>);
+/// after every identifier replacement, the relationships of the old identifier move to its successor
+/// (<see cref="RelationshipRecorder.FollowReplacementAsync"/>). The position in the log is a checkpoint in the
 /// database, held by one hub instance at a time through a lease; a transient WeChat failure keeps the checkpoint
 /// and retries with exponential backoff (1 s doubling to 5 min); after <see cref="MaxAttempts"/> the event is skipped
 /// and the give-up logged.
 /// </summary>
-public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConversions conversions, SelfBuiltLinks links, FollowUpSignal signal, TimeProvider time,
-    ILogger<FollowUpWorker> logger) : BackgroundService
+public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConversions conversions, SelfBuiltLinks links, RelationshipRecorder relationships,
+    FollowUpSignal signal, TimeProvider time, ILogger<FollowUpWorker> logger) : BackgroundService
 {
     /// <summary>The checkpoint's name (it lives beside the webhooks' cursors: both are positions in the event log).</summary>
     public const string CheckpointName = "followup:provider-conversions";
@@ -36,7 +38,8 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
         await tenants.InitializeAsync(stoppingToken).ConfigureAwait(false);
         while (!stoppingToken.IsCancellationRequested)
         {
-            foreach (var tenant in tenants.All.Where(t => ProviderConversions.Applies(t.Options) || SelfBuiltLinks.Applies(t.Options)))
+            // Every tenant: any of them can replace identifiers (an import line, an OA account migration).
+            foreach (var tenant in tenants.All)
             {
                 try
                 {
@@ -114,7 +117,11 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
         {
             return; // another instance follows up now
         }
-        await RefreshPendingIdsAsync(tenant, ct).ConfigureAwait(false);
+        var wecomFollowUps = ProviderConversions.Applies(tenant.Options) || SelfBuiltLinks.Applies(tenant.Options);
+        if (ProviderConversions.Applies(tenant.Options))
+        {
+            await RefreshPendingIdsAsync(tenant, ct).ConfigureAwait(false);
+        }
         var cursor = await cursors.GetWebhookCursorAsync(CheckpointName, ct).ConfigureAwait(false);
         if (cursor.NextAttemptAt > time.GetUtcNow())
         {
@@ -140,7 +147,12 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
                         return;
                     }
                 }
-                if (e.Kind is GraphEventKind.Created or GraphEventKind.Linked or GraphEventKind.Merged && e.Person is { } id
+                if (e.Kind == GraphEventKind.IdentifierReplaced)
+                {
+                    // Store writes only, no WeChat: a failure fails the pass, which starts again from the checkpoint.
+                    await relationships.FollowReplacementAsync(tenant, e, ct).ConfigureAwait(false);
+                }
+                else if (wecomFollowUps && e.Kind is GraphEventKind.Created or GraphEventKind.Linked or GraphEventKind.Merged && e.Person is { } id
                     && await tenant.Graph.GetAsync(id, ct).ConfigureAwait(false) is { } person)
                 {
                     try

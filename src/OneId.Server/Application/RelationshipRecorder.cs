@@ -80,4 +80,30 @@ public sealed class RelationshipRecorder(TimeProvider time)
             await tenant.Relationships.RecordChannelsAsync(touches, ct).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A <c>person.identifier_replaced</c> event: the old identifier's relationships move to its successor, so an OA
+    /// account migration's followers count for the new OA and an upgraded customer's contacts are the new id's
+    /// (docs/model.md §3.10). The successor may itself be replaced by now (a chain whose later link arrived first): the
+    /// rows go to the end of the chain, as the person holds it. Moving again changes nothing, so a replayed event is harmless.
+    /// </summary>
+    public async Task FollowReplacementAsync(HubTenant tenant, GraphEvent replaced, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(replaced);
+        if (replaced.Kind != GraphEventKind.IdentifierReplaced || replaced.Identifiers.Count != 2)
+        {
+            return;
+        }
+        var (old, successor) = (replaced.Identifiers[0], replaced.Identifiers[1]);
+        if (replaced.Person is { } id && await tenant.Graph.GetAsync(id, ct).ConfigureAwait(false) is { } person)
+        {
+            // A chain has at most one successor per link; the bound only guards against a cycle the graph never makes.
+            for (var hops = 0; hops < 64 && person.ReplacedBy.TryGetValue(successor, out var next); hops++)
+            {
+                successor = next;
+            }
+        }
+        await tenant.Relationships.MoveAsync([new Replacement(old, successor)], ct).ConfigureAwait(false);
+    }
 }
