@@ -190,6 +190,10 @@ public sealed class WeComLifecycleTests
         (await sandbox.PostAsync(Provider("finish_openid_migration"), new { corpid = Corp, openid_type = new[] { 2 } })).ShouldBeError(40058);
         (await sandbox.PostAsync(Provider("finish_openid_migration"), new { corpid = Corp, openid_type = new[] { 1 } })).GetProperty("errcode").GetInt32().Should().Be(0);
         (await sandbox.GetAsync(Qy("externalcontact/get_follow_user_list"))).GetProperty("follow_user")[0].GetString().Should().Be(view.GetProperty("open_userids").Str("zhangsan"));
+        // The corp's APIs now take and answer members by open_userid: a plain userid is no member of this app's view.
+        var page = await sandbox.PostAsync(Qy("externalcontact/batch/get_by_user"), new { userid_list = new[] { view.GetProperty("open_userids").Str("zhangsan") } });
+        page.GetProperty("external_contact_list")[0].GetProperty("follow_info").Str("userid").Should().Be(view.GetProperty("open_userids").Str("zhangsan"));
+        (await sandbox.PostAsync(Qy("externalcontact/batch/get_by_user"), new { userid_list = new[] { "zhangsan" } })).ShouldBeError(60111);
         await sandbox.ControlAsync("users/bob/wecom-add", new { corpid = Corp, userid = "lisi" });
         var after = await sandbox.Receiver.WaitForMessageAsync("wecom/isv", TestWorlds.SuiteAesKey,
             x => x.Contains("change_external_contact", StringComparison.Ordinal) && CallbackOracle.Between(x, "AuthCorpId") != Corp);

@@ -176,6 +176,18 @@ public sealed class WeComTests
         open.GetProperty("invalid_userid_list")[0].GetString().Should().Be("ghost");
         var otherProvider = await sandbox.PostAsync($"qyapi/cgi-bin/batch/userid_to_openuserid?access_token={await sandbox.WeComTokenAsync("secret-isv2-crm")}", new { userid_list = new[] { "zhangsan" } });
         otherProvider.GetProperty("open_userid_list")[0].Str("open_userid").Should().NotBe(mapped.Str("open_userid"), "open_userid is provider-level");
+
+        // userid_list takes 1 to 1,000 userids a call (docs/wechat-api.md §6.12); outside that, 40031 (our choice of code).
+        string Convert() => $"qyapi/cgi-bin/batch/userid_to_openuserid?access_token={isv}";
+        var thousand = Enumerable.Range(0, 999).Select(i => $"gone{i}").Append("zhangsan").ToArray();
+        var full = await sandbox.PostAsync(Convert(), new { userid_list = thousand });
+        full.GetProperty("open_userid_list").EnumerateArray().Should().ContainSingle().Which.Str("open_userid").Should().Be(mapped.Str("open_userid"));
+        full.GetProperty("invalid_userid_list").GetArrayLength().Should().Be(999);
+        (await sandbox.PostAsync(Convert(), new { userid_list = thousand.Append("lisi").ToArray() })).ShouldBeError(40031);
+        (await sandbox.PostAsync(Convert(), new { userid_list = Array.Empty<string>() })).ShouldBeError(40031);
+        // An open_userid is not a userid: it is not converted again (listed as invalid).
+        (await sandbox.PostAsync(Convert(), new { userid_list = new[] { mapped.Str("open_userid") } })).GetProperty("invalid_userid_list")[0].GetString()
+            .Should().Be(mapped.Str("open_userid"));
     }
 
     [Fact]
