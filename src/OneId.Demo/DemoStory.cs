@@ -490,24 +490,36 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         var truth = await SandboxAsync("_sandbox/users/zhaolei", null, ct).ConfigureAwait(false);
         var oldId = $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
         var newId = $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
-        var before = await WaitForPersonAsync(oldId, _ => true, ct).ConfigureAwait(false);
-        teller.WeChat($"add_external_contact carries the old-style id {oldId}");
-        Expect(before is not null, "the provider's push with the old external_userid made a person");
+        var before = await WaitForPersonAsync(oldId, p => ContactsSeen(p).Length == 1, ct).ConfigureAwait(false);
+        teller.WeChat($"add_external_contact carries the old-style id {oldId} and the plain member id wangwu");
+        Expect(before is not null && ContactsSeen(before).SequenceEqual([$"wangwu on {oldId}"]),
+            "the provider's push with the old external_userid made a person, the contact of member wangwu");
+        var sandboxView = await SandboxAsync("_sandbox", null, ct).ConfigureAwait(false);
+        var openUserIds = sandboxView.GetProperty("corps").EnumerateArray().First(c => Str(c, "corpid") == corp).GetProperty("providers").GetProperty("isv1").GetProperty("open_userids");
+        var openWangwu = Str(openUserIds, "wangwu");
+        var openZhaoliu = Str(openUserIds, "zhaoliu");
 
         teller.Did("the corp admin agrees to the provider's id migration (agree_external_userid_migration)");
         await SandboxAsync($"_sandbox/corps/{corp}/providers/isv1/agree-migration", new { }, ct).ConfigureAwait(false);
         teller.Did("an operator starts the upgrade job: POST /v1/jobs {\"kind\":\"wecom_id_upgrade\",\"corpid\":…,\"app\":…}");
         var (status, job) = await HubAsync(HttpMethod.Post, "v1/jobs", new { kind = "wecom_id_upgrade", corpid = corp, app = SandboxMode.LegacyProviderApp }, adminKey, ct).ConfigureAwait(false);
         var finished = status == HttpStatusCode.Accepted ? await FinishedJobAsync(job.GetProperty("id").GetInt64(), PushWait, ct).ConfigureAwait(false) : default;
-        teller.WeChat("get_new_external_userid → the new id; corpid_to_opencorpid → the open corpid; finish_external_userid_migration");
-        Expect(Str(finished, "state") == "succeeded" && finished.GetProperty("progress").GetProperty("replaced").GetInt32() >= 1,
-            $"the upgrade job succeeded and replaced the old ids it held ({(finished.ValueKind == JsonValueKind.Object ? finished.GetProperty("progress").ToString() : "no answer")})");
+        teller.WeChat("get_new_external_userid → the new id; batch/userid_to_openuserid → wangwu's open_userid; corpid_to_opencorpid → the open corpid; "
+            + "finish_external_userid_migration, then finish_openid_migration type 1 (corpid + userid)");
+        Expect(Str(finished, "state") == "succeeded" && finished.GetProperty("progress").GetProperty("replaced").GetInt32() >= 1
+               && finished.GetProperty("progress").GetProperty("members").GetInt32() >= 1,
+            $"the upgrade job succeeded, replaced the old ids it held and converted the member ids ({(finished.ValueKind == JsonValueKind.Object ? finished.GetProperty("progress").ToString() : "no answer")})");
         var after = await ResolveAsync(oldId, ct).ConfigureAwait(false);
         teller.Graph($"{Describe(after)}, replaced_by {(after is { } a && a.TryGetProperty("replaced_by", out var r) ? r.ToString() : "—")}");
         Expect(after is { } p && Str(p, "id") == Str(before, "id") && p.TryGetProperty("replaced_by", out var map) && map.TryGetProperty(oldId, out var by) && by.GetString() == newId,
             "the new id replaced the old one in the same person, and the old one still resolves (replaced_by)");
 
-        teller.Did("after the switch Zhao Lei adds a second rep, zhaoliu: WeCom's push now carries the new id");
+        var renamed = await WaitForPersonAsync(oldId, p => ContactsSeen(p).SequenceEqual([$"{openWangwu} on {newId}"]), ct).ConfigureAwait(false);
+        teller.Graph($"Zhao Lei is the contact of [{string.Join(", ", ContactsSeen(renamed))}]");
+        Expect(ContactsSeen(renamed).SequenceEqual([$"{openWangwu} on {newId}"]),
+            "who has Zhao Lei as a contact names the new ids: wangwu's open_userid, on the new external_userid (the contact followed the replacement)");
+
+        teller.Did("after the switch Zhao Lei adds a second rep, zhaoliu: WeCom's push now carries the new id and zhaoliu's open_userid");
         await SandboxAsync("_sandbox/users/zhaolei/wecom-add", new { corpid = corp, userid = "zhaoliu" }, ct).ConfigureAwait(false);
         var (_, history) = await HubAsync(HttpMethod.Get, $"v1/persons/{Str(before, "id")}/history", null, adminKey, ct).ConfigureAwait(false);
         Expect(history.ValueKind == JsonValueKind.Array && history.EnumerateArray().Any(e => Str(e, "kind") == "identifier_replaced"),
@@ -521,7 +533,18 @@ public sealed class DemoStory(Uri hub, Uri sandbox, string adminKey, IStoryTelle
         }, ct).ConfigureAwait(false);
         Expect(seen && Str(await ResolveAsync(newId, ct).ConfigureAwait(false), "id") == Str(before, "id"),
             "the push with the new id reached the same person: no second person, no conflict");
+        var both = await WaitForPersonAsync(newId, p => ContactsSeen(p).Length == 2, ct).ConfigureAwait(false);
+        var stats = await StatsAsync(ct).ConfigureAwait(false);
+        var corpContacts = stats.GetProperty("wecom_contacts").GetProperty("per_corp").TryGetProperty(corp, out var n) ? n.GetInt64() : 0;
+        teller.Graph($"Zhao Lei is the contact of [{string.Join(", ", ContactsSeen(both))}]; WeCom contacts of {corp}: {corpContacts}");
+        Expect(ContactsSeen(both).Order().SequenceEqual(new[] { $"{openWangwu} on {newId}", $"{openZhaoliu} on {newId}" }.Order()) && corpContacts == 1,
+            "both contacts name the new member ids on the new external_userid, and the corp's contact count holds Zhao Lei once");
     }
+
+    /// <summary>A person's WeCom contacts as "member on external_userid", active ones only.</summary>
+    private static string[] ContactsSeen(JsonElement? person) =>
+        Relationships(person, "wecom_contacts").Where(c => c.GetProperty("active").GetBoolean())
+            .Select(c => $"{Str(c, "member")} on {Str(c, "external_userid")}").ToArray();
 
     /// <summary>The company's CRM sends what it knows; an operator keeps two look-alikes apart and finds the data-entry mistake in the queue.</summary>
     private async Task OperatorAsync(string lileiUnionId, string p1, CancellationToken ct)
