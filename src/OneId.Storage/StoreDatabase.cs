@@ -253,12 +253,13 @@ public sealed class SqliteDatabase : StoreDatabase
 
     private readonly Lock _watchGate = new();
     private SqliteConnection? _watcher;
-    private SqliteCommand? _dataVersion;
+    private SQLitePCL.sqlite3_stmt? _dataVersion;
 
     /// <summary>
     /// SQLite's change counter as one dedicated connection sees it: it differs from the previous answer exactly when
     /// another connection (of this process or another) has committed in between. A pragma read of the WAL index in
-    /// shared memory, far cheaper than a query.
+    /// shared memory, far cheaper than a query. Every resolve asks, so it is stepped through SQLite's C API: through
+    /// Microsoft.Data.Sqlite the call cost several times the pragma, all of it under the lock every request queues on.
     /// </summary>
     public long DataVersion()
     {
@@ -268,11 +269,30 @@ public sealed class SqliteDatabase : StoreDatabase
             {
                 _watcher = new SqliteConnection(_connectionString);
                 _watcher.Open();
-                _dataVersion = _watcher.CreateCommand();
-                _dataVersion.CommandText = "PRAGMA data_version";
-                _dataVersion.Prepare();
+                Check(SQLitePCL.raw.sqlite3_prepare_v2(_watcher.Handle, "PRAGMA data_version", out var stmt));
+                _dataVersion = stmt;
             }
-            return (long)_dataVersion.ExecuteScalar()!;
+            try
+            {
+                var rc = SQLitePCL.raw.sqlite3_step(_dataVersion);
+                if (rc != SQLitePCL.raw.SQLITE_ROW)
+                {
+                    Check(rc);
+                }
+                return SQLitePCL.raw.sqlite3_column_int64(_dataVersion, 0);
+            }
+            finally
+            {
+                SQLitePCL.raw.sqlite3_reset(_dataVersion);
+            }
+        }
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != SQLitePCL.raw.SQLITE_OK)
+        {
+            throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(_watcher!.Handle).utf8_to_string(), rc);
         }
     }
 
