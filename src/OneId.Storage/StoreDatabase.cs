@@ -50,6 +50,14 @@ public abstract class StoreDatabase : IAsyncDisposable
 
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A number that stays the same exactly while no connection (of any process) has committed to this database, or
+    /// null where the store cannot tell that cheaply. Read caches file an answer under the token read before the rows
+    /// and serve it while the token is unchanged: a commit that lands between the two only makes the next call read
+    /// again, so a cached answer is never older than the last commit.
+    /// </summary>
+    public virtual long? ChangeToken() => null;
+
     /// <summary>Applies the migrations not yet applied. Safe to call from several processes at once.</summary>
     public async Task MigrateAsync(IEnumerable<Migration> migrations, CancellationToken cancellationToken)
     {
@@ -261,6 +269,8 @@ public sealed class SqliteDatabase : StoreDatabase
     /// shared memory, far cheaper than a query. Every resolve asks, so it is stepped through SQLite's C API: through
     /// Microsoft.Data.Sqlite the call cost several times the pragma, all of it under the lock every request queues on.
     /// </summary>
+    public override long? ChangeToken() => DataVersion();
+
     public long DataVersion()
     {
         lock (_watchGate)
