@@ -16,6 +16,7 @@ internal static class BenchCommand
     {
         var bench = new Command("bench", "Measure OneId against a baseline on this machine.");
         bench.Subcommands.Add(CreateIngest());
+        bench.Subcommands.Add(BenchWorkloadCommand.Create());
         bench.Subcommands.Add(BenchLoginCommand.Create());
         bench.Subcommands.Add(BenchResolveCommand.Create());
         bench.Subcommands.Add(BenchConsoleCommand.Create());
