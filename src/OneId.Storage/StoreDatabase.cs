@@ -182,6 +182,56 @@ public abstract class StoreDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction beside this tenant's other writers of the same kind: on
+    /// PostgreSQL it holds the tenant's write lock in shared mode only (so it still waits for, and keeps out, the
+    /// exclusive writers — migrations, retractions, operator actions), and <paramref name="work"/> must lock the rows it
+    /// depends on itself. A transaction that lost a race to another writer — a deadlock between their row locks, or a
+    /// unique key it found free and another writer committed first — is rolled back and run again from the start, so
+    /// <paramref name="work"/> must read everything it decides on inside the transaction. SQLite has one writer at a
+    /// time anyway: there this is <see cref="WriteAsync{T}"/>.
+    /// </summary>
+    public async Task<T> WriteConcurrentlyAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (!SupportsConcurrentWriters)
+        {
+            return await WriteAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using var tx = await BeginSharedWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+                var result = await work(connection, tx).ConfigureAwait(false);
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+            catch (DbException e) when (attempt < MaxConcurrentAttempts && LostARace(e))
+            {
+                // The other writer has committed (a unique key) or goes on (a deadlock victim is us): run again.
+                Interlocked.Increment(ref _racesLost);
+            }
+        }
+    }
+
+    /// <summary>How often a transaction may lose a race before the error is the caller's; each loss is another writer's commit.</summary>
+    public const int MaxConcurrentAttempts = 50;
+
+    private long _racesLost;
+
+    /// <summary>Transactions of this database run again because they lost a race to another writer (the bench prints it).</summary>
+    public long RacesLost => Interlocked.Read(ref _racesLost);
+
+    /// <summary>Whether writers of <see cref="WriteConcurrentlyAsync{T}"/> really run side by side on this store.</summary>
+    public virtual bool SupportsConcurrentWriters => false;
+
+    protected virtual Task<DbTransaction> BeginSharedWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginWriteAsync(connection, cancellationToken);
+
+    protected virtual bool LostARace(DbException e) => false;
+
     public static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken cancellationToken)
     {
         await using var cmd = connection.CreateCommand();
@@ -396,7 +446,24 @@ public sealed class PostgresDatabase : StoreDatabase
     protected override string CreateMigrationsTableSql =>
         $"CREATE SCHEMA IF NOT EXISTS {Schema}; CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)";
 
-    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginLockedAsync(connection, "pg_advisory_xact_lock", cancellationToken);
+
+    public override bool SupportsConcurrentWriters => true;
+
+    // Shared holders run side by side; an exclusive holder (WriteAsync) waits for them all and keeps new ones out.
+    protected override Task<DbTransaction> BeginSharedWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginLockedAsync(connection, "pg_advisory_xact_lock_shared", cancellationToken);
+
+    // 40P01 deadlock_detected, 40001 serialization_failure, 23505 unique_violation (a key another writer committed
+    // between this transaction's read and its insert). A Citus coordinator passes a worker's unique violation on as
+    // XX000 with the worker's message, so that one is recognised by its text.
+    protected override bool LostARace(DbException e) =>
+        e is PostgresException { SqlState: "40P01" or "40001" or "23505" }
+        || e is PostgresException { SqlState: "XX000" } p && (p.MessageText.StartsWith("duplicate key value violates unique constraint", StringComparison.Ordinal)
+            || p.MessageText.Contains("deadlock", StringComparison.Ordinal));
+
+    private async Task<DbTransaction> BeginLockedAsync(DbConnection connection, string lockFunction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -404,7 +471,7 @@ public sealed class PostgresDatabase : StoreDatabase
         {
             await using var cmd = connection.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = "SELECT pg_advisory_xact_lock(@key)";
+            cmd.CommandText = $"SELECT {lockFunction}(@key)";
             AddParameter(cmd, "key", _writeLockKey);
             await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return tx;

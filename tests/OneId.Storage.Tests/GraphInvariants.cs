@@ -63,19 +63,21 @@ public static class GraphInvariants
             .Select(o => (Exclusive: o.Identifiers.Where(i => i.IsExclusive).Select(i => i.ToString()).ToHashSet(StringComparer.Ordinal),
                 All: o.Identifiers.Select(i => i.ToString()).ToHashSet(StringComparer.Ordinal)))
             .ToList();
-        for (var merged = true; merged;)
+        // Group a absorbs every later group it shares an identifier with until none is left; a finished group never
+        // overlaps a later one, and what a later group absorbs cannot overlap it either, so one pass over a suffices.
+        for (var a = 0; a < groups.Count; a++)
         {
-            merged = false;
-            for (var a = 0; a < groups.Count && !merged; a++)
+            for (var grew = true; grew;)
             {
-                for (var b = a + 1; b < groups.Count && !merged; b++)
+                grew = false;
+                for (var b = groups.Count - 1; b > a; b--)
                 {
                     if (groups[a].Exclusive.Overlaps(groups[b].Exclusive))
                     {
                         groups[a].Exclusive.UnionWith(groups[b].Exclusive);
                         groups[a].All.UnionWith(groups[b].All);
                         groups.RemoveAt(b);
-                        merged = true;
+                        grew = true;
                     }
                 }
             }

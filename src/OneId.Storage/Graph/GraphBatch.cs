@@ -5,9 +5,12 @@ namespace OneId.Storage.Graph;
 /// <summary>
 /// Applies a batch of observations in one write transaction: it loads, in bulk, every person the batch touches,
 /// applies <see cref="GraphRules"/> to each observation in order against that in-memory picture, and then writes
-/// the outcome with multi-row inserts and one set-based re-point for merges. Correct because the tenant's write
-/// lock is held throughout: nobody else can change the persons in between. Per-statement overhead, not SQL work,
-/// is what limits a row-at-a-time writer, so this is what makes imports run near the speed of a plain upsert.
+/// the outcome with multi-row inserts and one set-based re-point for merges. Correct because nobody else can change
+/// the persons in between: on SQLite the batch is the one writer; on PostgreSQL it locks the persons holding its
+/// identifiers before it reads them (<see cref="GraphCommands.LockOwnersOfKeysAsync"/>), a new identifier or
+/// observation key another writer commits first makes the insert fail and the batch run again, and its events are
+/// published last, in commit order. Per-statement overhead, not SQL work, is what limits a row-at-a-time writer, so
+/// this is what makes imports run near the speed of a plain upsert.
 /// </summary>
 internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
 {
@@ -38,19 +41,102 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     public async Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
     {
         await LoadAsync(observations, ct).ConfigureAwait(false);
+        await sql.ReserveObservationIdsAsync(ObservationsToApply(observations), ct).ConfigureAwait(false);
         var results = new ObserveResult[observations.Count];
         for (var i = 0; i < observations.Count; i++)
         {
+            // Each observation creates at most one person, and only when none of its identifiers has an owner: make
+            // sure an id is there for it (PostgreSQL reserves them from a sequence; SQLite never runs out).
+            if (sql.PersonIdsLeft == 0 && MayCreatePerson(observations[i]))
+            {
+                await sql.ReservePersonIdsAsync(PersonsLikelyCreated(observations, i), ct).ConfigureAwait(false);
+            }
             results[i] = ApplyOnce(observations[i]);
         }
-        await FlushAsync(ct).ConfigureAwait(false);
+        var offset = await FlushAsync(ct).ConfigureAwait(false);
+        if (offset != 0)
+        {
+            for (var i = 0; i < results.Length; i++)
+            {
+                if (results[i].Events.Count > 0)
+                {
+                    results[i] = results[i] with { Events = results[i].Events.Select(e => e with { Sequence = e.Sequence + offset }).ToArray() };
+                }
+            }
+        }
         return results;
+    }
+
+    /// <summary>How many observations will be applied (and take an id): those not applied before, each key once.</summary>
+    private int ObservationsToApply(IReadOnlyList<Observation> observations)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var count = 0;
+        foreach (var o in observations)
+        {
+            if (o.Key is not { } key || (!_storedKeys.ContainsKey(key) && seen.Add(key)))
+            {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private bool MayCreatePerson(Observation observation)
+    {
+        if (observation.Exclusive.Count == 0 || (observation.Key is { } key && (_storedKeys.ContainsKey(key) || _keysInBatch.ContainsKey(key))))
+        {
+            return false;
+        }
+        foreach (var id in observation.Exclusive)
+        {
+            if (_ownerOfKey.ContainsKey(id.ToString()))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// A guess, from <paramref name="from"/> on, of how many observations will create a person: those none of whose
+    /// identifiers is owned now or named by an earlier one. Exact for streams without conflicts; a guess too high
+    /// leaves gaps in the ids, one too low only means another reservation.
+    /// </summary>
+    private int PersonsLikelyCreated(IReadOnlyList<Observation> observations, int from)
+    {
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        var count = 0;
+        for (var i = from; i < observations.Count; i++)
+        {
+            var o = observations[i];
+            if (o.Exclusive.Count == 0 || (o.Key is { } key && (_storedKeys.ContainsKey(key) || _keysInBatch.ContainsKey(key))))
+            {
+                continue;
+            }
+            var fresh = true;
+            foreach (var id in o.Exclusive)
+            {
+                var k = id.ToString();
+                if (_ownerOfKey.ContainsKey(k) || !named.Add(k))
+                {
+                    fresh = false;
+                }
+            }
+            if (fresh)
+            {
+                count++;
+            }
+        }
+        return Math.Max(1, count);
     }
 
     private async Task LoadAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
     {
         var keys = observations.SelectMany(o => o.Exclusive).Select(i => i.ToString()).Distinct(StringComparer.Ordinal).ToArray();
-        var owners = await sql.OwnersOfKeysAsync(keys, ct).ConfigureAwait(false);
+        var owners = sql.SideBySide
+            ? await sql.LockOwnersOfKeysAsync(keys, ct).ConfigureAwait(false)
+            : await sql.OwnersOfKeysAsync(keys, ct).ConfigureAwait(false);
         var persons = owners.Values.Distinct().ToArray();
         foreach (var p in persons)
         {
@@ -253,8 +339,16 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         return e;
     }
 
-    private async Task FlushAsync(CancellationToken ct)
+    /// <summary>Writes the batch; answers what to add to its events' sequence numbers (see <see cref="GraphCommands.PublishEventsAsync"/>).</summary>
+    private async Task<long> FlushAsync(CancellationToken ct)
     {
+        if (sql.SideBySide)
+        {
+            // New keys in one order for every writer: two batches racing for the same new identifiers (or observation
+            // keys) wait for each other in that order instead of deadlocking, and the later one runs again.
+            _newExclusive.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+            _observations.Sort((a, b) => string.CompareOrdinal(a.Observation.Key, b.Observation.Key));
+        }
         // New persons that were absorbed later in the same batch are born as aliases.
         await sql.InsertPersonsAsync(_newPersons.Select(id => (Id: id, Root: Root(id)))
             .Select(r => new object?[] { r.Id, now.ToUnixTimeMilliseconds(), r.Root != r.Id ? r.Root : null }).ToArray(), ct).ConfigureAwait(false);
@@ -273,7 +367,8 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             SqlGraphStore.JoinIds(o.Observation.Identifiers), SqlGraphStore.ProfileJson(o.Observation.Profile), o.Conflict, o.Observation.Key,
             SqlGraphStore.ReplacementsText(o.Observation.Replacements),
         }).ToArray(), ct).ConfigureAwait(false);
-        await sql.InsertEventsAsync(_events, ct).ConfigureAwait(false);
         await sql.InsertConflictsAsync(_conflicts, ct).ConfigureAwait(false);
+        // Last: on PostgreSQL the publication holds the log's head until the commit.
+        return _observations.Count > 0 ? await sql.PublishEventsAsync(_events, ct).ConfigureAwait(false) : 0;
     }
 }

@@ -150,14 +150,27 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return list;
     }
 
-    // ---- ids: allocated under the tenant's write lock, so max + 1 is safe and ids grow in commit order, which
-    // ---- makes the event sequence a gap-free outbox cursor.
+    // ---- ids. SQLite has one writer at a time: MAX()+1 is safe there, and ids grow in commit order, which makes the
+    // ---- event sequence a gap-free outbox cursor. PostgreSQL writers of a tenant run side by side: person and
+    // ---- observation ids come from sequences, reserved in blocks, and a batch's events are numbered when they are
+    // ---- published, by the last statement before the commit (see PublishEventsAsync).
     private long _nextPerson;
     private long _nextObservation;
     private long _nextEvent;
+    private readonly Queue<long> _personIds = new();
+    private readonly Queue<long> _observationIds = new();
+
+    /// <summary>PostgreSQL: writers run side by side and lock what they touch (<see cref="StoreDatabase.WriteConcurrentlyAsync{T}"/>).</summary>
+    public bool SideBySide => connection is not Microsoft.Data.Sqlite.SqliteConnection;
 
     public async Task EnsureIdsLoadedAsync(CancellationToken ct)
     {
+        if (SideBySide)
+        {
+            // Provisional numbers for the batch's events; PublishEventsAsync adds the log's head to them.
+            _nextEvent = _nextEvent == 0 ? 1 : _nextEvent;
+            return;
+        }
         if (_nextPerson > 0)
         {
             return;
@@ -172,9 +185,123 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         _nextEvent = reader.GetInt64(2) + 1;
     }
 
-    public long NextPersonId() => _nextPerson > 0 ? _nextPerson++ : throw new InvalidOperationException("ids not loaded");
-    public long NextObservationId() => _nextObservation > 0 ? _nextObservation++ : throw new InvalidOperationException("ids not loaded");
+    /// <summary>Person ids reserved and not used yet (SQLite never runs out).</summary>
+    public int PersonIdsLeft => SideBySide ? _personIds.Count : int.MaxValue;
+
+    /// <summary>Observation ids reserved and not used yet (SQLite never runs out).</summary>
+    public int ObservationIdsLeft => SideBySide ? _observationIds.Count : int.MaxValue;
+
+    public Task ReservePersonIdsAsync(int count, CancellationToken ct) => ReserveAsync("persons_id_seq", count, _personIds, ct);
+
+    public Task ReserveObservationIdsAsync(int count, CancellationToken ct) => ReserveAsync("observations_id_seq", count, _observationIds, ct);
+
+    // A sequence hands out values outside any transaction: a reservation never waits for another writer, and a value
+    // reserved and not used (a batch that guessed high, or rolled back) is a gap, never a duplicate.
+    private async Task ReserveAsync(string sequence, int count, Queue<long> into, CancellationToken ct)
+    {
+        if (!SideBySide || count <= 0)
+        {
+            return;
+        }
+        var cmd = Bind(Command($"SELECT nextval('{sequence}') FROM generate_series(1, @n)", "n"), count);
+        var ids = new List<long>(count);
+        await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                ids.Add(reader.GetInt64(0));
+            }
+        }
+        ids.Sort();
+        foreach (var id in ids)
+        {
+            into.Enqueue(id);
+        }
+    }
+
+    public long NextPersonId() => SideBySide
+        ? (_personIds.TryDequeue(out var id) ? id : throw new InvalidOperationException("no person id reserved"))
+        : _nextPerson > 0 ? _nextPerson++ : throw new InvalidOperationException("ids not loaded");
+
+    public long NextObservationId() => SideBySide
+        ? (_observationIds.TryDequeue(out var id) ? id : throw new InvalidOperationException("no observation id reserved"))
+        : _nextObservation > 0 ? _nextObservation++ : throw new InvalidOperationException("ids not loaded");
+
+    /// <summary>The next event's sequence number: final on SQLite, provisional (from 1) on PostgreSQL until published.</summary>
     public long NextEventSequence() => _nextEvent > 0 ? _nextEvent++ : throw new InvalidOperationException("ids not loaded");
+
+    /// <summary>
+    /// Inserts a write's events and answers what was added to their sequence numbers: 0 on SQLite, where they are
+    /// final already. On PostgreSQL this is the ordered publication step: one update of the <c>event_head</c> row takes
+    /// the next numbers and holds that row until the commit, so writers publish one after another in the order of their
+    /// commits — a reader of the log never sees an event whose predecessor is still to come — while everything
+    /// else of their transactions ran side by side. It also counts the write (the graph version), so call it last, and
+    /// once per transaction that changed the graph, with or without events.
+    /// </summary>
+    public async Task<long> PublishEventsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct)
+    {
+        if (!SideBySide)
+        {
+            await InsertEventsAsync(rows, ct).ConfigureAwait(false);
+            return 0;
+        }
+        var head = Bind(Command("UPDATE event_head SET seq = seq + @n, writes = writes + 1 WHERE id = 1 RETURNING seq - @n", "n"), (long)rows.Count);
+        var offset = Convert.ToInt64(await head.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var row in rows)
+        {
+            row[0] = (long)row[0]! + offset;
+        }
+        await InsertEventsAsync(rows, ct).ConfigureAwait(false);
+        return offset;
+    }
+
+    /// <summary>
+    /// PostgreSQL: locks, in id order, every person that holds one of <paramref name="keys"/>, and answers the keys'
+    /// owners as they are once those locks are held. Whoever changes a person's identifiers (links, merges, re-points)
+    /// holds that person's lock, so the answer stays true until the commit. An owner may change between a lookup and
+    /// its lock (a merge committed in between moved the identifier): the owners are read again after each round of
+    /// locks, and new owners are locked too, until every owner is locked. A lock taken in that later round may come
+    /// out of id order; the rare deadlock it can cause is detected by PostgreSQL and the transaction runs again.
+    /// </summary>
+    public async Task<Dictionary<string, long>> LockOwnersOfKeysAsync(IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        var locked = new HashSet<long>();
+        var owners = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (keys.Count == 0)
+        {
+            return owners;
+        }
+        // Round one in one round trip: lock the owners a lookup finds, then (a new snapshot, after the locks) read them again.
+        var cmd = Bind(Command("""
+            SELECT p.id FROM persons p WHERE p.id IN (SELECT person_id FROM identifiers WHERE key = ANY(@keys)) ORDER BY p.id FOR UPDATE OF p;
+            SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)
+            """, "keys"), (object)keys.ToArray());
+        for (var round = 1; ; round++)
+        {
+            owners.Clear();
+            await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    locked.Add(reader.GetInt64(0));
+                }
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    owners[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+            var missing = owners.Values.Where(p => !locked.Contains(p)).Distinct().Order().ToArray();
+            if (missing.Length == 0)
+            {
+                return owners;
+            }
+            cmd = Bind(Command("""
+                SELECT id FROM persons WHERE id = ANY(@persons) ORDER BY id FOR UPDATE;
+                SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)
+                """, "persons", "keys"), missing, keys.ToArray());
+        }
+    }
 
     // ---- bulk reads
 
@@ -312,18 +439,20 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         e.Observation?.Value, e.Identifiers.Count == 0 ? null : SqlGraphStore.JoinIds(e.Identifiers), e.Detail, e.At.ToUnixTimeMilliseconds(),
     ];
 
+    /// <summary>Inserts and publishes one event at once (operator actions: retraction, erasure, which hold the exclusive lock).</summary>
     public async Task<GraphEvent> InsertEventAsync(GraphEventKind kind, PersonId? person, IReadOnlyList<PersonId> others, ObservationId? observation,
         IReadOnlyList<Identifier> ids, string? detail, DateTimeOffset at, CancellationToken ct)
     {
         await EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
-        var e = new GraphEvent(NextEventSequence(), kind, person, others, observation, ids, detail, DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()));
-        await InsertEventsAsync([EventRow(e)], ct).ConfigureAwait(false);
-        return e;
+        var e = new GraphEvent(SideBySide ? 1 : NextEventSequence(), kind, person, others, observation, ids, detail, DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds()));
+        var offset = await PublishEventsAsync([EventRow(e)], ct).ConfigureAwait(false);
+        return e with { Sequence = e.Sequence + offset };
     }
 
     public async Task<PersonId> InsertPersonAsync(DateTimeOffset at, CancellationToken ct)
     {
         await EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+        await ReservePersonIdsAsync(1, ct).ConfigureAwait(false);
         var id = NextPersonId();
         await InsertPersonsAsync([[id, at.ToUnixTimeMilliseconds(), null]], ct).ConfigureAwait(false);
         return new PersonId(id);

@@ -1,8 +1,10 @@
 namespace OneId.Storage.Graph;
 
 /// <summary>
-/// The graph's tables. Exclusive and weak identifiers live apart: exclusive keys are unique, weak ones are not. Ids are
-/// allocated by the writer under the tenant's write lock (see <see cref="GraphCommands"/>), not by sequences.
+/// The graph's tables. Exclusive and weak identifiers live apart: exclusive keys are unique, weak ones are not. On
+/// SQLite ids are allocated by the one writer (<c>MAX()+1</c>); on PostgreSQL, where writers of a tenant run side by
+/// side, person and observation ids come from sequences and event sequence numbers from the <c>event_head</c> row at
+/// publication (see <see cref="GraphCommands"/>).
 /// </summary>
 public static class GraphSchema
 {
@@ -15,7 +17,33 @@ public static class GraphSchema
         // Replacement (docs/model.md §3.9): a replaced identifier keeps its row (it still resolves) and names its
         // successor; an observation keeps what it said was replaced, so that a retraction can recompute the marks.
         new Migration("graph/004-replacements", Sqlite: Replacements, Postgres: Replacements),
+        // PostgreSQL writers that do not queue on one lock: ids from sequences, and the event log's head as one row
+        // that a writer updates last, just before its commit (the ordered publication step). SQLite keeps its single
+        // writer and needs neither.
+        new Migration("graph/005-concurrent-writers", Sqlite: "SELECT 1", Postgres: ConcurrentWriters),
     ];
+
+    // The sequences start after the ids already taken. setval runs in a DO block so that on Citus it runs on the
+    // coordinator, which hands out the sequence's values, while the MAX() reads go to the tenant's worker.
+    // `writes` counts committed graph writes: with side-by-side writers MAX(observations.id) no longer grows with
+    // every commit, so the graph version (what caches compare) is read from this row.
+    private const string ConcurrentWriters = """
+        CREATE SEQUENCE persons_id_seq;
+        CREATE SEQUENCE observations_id_seq;
+        CREATE TABLE event_head (
+            id INTEGER NOT NULL PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            writes BIGINT NOT NULL);
+        INSERT INTO event_head (id, seq, writes) SELECT 1, COALESCE(MAX(seq), 0), 0 FROM events;
+        DO $$
+        DECLARE m BIGINT;
+        BEGIN
+            SELECT COALESCE(MAX(id), 0) INTO m FROM persons;
+            PERFORM setval('persons_id_seq', m + 1, false);
+            SELECT COALESCE(MAX(id), 0) INTO m FROM observations;
+            PERFORM setval('observations_id_seq', m + 1, false);
+        END $$;
+        """;
 
     private const string Replacements = """
         ALTER TABLE identifiers ADD COLUMN replaced_by TEXT NULL;

@@ -43,7 +43,8 @@ public sealed class SqlGraphStore : IGraphStore
     public Task<IReadOnlyList<ObserveResult>> ObserveManyAsync(IReadOnlyList<Observation> observations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observations);
-        return _db.WriteAsync<IReadOnlyList<ObserveResult>>(async (connection, tx) =>
+        // Side by side with the tenant's other batches on PostgreSQL: a batch locks the persons it touches.
+        return _db.WriteConcurrentlyAsync<IReadOnlyList<ObserveResult>>(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations, cancellationToken).ConfigureAwait(false);
@@ -214,7 +215,11 @@ public sealed class SqlGraphStore : IGraphStore
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT COALESCE((SELECT MAX(id) FROM observations), 0), COALESCE((SELECT MAX(seq) FROM events), 0)";
+        // PostgreSQL: the log's head row counts every committed write (side-by-side writers commit observation ids
+        // out of order, so their MAX() need not grow); SQLite's one writer makes both MAX() grow with every write.
+        cmd.CommandText = _db.Kind == StoreKind.Postgres
+            ? "SELECT writes, seq FROM event_head WHERE id = 1"
+            : "SELECT COALESCE((SELECT MAX(id) FROM observations), 0), COALESCE((SELECT MAX(seq) FROM events), 0)";
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return new GraphVersion(reader.GetInt64(0), reader.GetInt64(1));
