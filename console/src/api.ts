@@ -82,7 +82,7 @@ export interface Stats {
   followers?: number | { total: number; per_app?: Record<string, number> };
   wecom_contacts?: { total: number; per_corp?: Record<string, number> };
   channels?: ChannelDoc[];
-  per_day?: { day: string; new_persons: number; followers: number }[];
+  per_day?: { day: string; new_persons: number; followers: number; followers_per_app?: Record<string, number> }[];
 }
 export interface Dispute { type: string; namespace: string; values: string[]; persons: string[]; text: string }
 export interface ConflictDoc {

@@ -14,10 +14,19 @@ namespace OneId.Graph;
 /// <param name="Following">Following at <paramref name="At"/>.</param>
 /// <param name="Since">When the follow began, when known (user/info's subscribe_time); else <paramref name="At"/>.</param>
 /// <param name="Scene">The QR scene of the subscribe that brought them (EventKey <c>qrscene_X</c>, or user/info's qr_scene_str), or null.</param>
-public sealed record FollowChange(Identifier OpenId, bool Following, DateTimeOffset At, string? Scene = null, DateTimeOffset? Since = null)
+/// <param name="Arrival">When the hub received the evidence, which orders changes whose <paramref name="At"/> falls in one
+/// second (WeChat's CreateTime counts whole seconds); null: <paramref name="At"/> itself.</param>
+public sealed record FollowChange(Identifier OpenId, bool Following, DateTimeOffset At, string? Scene = null, DateTimeOffset? Since = null, EvidenceArrival? Arrival = null)
 {
     public string AppId => OpenId.Namespace;
 }
+
+/// <summary>
+/// When the hub received a piece of evidence: the moment it was taken in (a push's acceptance into the inbox, a
+/// backfill's read of the list) and, for pushes, the inbox's sequence number, which orders two pushes taken in within
+/// one millisecond. Changes are ordered by their evidence second first, then by arrival (docs/model.md §3.10).
+/// </summary>
+public readonly record struct EvidenceArrival(DateTimeOffset ReceivedAt, long Sequence = 0);
 
 /// <summary>
 /// A WeCom member adding (<paramref name="Active"/>) or losing a customer, seen at <paramref name="At"/>. Applied only
@@ -63,8 +72,8 @@ public sealed record PersonRelationships(IReadOnlyList<FollowRelationship> Follo
 /// <param name="ContactsNow">Of <paramref name="Persons"/>, those who are a member's contact now.</param>
 public sealed record ChannelCount(string Kind, string Owner, string Channel, long Persons, long BecameContacts, long ContactsNow);
 
-/// <summary>Real followers at the end of a UTC day.</summary>
-public sealed record DailyFollowers(DateOnly Day, long Followers);
+/// <summary>Real followers at the end of a UTC day: distinct persons following at least one OA, and per OA.</summary>
+public sealed record DailyFollowers(DateOnly Day, long Followers, IReadOnlyDictionary<string, long> PerApp);
 
 /// <summary>What the relationships say, counted in distinct persons.</summary>
 /// <param name="Followers">Distinct persons following at least one of the tenant's OAs now.</param>

@@ -58,10 +58,12 @@ public sealed record StatsDocument(
         [property: JsonPropertyName("contacts_now")] long ContactsNow);
 
     /// <param name="Followers">Real followers at the end of the day.</param>
+    /// <param name="FollowersPerApp">Real followers of each OA at the end of the day (OAs with none are left out).</param>
     public sealed record Day(
         [property: JsonPropertyName("day")] string Date,
         [property: JsonPropertyName("new_persons")] long NewPersons,
-        [property: JsonPropertyName("followers")] long Followers);
+        [property: JsonPropertyName("followers")] long Followers,
+        [property: JsonPropertyName("followers_per_app")] IReadOnlyDictionary<string, long> FollowersPerApp);
 
     /// <summary>Everything <c>oneid stats</c> and <c>GET /v1/stats</c> answer: the graph's counts, the relationships' counts and <paramref name="days"/> days.</summary>
     public static async Task<StatsDocument> ReadAsync(IGraphStore graph, IRelationshipStore relationships, int days, DateTimeOffset now, CancellationToken cancellationToken)
@@ -88,7 +90,7 @@ public sealed record StatsDocument(
             WeComContacts = new ContactCounts(relationships.Contacts, relationships.ContactsPerCorp),
             Channels = relationships.Channels.Select(c => new Channel(c.Kind, c.Owner, c.Channel, c.Persons, c.BecameContacts, c.ContactsNow)).ToArray(),
             PerDay = relationships.FollowersPerDay.Select(d => new Day(d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-                newPersons.GetValueOrDefault(d.Day), d.Followers)).ToArray(),
+                newPersons.GetValueOrDefault(d.Day), d.Followers, d.PerApp)).ToArray(),
         };
     }
 

@@ -14,6 +14,10 @@ public sealed class PersonReadCache
     private const int MaxEntries = 200_000;
     private readonly ConcurrentDictionary<(string Tenant, string Key), (GraphVersion Version, Person? Person)> _entries = new();
 
+    // Counted here because ConcurrentDictionary.Count takes every bucket lock: asked on each miss, it made concurrent
+    // resolves queue on one another. Approximate (a racing Clear may lose a few), which is all a size bound needs.
+    private int _count;
+
     public Task<GraphVersion> VersionAsync(HubTenant tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
@@ -31,11 +35,13 @@ public sealed class PersonReadCache
         }
         // Loaded after the version was read, so the person is at least as new as the version it is filed under.
         var person = await load().ConfigureAwait(false);
-        if (_entries.Count >= MaxEntries)
+        if (Volatile.Read(ref _count) >= MaxEntries)
         {
             _entries.Clear();
+            Volatile.Write(ref _count, 0);
         }
-        _entries[(tenant.Name, key)] = (version, person);
+        var entry = (version, person);
+        _entries.AddOrUpdate((tenant.Name, key), _ => { Interlocked.Increment(ref _count); return entry; }, (_, _) => entry);
         return person;
     }
 }

@@ -77,6 +77,9 @@ public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWrit
     /// <summary>One batch of up to 100 followers: batchget, then one graph write for all of them.</summary>
     private async Task<BackfillBatch> BatchAsync(HubTenant tenant, AppOptions app, IReadOnlyCollection<OpenId> openIds, CancellationToken ct)
     {
+        // The list is as WeChat held it at some moment of this call: a push taken in after the call began may be
+        // newer, so the read counts as arriving when the call began.
+        var readAt = relationships.Now;
         var users = await oa.BatchGetUserInfoAsync(HubWeChat.TokenFor(app), openIds, cancellationToken: ct).ConfigureAwait(false);
         var observations = users.Users
             .Where(u => u.OpenId.Value is not null)
@@ -87,11 +90,10 @@ public sealed partial class FollowerBackfill(OfficialAccountClient oa, GraphWrit
         var results = await writer.RecordPageAsync(tenant, observations, ct).ConfigureAwait(false);
         // S14: user/get lists who follows now, so each answer is a follow state as of this read, since subscribe_time,
         // with the QR scene that brought them. A newer unfollow push already stored is not overwritten.
-        var readAt = relationships.Now;
         var follows = users.Users.Where(u => u.OpenId.Value is not null)
             .Select(u => new FollowChange(WeChatIdentifiers.OpenId(app.AppId, u.OpenId), u.Subscribe, readAt,
                 u.Subscribe ? RelationshipRecorder.SceneOf(u) : null,
-                u.Subscribe && u.SubscribeTime is long t and > 0 ? DateTimeOffset.FromUnixTimeSeconds(t) : null))
+                u.Subscribe && u.SubscribeTime is long t and > 0 ? DateTimeOffset.FromUnixTimeSeconds(t) : null, new EvidenceArrival(readAt)))
             .ToArray();
         await relationships.RecordFollowsAsync(tenant, follows, ct).ConfigureAwait(false);
         return new BackfillBatch(openIds.Count, users.Users.Count(u => u.UnionId is not null), results.Count(r => r.NewPerson),

@@ -23,8 +23,11 @@ public enum PushKind
     Component,
 }
 
-/// <summary>A verified, decrypted push that means something to the hub, with the key that identifies WeChat's retries of it.</summary>
-public sealed record InboundPush(PushKind Kind, string Target, string DedupeKey, WeChatXmlMessage Message);
+/// <summary>
+/// A verified, decrypted push that means something to the hub, with the key that identifies WeChat's retries of it and,
+/// once taken from the inbox, when it arrived there (the first arrival: a retry of a push already taken adds nothing).
+/// </summary>
+public sealed record InboundPush(PushKind Kind, string Target, string DedupeKey, WeChatXmlMessage Message, EvidenceArrival? Arrival = null);
 
 /// <summary>
 /// Push triggers: OA follow / unfollow (S1), WeCom customer-contact events (S9 self-built, S10 provider) and third-party
@@ -107,12 +110,16 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         var openId = OpenId.Parse(message["FromUserName"]!);
         var openIdentifier = WeChatIdentifiers.OpenId(app.AppId, openId);
         var at = relationships.PushTime(message);
+        // CreateTime counts whole seconds: a follow and an unfollow of one second are ordered by when the hub took them
+        // in (the inbox keeps the first arrival of each; WeChat's dedupe key of events, FromUserName + CreateTime, is
+        // taken per event so the two are two pushes). The later-arriving one wins, whatever order they are processed in.
+        var arrival = push.Arrival;
         if (message["Event"] == "unsubscribe")
         {
             // S14: an unfollow is a state of the follow relationship, not evidence about identity: it observes nothing,
             // so an unfollow from an openid the hub never saw creates no person. Stored by openid, it still wins over
             // an older subscribe processed after it.
-            await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, false, at)], ct).ConfigureAwait(false);
+            await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, false, at, Arrival: arrival)], ct).ConfigureAwait(false);
             return;
         }
         // A follow event carries only the openid; user/info adds the unionid when the OA is bound (S1). Its profile
@@ -126,14 +133,14 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         if (scan)
         {
             // Only followers get SCAN: it says they follow at that time, but did not bring them (the follow's scene stays).
-            await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, true, at)], ct).ConfigureAwait(false);
+            await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, true, at, Arrival: arrival)], ct).ConfigureAwait(false);
             if (scene is not null)
             {
                 await relationships.RecordScanAsync(tenant, openIdentifier, scene, at, ct).ConfigureAwait(false);
             }
             return;
         }
-        await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, true, at, scene, at)], ct).ConfigureAwait(false);
+        await relationships.RecordFollowsAsync(tenant, [new FollowChange(openIdentifier, true, at, scene, at, arrival)], ct).ConfigureAwait(false);
     }
 
     private async Task WeComAsync(HubTenant tenant, InboundPush push, CancellationToken ct)
@@ -239,7 +246,7 @@ public sealed partial class PushFlows(OfficialAccountClient oa, WeComClient weco
         ArgumentNullException.ThrowIfNull(item);
         var xml = protector.Unprotect(item.Payload, InboxBinding(item.DedupeKey))
             ?? throw new InvalidOperationException("the stored push cannot be decrypted with this hub's data_key (was the key changed?)");
-        return new InboundPush(Enum.Parse<PushKind>(item.Kind), item.Target, item.DedupeKey, WeChatXml.Parse(xml));
+        return new InboundPush(Enum.Parse<PushKind>(item.Kind), item.Target, item.DedupeKey, WeChatXml.Parse(xml), new EvidenceArrival(item.ReceivedAt, item.Id));
     }
 
     private static string InboxBinding(string dedupeKey) => "inbox:" + dedupeKey;

@@ -47,7 +47,8 @@ public sealed record ApiKeyInfo(string Id, string? Name, IReadOnlyList<string> T
 /// <summary>
 /// API keys: <c>oneid.{tenant}.{secret}</c>, stored as SHA-256 hashes only. The tenant in the key says where to look;
 /// keys without that shape (a bootstrap key chosen by the operator) are looked up in every tenant. Every request looks
-/// its key up in the database (one primary-key read): no cache could outlive a revocation on another hub instance.
+/// its key up in the tenant's store, which answers from memory only while nothing was committed since (see
+/// IApiKeyStore.FindApiKeyAsync), so a revocation on another hub instance holds at once.
 /// </summary>
 public sealed class ApiKeys(TenantRegistry tenants, TimeProvider time)
 {

@@ -239,10 +239,9 @@ public sealed class SqlGraphStore : IGraphStore
             return read;
         }
 
-        // SQLite: while no connection has committed since the last read (PRAGMA data_version on one watching
-        // connection says so, in this process or any other), the version read then still holds. A commit that lands
-        // between the two reads only makes the next call read again.
-        long? dataVersion = _db is SqliteDatabase sqlite ? sqlite.DataVersion() : null;
+        // While no connection has committed since the last read (on SQLite, PRAGMA data_version on one watching
+        // connection says so, in this process or any other), the version read then still holds.
+        var dataVersion = _db.ChangeToken();
         if (dataVersion is { } dv && _lastVersion is { } last && last.DataVersion == dv)
         {
             return last.Version;

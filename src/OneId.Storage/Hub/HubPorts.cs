@@ -47,7 +47,7 @@ public interface IApiKeyStore
     /// <summary>Adds a key (idempotent). <paramref name="permission"/> is read, write or admin.</summary>
     Task<int> AddApiKeyAsync(string hash, string? name, IEnumerable<DataTier> tiers, string permission, CancellationToken ct);
 
-    /// <summary>The live (not revoked) key with this hash, or null. Read on every request: a revocation holds at once on every instance.</summary>
+    /// <summary>The live (not revoked) key with this hash, or null. Asked on every request and never older than the last commit: a revocation holds at once on every instance.</summary>
     Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct);
 
     /// <summary>The tenant's live keys, oldest first.</summary>

@@ -60,13 +60,37 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     private const string KeyColumns = "id AS Id, name AS Name, tiers AS Tiers, admin AS Admin, permission AS Permission, created_at AS CreatedAt, last_used_at AS LastUsedAt";
 
-    /// <summary>The live (not revoked) key with this hash, or null. Read on every request: a revocation holds at once on every instance.</summary>
-    public Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
+    /// <summary>
+    /// The live (not revoked) key with this hash, or null. Every request asks: a live key is answered from memory only
+    /// while the database's change token says nothing was committed since it was read (a revocation is a commit, on
+    /// any instance), else read again, so a revocation holds at once everywhere. Unknown keys are never remembered.
+    /// </summary>
+    public async Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct)
     {
-        var r = await c.QueryFirstOrDefaultAsync<KeyRow>(
-            new CommandDefinition($"SELECT {KeyColumns} FROM hub_api_keys WHERE hash = @hash AND revoked = 0", new { hash }, cancellationToken: ct)).ConfigureAwait(false);
-        return r?.ToStored();
-    }, ct);
+        var token = _db.ChangeToken();
+        if (token is { } t && _liveKeys.TryGetValue(hash, out var hit) && hit.Token == t)
+        {
+            return hit.Key;
+        }
+        var key = await ReadAsync(async c =>
+        {
+            var r = await c.QueryFirstOrDefaultAsync<KeyRow>(
+                new CommandDefinition($"SELECT {KeyColumns} FROM hub_api_keys WHERE hash = @hash AND revoked = 0", new { hash }, cancellationToken: ct)).ConfigureAwait(false);
+            return r?.ToStored();
+        }, ct).ConfigureAwait(false);
+        if (key is null)
+        {
+            _liveKeys.TryRemove(hash, out _);
+        }
+        else if (token is { } read)
+        {
+            _liveKeys[hash] = (read, key);
+        }
+        return key;
+    }
+
+    // Only keys found live are kept, so this holds at most the tenant's live keys (a handful), whatever callers send.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Token, StoredApiKey Key)> _liveKeys = new(StringComparer.Ordinal);
 
     /// <summary>The tenant's live keys, oldest first.</summary>
     public Task<IReadOnlyList<StoredApiKey>> ListApiKeysAsync(CancellationToken ct) => ReadAsync<IReadOnlyList<StoredApiKey>>(async c =>

@@ -9,9 +9,11 @@ namespace OneId.Storage.Relationships;
 /// they were seen with; counts join them to the graph's <c>identifiers</c> table, which always names the identifier's
 /// current person, so merges and splits are reflected without rewriting a row. Every upsert carries the time of its
 /// evidence and changes a row only when that time is newer than the row's (<c>state_at</c>): retries and pushes
-/// processed out of order never put an older state back. WeChat's CreateTime counts whole seconds: at equal times the
-/// end wins (an unfollow over a follow, a deletion over an add), as a follow and an unfollow in one second almost
-/// surely came in that order, and the answer is then the same whichever arrived first.
+/// processed out of order never put an older state back. WeChat's CreateTime counts whole seconds: follows whose times
+/// fall in one second are ordered by when the hub received them (<see cref="EvidenceArrival"/>), so the later-arriving
+/// one wins; contacts, and follows that arrived in the same millisecond with no inbox order, let the end win (an
+/// unfollow over a follow, a deletion over an add). Every follow change is also kept in <c>rel_follow_history</c>, so
+/// followers per day count every follow period, not only the latest.
 /// </summary>
 public sealed class SqlRelationshipStore : IRelationshipStore
 {
@@ -67,14 +69,47 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         CREATE INDEX ix_rel_channels_channel ON rel_channels(kind, owner, channel);
         """;
 
-    public static IReadOnlyList<Migration> Migrations { get; } = [new Migration("relationships/001-init", Init, Init)];
+    // The follow history: one row per follow state seen, at its evidence second (at), ordered within that second by
+    // arrival (ms) and the inbox sequence (seq). The state of an openid at any instant is that of its latest row
+    // before it, so followers per day count someone who left and came back on every day they followed. Keyed like
+    // WeChat's own dedupe of events (FromUserName + CreateTime, and the event): a retried push adds no row and keeps
+    // its first arrival. Rows of an existing database are seeded from the latest periods rel_follows held.
+    private const string FollowHistory = """
+        ALTER TABLE rel_follows ADD COLUMN state_arrival BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE rel_follows ADD COLUMN state_seq BIGINT NOT NULL DEFAULT 0;
+        CREATE TABLE rel_follow_history (
+            identifier TEXT NOT NULL,
+            appid TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            following INTEGER NOT NULL,
+            arrival BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            PRIMARY KEY (identifier, at, following));
+        INSERT INTO rel_follow_history(identifier, appid, at, following, arrival, seq)
+            SELECT identifier, appid, followed_at / 1000 * 1000, 1, followed_at, 0 FROM rel_follows WHERE followed_at IS NOT NULL
+            ON CONFLICT DO NOTHING;
+        INSERT INTO rel_follow_history(identifier, appid, at, following, arrival, seq)
+            SELECT identifier, appid, unfollowed_at / 1000 * 1000, 0, unfollowed_at, 0 FROM rel_follows WHERE unfollowed_at IS NOT NULL
+            ON CONFLICT DO NOTHING;
+        INSERT INTO rel_follow_history(identifier, appid, at, following, arrival, seq)
+            SELECT identifier, appid, state_at, following, state_at, 0 FROM rel_follows WHERE state_at IS NOT NULL
+            ON CONFLICT DO NOTHING;
+        """;
+
+    public static IReadOnlyList<Migration> Migrations { get; } =
+    [
+        new Migration("relationships/001-init", Init, Init),
+        new Migration("relationships/002-follow-history", FollowHistory, FollowHistory),
+    ];
 
     private const string FollowUpsert = """
-        INSERT INTO rel_follows(identifier, appid, following, state_at, since, followed_at, unfollowed_at, scene)
-        VALUES (@identifier, @appid, @following, @at, @since, @followedAt, @unfollowedAt, @scene)
+        INSERT INTO rel_follows(identifier, appid, following, state_at, state_arrival, state_seq, since, followed_at, unfollowed_at, scene)
+        VALUES (@identifier, @appid, @following, @at, @arrival, @seq, @since, @followedAt, @unfollowedAt, @scene)
         ON CONFLICT (identifier) DO UPDATE SET
             following = excluded.following,
             state_at = excluded.state_at,
+            state_arrival = excluded.state_arrival,
+            state_seq = excluded.state_seq,
             since = CASE WHEN rel_follows.following = excluded.following THEN rel_follows.since ELSE excluded.since END,
             followed_at = CASE WHEN excluded.following = 0 THEN rel_follows.followed_at
                                WHEN rel_follows.following = 1 AND rel_follows.followed_at IS NOT NULL THEN rel_follows.followed_at
@@ -83,8 +118,14 @@ public sealed class SqlRelationshipStore : IRelationshipStore
                                  WHEN rel_follows.following = 0 AND rel_follows.unfollowed_at IS NOT NULL THEN rel_follows.unfollowed_at
                                  ELSE excluded.unfollowed_at END,
             scene = COALESCE(excluded.scene, rel_follows.scene)
-        WHERE rel_follows.state_at < excluded.state_at
-           OR (rel_follows.state_at = excluded.state_at AND rel_follows.following = 1 AND excluded.following = 0)
+        WHERE (rel_follows.state_at, rel_follows.state_arrival, rel_follows.state_seq) < (excluded.state_at, excluded.state_arrival, excluded.state_seq)
+           OR ((rel_follows.state_at, rel_follows.state_arrival, rel_follows.state_seq) = (excluded.state_at, excluded.state_arrival, excluded.state_seq)
+               AND rel_follows.following = 1 AND excluded.following = 0)
+        """;
+
+    private const string FollowHistoryInsert = """
+        INSERT INTO rel_follow_history(identifier, appid, at, following, arrival, seq) VALUES (@identifier, @appid, @at, @following, @arrival, @seq)
+        ON CONFLICT (identifier, at, following) DO NOTHING
         """;
 
     private const string ContactUpsert = """
@@ -119,18 +160,30 @@ public sealed class SqlRelationshipStore : IRelationshipStore
     // follower list at 12:00:00.400 and an unfollow pushed with CreateTime 12:00:00 are the same second, and the end wins.
     private static long EvidenceMs(DateTimeOffset at) => at.ToUnixTimeSeconds() * 1000;
 
-    public Task<int> RecordFollowsAsync(IReadOnlyList<FollowChange> changes, CancellationToken cancellationToken)
+    public async Task<int> RecordFollowsAsync(IReadOnlyList<FollowChange> changes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        return ExecuteManyAsync(FollowUpsert, changes.Select(c =>
+        if (changes.Count == 0)
+        {
+            return 0;
+        }
+        var states = changes.Select(c =>
         {
             var since = Ms(c.Since ?? c.At);
             return new
             {
                 identifier = c.OpenId.ToString(), appid = c.AppId, following = c.Following ? 1 : 0, at = EvidenceMs(c.At), since,
                 followedAt = c.Following ? since : (long?)null, unfollowedAt = c.Following ? (long?)null : Ms(c.At), scene = c.Scene,
+                arrival = Ms(c.Arrival?.ReceivedAt ?? c.At), seq = c.Arrival?.Sequence ?? 0,
             };
-        }).ToArray(), cancellationToken);
+        }).ToArray();
+        // The history keeps the state seen at its time and, for a follow known to have begun earlier (a backfill's
+        // subscribe_time), the start of that follow too.
+        var history = states.Select(s => new { s.identifier, s.appid, s.at, s.following, s.arrival, s.seq })
+            .Concat(states.Where(s => s.following == 1 && s.since / 1000 * 1000 != s.at)
+                .Select(s => new { s.identifier, s.appid, at = s.since / 1000 * 1000, s.following, s.arrival, s.seq }))
+            .ToArray();
+        return await ExecuteManyAsync([(FollowUpsert, states), (FollowHistoryInsert, history)], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The corp of a namespace: <c>corpid</c> or <c>corpid/provider</c> (a provider's ciphertext ids).</summary>
@@ -158,21 +211,36 @@ public sealed class SqlRelationshipStore : IRelationshipStore
 
     // Upserts of single rows are atomic on their own and touch no graph table, so on PostgreSQL they take no part in
     // the tenant's graph write lock; SQLite queues them at the database's in-process write gate like every writer.
-    private async Task<int> ExecuteManyAsync(string sql, object[] rows, CancellationToken ct)
+    private Task<int> ExecuteManyAsync(string sql, object[] rows, CancellationToken ct) => ExecuteManyAsync([(sql, rows)], ct);
+
+    // Several statements run in one transaction; the count is the first statement's (the state that changed).
+    private async Task<int> ExecuteManyAsync((string Sql, object[] Rows)[] statements, CancellationToken ct)
     {
-        if (rows.Length == 0)
+        if (statements[0].Rows.Length == 0)
         {
             return 0;
         }
+        async Task<int> RunAsync(DbConnection connection, DbTransaction tx)
+        {
+            var changed = await connection.ExecuteAsync(new CommandDefinition(statements[0].Sql, statements[0].Rows, tx, cancellationToken: ct)).ConfigureAwait(false);
+            foreach (var (sql, rows) in statements.Skip(1))
+            {
+                if (rows.Length > 0)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
+                }
+            }
+            return changed;
+        }
         if (_db.Kind == StoreKind.Sqlite)
         {
-            return await _db.WriteAsync((connection, tx) => connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+            return await _db.WriteAsync(RunAsync, ct).ConfigureAwait(false);
         }
         await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var changed = await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
+        var result = await RunAsync(c, tx).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        return changed;
+        return result;
     }
 
     private static DateTimeOffset? At(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
@@ -241,19 +309,30 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         {
             var today = _time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs * DayMs;
             var first = today - (days - 1) * DayMs;
-            // Following at the end of day d: the latest follow period began before the day ended and had not ended by
-            // then. Earlier periods of someone who followed, left and came back are not kept, so those days miss them.
-            var rows = (await c.QueryAsync<(long, long)>(Q("""
-                WITH RECURSIVE days(d) AS (SELECT CAST(@first AS BIGINT) UNION ALL SELECT d + 86400000 FROM days WHERE d < @last)
-                SELECT days.d, COUNT(DISTINCT i.person_id) FROM days
-                LEFT JOIN rel_follows f ON f.followed_at < days.d + 86400000
-                     AND (f.following = 1 OR f.unfollowed_at >= days.d + 86400000)
-                LEFT JOIN identifiers i ON i.key = f.identifier
-                GROUP BY days.d ORDER BY days.d
-                """, new { first, last = today })).ConfigureAwait(false)).ToDictionary(r => r.Item1, r => r.Item2);
+            // Following at the end of day d (the instant d + 1 day): an openid's state then is that of its latest
+            // history row before it. LEAD gives each row the time of the next one, so a row is a period of one state
+            // [at, until); rows of one second are ordered by arrival, and at a full tie the end comes last, as in
+            // rel_follows. A person counts once per day in all, and once per OA.
+            var rows = (await c.QueryAsync<(long, string, long)>(Q("""
+                WITH RECURSIVE days(d) AS (SELECT CAST(@first AS BIGINT) UNION ALL SELECT d + 86400000 FROM days WHERE d < @last),
+                periods AS (
+                    SELECT identifier, appid, following, at,
+                           LEAD(at) OVER (PARTITION BY identifier ORDER BY at, arrival, seq, following DESC) AS until
+                    FROM rel_follow_history),
+                followed AS (
+                    SELECT days.d, p.appid, i.person_id FROM days
+                    JOIN periods p ON p.following = 1 AND p.at < days.d + 86400000 AND (p.until IS NULL OR p.until >= days.d + 86400000)
+                    JOIN identifiers i ON i.key = p.identifier)
+                SELECT d, '', COUNT(DISTINCT person_id) FROM followed GROUP BY d
+                UNION ALL
+                SELECT d, appid, COUNT(DISTINCT person_id) FROM followed GROUP BY d, appid
+                """, new { first, last = today })).ConfigureAwait(false)).ToArray();
+            var totals = rows.Where(r => r.Item2.Length == 0).ToDictionary(r => r.Item1, r => r.Item3);
+            var appsPerDay = rows.Where(r => r.Item2.Length > 0).ToLookup(r => r.Item1);
             for (var d = first; d <= today; d += DayMs)
             {
-                perDay.Add(new DailyFollowers(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(d).UtcDateTime), rows.GetValueOrDefault(d)));
+                perDay.Add(new DailyFollowers(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(d).UtcDateTime), totals.GetValueOrDefault(d),
+                    appsPerDay[d].OrderBy(r => r.Item2, StringComparer.Ordinal).ToDictionary(r => r.Item2, r => r.Item3, StringComparer.Ordinal)));
             }
         }
         return new RelationshipStats(followers, perApp, contacts, perCorp, channels, perDay);
