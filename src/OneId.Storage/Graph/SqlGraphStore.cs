@@ -7,8 +7,9 @@ namespace OneId.Storage.Graph;
 
 /// <summary>
 /// The person graph on SQL (SQLite or PostgreSQL, one code path). Each write loads what the rules need, asks
-/// <see cref="GraphRules"/>, and writes the answer with its audit events in the same transaction, under the
-/// tenant's write lock.
+/// <see cref="GraphRules"/>, and writes the answer with its audit events in the same transaction: observation batches
+/// beside the tenant's other batches on PostgreSQL (each locks the persons it touches, see <see cref="GraphBatch"/>),
+/// operator actions (retract, erase, keep-apart, conflict resolution) under the tenant's exclusive write lock.
 /// </summary>
 public sealed class SqlGraphStore : IGraphStore
 {
