@@ -92,11 +92,12 @@ export interface ConflictDoc {
 export interface ConflictPage { items: ConflictDoc[]; open: number; total: number; offset: number; limit: number }
 export interface JobDoc {
   id: string; kind: string; appid: string; state: 'queued' | 'running' | 'succeeded' | 'failed';
-  progress: { pages: number; followers: number; new_persons: number; merges: number; conflicts: number };
+  progress: { pages: number; followers: number; new_persons: number; merges: number; conflicts: number; members?: number; contacts?: number };
   eta_seconds: number | null; error: string | null; created_at: string; started_at: string | null; finished_at: string | null;
 }
 export interface KeyDoc { id: string; name?: string | null; tiers: string[]; permissions?: string[]; admin?: boolean; created_at?: string; last_used_at?: string | null; revoked?: boolean }
 export interface AuditEntry { sequence: number; at: string; key_id: string; action: string; target: string | null; status: number; detail: string | null }
 export interface WebhookDoc { index: number; url: string; events: string[]; sequence: number; head: number; lag: number; attempts: number; next_attempt_at: string | null; last_error: string | null }
+export interface CorpAppDoc { corpid: string; app: string; kind: string }
 export interface AppDoc { appid: string; type: string; union_space: string | null; token: { state: string; expires_at: string | null } }
 export interface GrowthDoc { days: { day: string; persons: number }[] }

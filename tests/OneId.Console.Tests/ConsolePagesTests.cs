@@ -243,6 +243,30 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
     }
 
     [Fact]
+    public async Task A_WeCom_customer_backfill_started_from_the_jobs_page_for_the_chosen_corp_app_runs_until_it_succeeds()
+    {
+        const string corpApp = OneId.Sandbox.World.DemoWorld.Corp + "/" + OneId.Sandbox.World.DemoWorld.SelfBuiltApp;
+        using var api = fixture.Api();
+        static int Succeeded(JsonElement jobs) => jobs.EnumerateArray().Count(j => j.GetProperty("kind").GetString() == "wecom_contacts_backfill"
+            && j.GetProperty("appid").GetString() == corpApp && j.GetProperty("state").GetString() == "succeeded");
+        var before = Succeeded(await api.GetFromJsonAsync<JsonElement>("/v1/jobs"));
+
+        var page = await fixture.SignedInPageAsync();
+        await page.GetByTestId("nav-jobs").ClickAsync();
+        await page.GetByTestId("job-corp-app").ClickAsync();
+        await page.Locator(".ant-select-item-option").Filter(new() { HasText = corpApp + " (self_built)" }).ClickAsync();
+        await Assertions.Expect(page.GetByTestId("start-wecom-backfill")).ToBeEnabledAsync(new() { Timeout = 30_000 });
+        await page.GetByTestId("start-wecom-backfill").ClickAsync();
+        // The page polls until the job is done; its row shows the members walked and the (customer, member) pairs read.
+        var done = page.Locator("tr", new() { Has = page.GetByTestId("job-contacts") }).Filter(new() { HasText = corpApp }).Filter(new() { HasText = "成功" });
+        await Assertions.Expect(done).ToHaveCountAsync(before + 1, new() { Timeout = 60_000 });
+        await Assertions.Expect(done.First.GetByTestId("job-contacts")).Not.ToHaveTextAsync("0");
+        await fixture.ScreenshotAsync(page, "11b-jobs-wecom");
+        Succeeded(await api.GetFromJsonAsync<JsonElement>("/v1/jobs")).Should().Be(before + 1, "the console started exactly one backfill of the chosen app");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_backfill_started_from_the_jobs_page_shows_its_progress_until_it_succeeds()
     {
         var page = await fixture.SignedInPageAsync();

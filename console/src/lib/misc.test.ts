@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatEta, shouldPoll } from './jobs';
+import { corpAppKey, formatEta, shouldPoll, wecomBackfillRequest } from './jobs';
 import { parseRoute, pathOf } from './route';
 import { keysOf, zh, en } from '../messages';
 import { initialLanguage } from '../i18n';
 import { createApi, ApiError, query } from '../api';
-import type { JobDoc } from '../api';
+import type { CorpAppDoc, JobDoc } from '../api';
 
 const job = (state: JobDoc['state']): JobDoc => ({
   id: 'j1', kind: 'oa_followers_backfill', appid: 'wx', state, progress: { pages: 0, followers: 0, new_persons: 0, merges: 0, conflicts: 0 },
@@ -24,6 +24,17 @@ describe('jobs', () => {
     expect(formatEta(125)).toBe('2m 5s');
     expect(formatEta(3720)).toBe('1h 2m');
     expect(formatEta(-1)).toBe('—');
+  });
+  it('starts the WeCom customer backfill of the chosen corp app, the first one until one is chosen', () => {
+    const apps: CorpAppDoc[] = [
+      { corpid: 'ww0000000000000001', app: 'crm', kind: 'self_built' },
+      { corpid: 'ww0000000000000001', app: 'isv', kind: 'provider' },
+    ];
+    expect(corpAppKey(apps[1])).toBe('ww0000000000000001/isv');
+    expect(wecomBackfillRequest(apps, undefined)).toEqual({ kind: 'wecom_contacts_backfill', corpid: 'ww0000000000000001', app: 'crm' });
+    expect(wecomBackfillRequest(apps, 'ww0000000000000001/isv')).toEqual({ kind: 'wecom_contacts_backfill', corpid: 'ww0000000000000001', app: 'isv' });
+    expect(wecomBackfillRequest(apps, 'ww0000000000000001/gone')).toBeNull();
+    expect(wecomBackfillRequest([], undefined)).toBeNull();
   });
 });
 

@@ -1,10 +1,10 @@
 import { useCallback, useMemo, useState } from 'react';
 import { App, Button, Card, Progress, Select, Space, Table, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { api, type AppDoc, type JobDoc } from '../api';
+import { api, type AppDoc, type CorpAppDoc, type JobDoc } from '../api';
 import { describeError, Loading } from '../components';
 import { useInterval, useLoad, useSession } from '../hooks';
-import { formatEta, shouldPoll } from '../lib/jobs';
+import { corpAppKey, formatEta, shouldPoll, wecomBackfillRequest } from '../lib/jobs';
 
 export function Jobs() {
   const { t } = useTranslation();
@@ -14,13 +14,16 @@ export function Jobs() {
   const apps = useLoad(() => api.get<AppDoc[]>('/v1/apps').catch(() => [] as AppDoc[]), []);
   const oas = useMemo(() => (apps.data ?? []).filter((a) => a.type === 'official_account'), [apps.data]);
   const [appid, setAppid] = useState<string>();
+  const corpApps = useLoad(() => api.get<CorpAppDoc[]>('/v1/corp-apps').catch(() => [] as CorpAppDoc[]), []);
+  const [corpApp, setCorpApp] = useState<string>();
+  const wecomRequest = wecomBackfillRequest(corpApps.data ?? [], corpApp);
   const reload = jobs.reload;
   // Live progress: poll once a second while a job is queued or running.
   useInterval(useCallback(() => reload(), [reload]), jobs.data && shouldPoll(jobs.data) ? 1000 : null);
 
-  const start = async () => {
+  const start = (body: object) => async () => {
     try {
-      await api.post('/v1/jobs', { kind: 'oa_followers_backfill', appid: appid ?? oas[0]?.appid });
+      await api.post('/v1/jobs', body);
       message.success(t('jobs.started'));
       reload();
     } catch (e) {
@@ -35,7 +38,16 @@ export function Jobs() {
           <Space>
             <Select style={{ width: 260 }} placeholder={t('jobs.appid')} value={appid ?? oas[0]?.appid} onChange={setAppid}
               options={oas.map((a) => ({ value: a.appid, label: a.appid }))} data-testid="job-appid" />
-            <Button type="primary" onClick={start} disabled={!(appid ?? oas[0]?.appid)} data-testid="start-backfill">{t('jobs.start')}</Button>
+            <Button type="primary" onClick={start({ kind: 'oa_followers_backfill', appid: appid ?? oas[0]?.appid })} disabled={!(appid ?? oas[0]?.appid)} data-testid="start-backfill">{t('jobs.start')}</Button>
+          </Space>
+        </Card>
+      )}
+      {session.admin && (corpApps.data?.length ?? 0) > 0 && (
+        <Card size="small" style={{ marginBottom: 16 }} title={t('jobs.wecomBackfill')}>
+          <Space>
+            <Select style={{ width: 320 }} placeholder={t('jobs.corpApp')} value={wecomRequest ? `${wecomRequest.corpid}/${wecomRequest.app}` : undefined} onChange={setCorpApp}
+              options={(corpApps.data ?? []).map((a) => ({ value: corpAppKey(a), label: `${corpAppKey(a)} (${a.kind})` }))} data-testid="job-corp-app" />
+            <Button type="primary" onClick={wecomRequest ? start(wecomRequest) : undefined} disabled={!wecomRequest} data-testid="start-wecom-backfill">{t('jobs.start')}</Button>
           </Space>
         </Card>
       )}
@@ -49,7 +61,9 @@ export function Jobs() {
               { title: t('jobs.progress'), render: (_, j) => (
                 <div data-testid="job-progress">
                   <Progress percent={j.state === 'succeeded' ? 100 : j.eta_seconds ? 60 : j.state === 'running' ? 30 : 0} size="small" status={j.state === 'failed' ? 'exception' : j.state === 'running' ? 'active' : undefined} />
-                  {j.progress.pages} {t('jobs.pages')} · <span data-testid="job-followers">{j.progress.followers}</span> {t('jobs.followers')} · {j.progress.new_persons} {t('jobs.newPersons')} · {j.progress.merges} {t('jobs.merges')} · {j.progress.conflicts} {t('jobs.conflicts')}
+                  {j.progress.pages} {t('jobs.pages')} · {j.kind === 'wecom_contacts_backfill'
+                    ? <><span data-testid="job-members">{j.progress.members ?? 0}</span> {t('jobs.members')} · <span data-testid="job-contacts">{j.progress.contacts ?? 0}</span> {t('jobs.contacts')}</>
+                    : <><span data-testid="job-followers">{j.progress.followers}</span> {t('jobs.followers')}</>} · {j.progress.new_persons} {t('jobs.newPersons')} · {j.progress.merges} {t('jobs.merges')} · {j.progress.conflicts} {t('jobs.conflicts')}
                 </div>
               ) },
               { title: t('jobs.eta'), render: (_, j) => formatEta(j.eta_seconds) },

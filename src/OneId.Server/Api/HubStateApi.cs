@@ -20,6 +20,9 @@ public sealed record TokenStateView(string State, DateTimeOffset? ExpiresAt);
 
 public sealed record AppStateView(string Appid, string Type, string? UnionSpace, string? ComponentAppid, TokenStateView Token);
 
+/// <summary>A WeCom app of a configured corp, as the jobs page offers it for the existing-customer backfill.</summary>
+public sealed record CorpAppView(string Corpid, string App, string Kind);
+
 /// <summary>
 /// What the hub itself is doing, for operators: each webhook's delivery cursor (and redelivery), each app's access
 /// token state. Never a secret, a token or a webhook's signing key.
@@ -32,6 +35,7 @@ public static class HubStateApi
         api.MapGet("/webhooks", ListWebhooksAsync).RequireApiKey(admin: true);
         api.MapPost("/webhooks/{webhook}/redeliver", RedeliverAsync).RequireApiKey(admin: true).Audited("webhook.redeliver");
         api.MapGet("/apps", ListAppsAsync).RequireApiKey();
+        api.MapGet("/corp-apps", ListCorpApps).RequireApiKey();
         return app;
     }
 
@@ -75,6 +79,10 @@ public static class HubStateApi
         var views = (await ListWebhooksAsync(http, tenants, ct).ConfigureAwait(false)).Value!;
         return TypedResults.Ok(views[index]);
     }
+
+    /// <summary>The tenant's WeCom apps (corpid, app name, kind): what a <c>wecom_contacts_backfill</c> job names.</summary>
+    internal static Ok<CorpAppView[]> ListCorpApps(HttpContext http, TenantRegistry tenants) =>
+        TypedResults.Ok(TenantOf(http, tenants).Options.Corps.SelectMany(c => c.Apps.Select(a => new CorpAppView(c.CorpId, a.Name, a.Kind))).ToArray());
 
     internal static async Task<Ok<AppStateView[]>> ListAppsAsync(HttpContext http, TenantRegistry tenants, IServiceProvider services, TimeProvider time, CancellationToken ct)
     {
