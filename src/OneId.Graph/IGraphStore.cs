@@ -27,7 +27,8 @@ public sealed record ObserveResult(
 
 /// <summary>
 /// A value that changes with every write to a tenant's graph: each write appends an observation or an event (erasure
-/// and retraction write events), and both ids only grow. Reads may be cached while it stays the same.
+/// and retraction write events), and both ids only grow. On PostgreSQL, where writers commit observation ids out of
+/// order, <c>Observations</c> counts committed graph writes instead. Reads may be cached while it stays the same.
 /// </summary>
 public readonly record struct GraphVersion(long Observations, long Events);
 

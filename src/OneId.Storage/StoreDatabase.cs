@@ -415,11 +415,15 @@ public sealed class PostgresDatabase : StoreDatabase
         }
         Description = $"PostgreSQL {builder.Host}:{builder.Port}/{builder.Database} schema {Schema}";
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        Changes = new PostgresChangeListener(builder.ConnectionString, Schema);
         // One advisory lock key per schema: writers of one tenant queue, other tenants run in parallel.
         _writeLockKey = BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("oneid-write:" + Schema)), 0);
     }
 
     public string Schema { get; }
+
+    /// <summary>The tenant's graph change signal (LISTEN/NOTIFY); its connection opens on first use.</summary>
+    public PostgresChangeListener Changes { get; }
 
     /// <summary>Connections a tenant's pool may hold unless the connection string sets Maximum Pool Size.</summary>
     public const int DefaultTenantPoolSize = 20;
@@ -485,6 +489,7 @@ public sealed class PostgresDatabase : StoreDatabase
 
     public override async ValueTask DisposeAsync()
     {
+        await Changes.DisposeAsync().ConfigureAwait(false);
         await _dataSource.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);
     }

@@ -15,7 +15,10 @@ public static class IngestWorkload
     public const string UnionSpace = "acme";
     private const int Block = 3_000;
 
-    public static IEnumerable<Observation> Generate(long events, DateTimeOffset start)
+    public static IEnumerable<Observation> Generate(long events, DateTimeOffset start) => Generate(events, start, 0);
+
+    /// <param name="firstPerson">The first person's number: streams with far-apart first persons share nobody.</param>
+    public static IEnumerable<Observation> Generate(long events, DateTimeOffset start, long firstPerson)
     {
         var persons = (events + 2) / 3;
         long emitted = 0;
@@ -28,7 +31,7 @@ public static class IngestWorkload
                 {
                     // A fixed odd stride visits each person of the block once, in an order unlike their numbering.
                     var person = blockStart + (long)i * 7919 % size;
-                    yield return Make(person, stage, start.AddMilliseconds(emitted));
+                    yield return Make(firstPerson + person, stage, start.AddMilliseconds(emitted));
                     emitted++;
                 }
             }

@@ -33,9 +33,47 @@ internal static class BenchCommand
         var db = new Option<string?>("--db") { Description = "Store to measure: a new SQLite file (default: a temp file) or a PostgreSQL connection string" };
         var json = new Option<bool>("--json") { Description = "End with one JSON line of the figures" };
         var batchSize = new Option<int>("--batch-size") { Description = "Observations per transaction (default: as `oneid import`)", DefaultValueFactory = _ => ImportCommand.DefaultBatchSize };
-        var command = new Command("ingest", "Ingest a generated stream (creates, links, merges) and compare with the fastest plain upsert of the same rows on that store.") { events, db, json, batchSize };
-        command.SetAction((parse, ct) => RunIngestAsync(parse.GetValue(events), parse.GetValue(db), parse.GetValue(json), parse.GetValue(batchSize), ct));
+        var writers = new Option<int>("--writers")
+        {
+            Description = "PostgreSQL: instead of the baselines, ingest the events with one writer, then with N writers at once on disjoint persons, and report throughput and time waiting on locks",
+            DefaultValueFactory = _ => 1,
+        };
+        var command = new Command("ingest", "Ingest a generated stream (creates, links, merges) and compare with the fastest plain upsert of the same rows on that store.") { events, db, json, batchSize, writers };
+        command.SetAction((parse, ct) => parse.GetValue(writers) == 1
+            ? RunIngestAsync(parse.GetValue(events), parse.GetValue(db), parse.GetValue(json), parse.GetValue(batchSize), ct)
+            : RunWritersAsync(parse.GetValue(events), parse.GetValue(db), parse.GetValue(batchSize), parse.GetValue(writers), ct));
         return command;
+    }
+
+    private static async Task<int> RunWritersAsync(int events, string? db, int batchSize, int writers, CancellationToken ct)
+    {
+        if (events <= 0 || batchSize <= 0 || writers < 2 || writers > 16)
+        {
+            return CliOutput.Fail("--events and --batch-size must be positive, --writers between 2 and 16", CliOutput.Usage);
+        }
+        if (db is null || !StoreDatabase.LooksLikePostgres(db))
+        {
+            return CliOutput.Fail("--writers measures PostgreSQL writers side by side: give --db a PostgreSQL connection string (SQLite has one writer)", CliOutput.Usage);
+        }
+        try
+        {
+            // An unreported warm-up (JIT, server caches) so that neither phase pays for it; then the baseline, in the
+            // same run: the same job done by one writer.
+            await WritersBench.RunAsync(db, writers, Math.Min(events, 20_000), batchSize, ct).ConfigureAwait(false);
+            var one = await WritersBench.RunAsync(db, 1, events, batchSize, ct).ConfigureAwait(false);
+            var many = await WritersBench.RunAsync(db, writers, events, batchSize, ct).ConfigureAwait(false);
+            Console.Out.WriteLine($"{events:N0} events, {batchSize:N0} a transaction, {Environment.ProcessorCount} cores");
+            Console.Out.WriteLine(WritersBench.Describe(one));
+            Console.Out.WriteLine(WritersBench.Describe(many));
+            var cpu = (many.Events / (many.Cpu.Client + many.Cpu.Server)) / (one.Events / (one.Cpu.Client + one.Cpu.Server));
+            Console.Out.WriteLine($"throughput {writers} writers ÷ 1: by wall {(many.EventsPerSecond / one.EventsPerSecond).ToString("F2", CultureInfo.InvariantCulture)} (target ≥ 1.3), " +
+                $"events per CPU second {cpu.ToString("F2", CultureInfo.InvariantCulture)}; lock wait {(100 * many.LockShare).ToString("F1", CultureInfo.InvariantCulture)}% (target < 10%)");
+            return CliOutput.Ok;
+        }
+        catch (Exception e) when (e is ArgumentException or Npgsql.NpgsqlException)
+        {
+            return CliOutput.Fail($"cannot run on '{CliOutput.Redact(db)}': {e.Message}", CliOutput.Usage);
+        }
     }
 
     private static async Task<int> RunIngestAsync(int events, string? db, bool json, int batchSize, CancellationToken ct)

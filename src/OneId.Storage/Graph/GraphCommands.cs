@@ -245,7 +245,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             await InsertEventsAsync(rows, ct).ConfigureAwait(false);
             return 0;
         }
-        var head = Bind(Command("UPDATE event_head SET seq = seq + @n, writes = writes + 1 WHERE id = 1 RETURNING seq - @n", "n"), (long)rows.Count);
+        // The notification is delivered when the transaction commits, to every process listening (PostgresChangeListener);
+        // on Citus it runs on the coordinator, where the listeners are, and the update on the tenant's worker.
+        var head = Bind(Command("""
+            UPDATE event_head SET seq = seq + @n, writes = writes + 1 WHERE id = 1 RETURNING seq - @n;
+            SELECT pg_notify('oneid_graph_' || current_schema(), '')
+            """, "n"), (long)rows.Count);
         var offset = Convert.ToInt64(await head.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
         foreach (var row in rows)
         {

@@ -7,8 +7,9 @@ namespace OneId.Storage.Graph;
 
 /// <summary>
 /// The person graph on SQL (SQLite or PostgreSQL, one code path). Each write loads what the rules need, asks
-/// <see cref="GraphRules"/>, and writes the answer with its audit events in the same transaction, under the
-/// tenant's write lock.
+/// <see cref="GraphRules"/>, and writes the answer with its audit events in the same transaction: observation batches
+/// beside the tenant's other batches on PostgreSQL (each locks the persons it touches, see <see cref="GraphBatch"/>),
+/// operator actions (retract, erase, keep-apart, conflict resolution) under the tenant's exclusive write lock.
 /// </summary>
 public sealed class SqlGraphStore : IGraphStore
 {
@@ -24,6 +25,27 @@ public sealed class SqlGraphStore : IGraphStore
     }
 
     public StoreDatabase Database => _db;
+
+    /// <summary>
+    /// A graph write; on PostgreSQL the change signal moves as soon as it returns (also when it failed, perhaps after
+    /// its commit), so this process's next version read sees it before the write's own notification comes back.
+    /// </summary>
+    private async Task<T> WriteAsync<T>(Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        await WriteAsync(concurrently: false, work, cancellationToken).ConfigureAwait(false);
+
+    private async Task<T> WriteAsync<T>(bool concurrently, Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return concurrently
+                ? await _db.WriteConcurrentlyAsync(work, cancellationToken).ConfigureAwait(false)
+                : await _db.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            (_db as PostgresDatabase)?.Changes.Changed();
+        }
+    }
 
     /// <summary>Opens the graph in <paramref name="db"/>, applying its migrations.</summary>
     public static async Task<SqlGraphStore> OpenAsync(StoreDatabase db, CancellationToken cancellationToken, TimeProvider? time = null, bool ownsDatabase = false)
@@ -44,7 +66,7 @@ public sealed class SqlGraphStore : IGraphStore
     {
         ArgumentNullException.ThrowIfNull(observations);
         // Side by side with the tenant's other batches on PostgreSQL: a batch locks the persons it touches.
-        return _db.WriteConcurrentlyAsync<IReadOnlyList<ObserveResult>>(async (connection, tx) =>
+        return WriteAsync<IReadOnlyList<ObserveResult>>(concurrently: true, async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations, cancellationToken).ConfigureAwait(false);
@@ -52,7 +74,7 @@ public sealed class SqlGraphStore : IGraphStore
     }
 
     public Task<RetractResult> RetractAsync(ObservationId observation, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx) =>
+        WriteAsync(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             return await RetractInAsync(sql, observation, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
@@ -194,8 +216,30 @@ public sealed class SqlGraphStore : IGraphStore
 
     private volatile VersionAt? _lastVersion;
 
+    private volatile VersionAt? _lastHeard;
+
     public async Task<GraphVersion> GetVersionAsync(CancellationToken cancellationToken)
     {
+        if (_db is PostgresDatabase pg)
+        {
+            // PostgreSQL: while the listening connection is up and has heard nothing since the last read (no other
+            // process's commit, no write of this process), the version read then still holds. The generation is
+            // taken before the read, so a change that lands during it only makes the next call read again.
+            var changes = pg.Changes;
+            if (!changes.IsListening)
+            {
+                return await ReadVersionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            var generation = changes.Generation;
+            if (_lastHeard is { } heard && heard.DataVersion == generation)
+            {
+                return heard.Version;
+            }
+            var read = await ReadVersionAsync(cancellationToken).ConfigureAwait(false);
+            _lastHeard = new VersionAt(generation, read);
+            return read;
+        }
+
         // While no connection has committed since the last read (on SQLite, PRAGMA data_version on one watching
         // connection says so, in this process or any other), the version read then still holds.
         var dataVersion = _db.ChangeToken();
@@ -226,7 +270,7 @@ public sealed class SqlGraphStore : IGraphStore
     }
 
     public Task<bool> EraseProfileAsync(PersonId id, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx) =>
+        WriteAsync(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             if (await sql.CurrentIdAsync(id, cancellationToken).ConfigureAwait(false) is not { } current)
@@ -240,7 +284,7 @@ public sealed class SqlGraphStore : IGraphStore
         }, cancellationToken);
 
     public Task<bool> KeepApartAsync(PersonId person, PersonId other, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx) =>
+        WriteAsync(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             var (a, b) = await CurrentPairAsync(sql, person, other, cancellationToken).ConfigureAwait(false);
@@ -257,7 +301,7 @@ public sealed class SqlGraphStore : IGraphStore
         }, cancellationToken);
 
     public Task<bool> LiftKeepApartAsync(PersonId person, PersonId other, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx) =>
+        WriteAsync(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             var (a, b) = await CurrentPairAsync(sql, person, other, cancellationToken).ConfigureAwait(false);
@@ -346,7 +390,7 @@ public sealed class SqlGraphStore : IGraphStore
     }
 
     public Task<ConflictResolution> ResolveConflictAsync(ObservationId id, ConflictAction action, IReadOnlyList<ObservationId>? retract, CancellationToken cancellationToken) =>
-        _db.WriteAsync(async (connection, tx) =>
+        WriteAsync(async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
             var now = _time.GetUtcNow();

@@ -1,0 +1,120 @@
+using Npgsql;
+
+namespace OneId.Storage;
+
+/// <summary>
+/// PostgreSQL's change signal for one tenant schema, the counterpart of SQLite's <c>PRAGMA data_version</c>: every
+/// graph write sends <c>NOTIFY oneid_graph_&lt;schema&gt;</c> in its transaction (delivered when it commits), and one
+/// connection per process LISTENs and counts them. A cache may keep a value read while <see cref="Generation"/> stays
+/// the same — but only while <see cref="IsListening"/>: without the connection nothing is heard, so callers read
+/// every time until it is back, and the generation moves on whenever listening starts or stops, because anything may
+/// have changed meanwhile. Writes of this process move it as soon as they return (<see cref="Changed"/>), before
+/// their notification comes back.
+/// </summary>
+public sealed class PostgresChangeListener : IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private Task? _loop;
+    private long _generation;
+    private volatile bool _listening;
+
+    public PostgresChangeListener(string connectionString, string schema, TimeProvider? time = null)
+    {
+        Channel = "oneid_graph_" + schema;
+        // Its own connection outside the pool: it stays open and idle, waiting for notifications.
+        _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15, ApplicationName = "oneid-listener" }.ConnectionString;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The channel graph writes notify (schema names are lowercase letters, digits and _).</summary>
+    public string Channel { get; }
+
+    public bool IsListening
+    {
+        get
+        {
+            EnsureStarted();
+            return _listening;
+        }
+    }
+
+    public long Generation => Interlocked.Read(ref _generation);
+
+    /// <summary>Something changed (a notification, a write of this process, a lost or regained connection).</summary>
+    public void Changed() => Interlocked.Increment(ref _generation);
+
+    private void EnsureStarted()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            _loop ??= Task.Run(() => ListenAsync(_stop.Token));
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(_connectionString);
+                await connection.OpenAsync(stop).ConfigureAwait(false);
+                connection.Notification += (_, _) => Changed();
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
+                }
+                Changed();
+                _listening = true;
+                while (true)
+                {
+                    await connection.WaitAsync(stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or InvalidOperationException or TimeoutException)
+            {
+                // The server went away or restarted: readers fall back to reading every time until we are back.
+            }
+            finally
+            {
+                _listening = false;
+                Changed();
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is { } loop)
+        {
+            try
+            {
+                await loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        _stop.Dispose();
+    }
+}
