@@ -262,15 +262,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             }
             return changed;
         }
-        if (_db.Kind == StoreKind.Sqlite)
-        {
-            return await _db.WriteAsync(RunAsync, ct).ConfigureAwait(false);
-        }
-        await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var result = await RunAsync(c, tx).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return result;
+        return await InTransactionAsync(RunAsync, ct).ConfigureAwait(false);
     }
 
     // Relationship writes touch no graph table, so on PostgreSQL they take no part in the tenant's graph write lock;
