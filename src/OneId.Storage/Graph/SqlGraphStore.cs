@@ -212,48 +212,34 @@ public sealed class SqlGraphStore : IGraphStore
         return await sql.GrowthAsync(since, cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed record VersionAt(long DataVersion, GraphVersion Version);
+    private sealed record VersionAt(long Token, GraphVersion Version);
 
     private volatile VersionAt? _lastVersion;
 
-    private volatile VersionAt? _lastHeard;
-
     public async Task<GraphVersion> GetVersionAsync(CancellationToken cancellationToken)
     {
-        if (_db is PostgresDatabase pg)
-        {
-            // PostgreSQL: while the listening connection is up and has heard nothing since the last read (no other
-            // process's commit, no write of this process), the version read then still holds. The generation is
-            // taken before the read, so a change that lands during it only makes the next call read again.
-            var changes = pg.Changes;
-            if (!changes.IsListening)
-            {
-                return await ReadVersionAsync(cancellationToken).ConfigureAwait(false);
-            }
-            var generation = changes.Generation;
-            if (_lastHeard is { } heard && heard.DataVersion == generation)
-            {
-                return heard.Version;
-            }
-            var read = await ReadVersionAsync(cancellationToken).ConfigureAwait(false);
-            _lastHeard = new VersionAt(generation, read);
-            return read;
-        }
-
-        // While no connection has committed since the last read (on SQLite, PRAGMA data_version on one watching
-        // connection says so, in this process or any other), the version read then still holds.
-        var dataVersion = _db.ChangeToken();
-        if (dataVersion is { } dv && _lastVersion is { } last && last.DataVersion == dv)
+        // While the graph's change signal says nothing changed since the last read, the version read then still holds.
+        // The token is taken before the read, so a change that lands during it only makes the next call read again.
+        var token = GraphChangeToken();
+        if (token is { } t && _lastVersion is { } last && last.Token == t)
         {
             return last.Version;
         }
         var version = await ReadVersionAsync(cancellationToken).ConfigureAwait(false);
-        if (dataVersion is { } seen)
+        if (token is { } seen)
         {
             _lastVersion = new VersionAt(seen, version);
         }
         return version;
     }
+
+    /// <summary>
+    /// SQLite: PRAGMA data_version on one watching connection, which moves on any commit of any process. PostgreSQL:
+    /// the generation of the LISTEN connection, which moves on every graph write's notification and on this process's
+    /// own writes; null (read every time) while that connection is down.
+    /// </summary>
+    private long? GraphChangeToken() =>
+        _db is PostgresDatabase pg ? (pg.Changes.IsListening ? pg.Changes.Generation : null) : _db.ChangeToken();
 
     private async Task<GraphVersion> ReadVersionAsync(CancellationToken cancellationToken)
     {
