@@ -17,6 +17,25 @@ public abstract class GraphCommandsContract : IDisposable
     private static string Line(params string[] ids) => JsonSerializer.Serialize(new { ids, source = "crm", at = "2024-05-01T10:00:00Z" });
 
     [Fact]
+    public async Task The_bench_workload_is_import_lines_that_create_link_and_merge_one_person_per_three_lines()
+    {
+        var db = await NewDatabaseAsync();
+        var workload = await OneIdCli.RunAsync("bench", "workload", "--events", "300");
+        workload.ExitCode.Should().Be(0, workload.StdErr);
+        workload.Lines.Should().HaveCount(300);
+        var file = Folder.File("workload.jsonl");
+        await File.WriteAllTextAsync(file, workload.StdOut);
+
+        var import = await OneIdCli.RunAsync("import", "--db", db, file);
+
+        import.ExitCode.Should().Be(0, import.StdErr);
+        import.StdOut.Should().Contain("lines read: 300, accepted: 300, rejected as conflicts: 0");
+        using var stats = JsonDocument.Parse((await OneIdCli.RunAsync("stats", "--db", db, "--json")).StdOut);
+        stats.RootElement.GetProperty("persons").GetInt64().Should().Be(100, "each person is seen alone, then logs in elsewhere with the unionid, then comes back: the third line merges");
+        (await OneIdCli.RunAsync("bench", "workload", "--events", "0")).ExitCode.Should().NotBe(0);
+    }
+
+    [Fact]
     public async Task Import_applies_the_valid_lines_reports_each_invalid_one_and_exits_1()
     {
         var db = await NewDatabaseAsync();
