@@ -380,31 +380,70 @@ public sealed class SqlRelationshipStore : IRelationshipStore
 
     private static DateTimeOffset? At(long? ms) => ms is { } v ? DateTimeOffset.FromUnixTimeMilliseconds(v) : null;
 
+    // A person's follows (tag 0) and contacts (tag 1) in one statement of a fixed shape: the keys are one parameter, a
+    // JSON array read by json_each on SQLite and a text[] on PostgreSQL, so the text never changes with the number of
+    // identifiers and is prepared once per connection (SqliteDirect's statements per native handle; Npgsql's
+    // auto-prepare). An expanded IN (…) list was a new statement each time, and preparing it was half of a resolve.
+    // Columns: tag, identifier, appid | corp, NULL | member, following | active, since | added_at,
+    // followed_at | removed_at, unfollowed_at | NULL, scene | removed_by, NULL | state.
+    private static string RelationshipsSql(string inKeys) => $"""
+        SELECT 0, identifier, appid, CAST(NULL AS TEXT), following, since, followed_at, unfollowed_at, scene, CAST(NULL AS TEXT)
+        FROM rel_follows WHERE identifier {inKeys}
+        UNION ALL
+        SELECT 1, identifier, corp, member, active, added_at, removed_at, CAST(NULL AS BIGINT), removed_by, state
+        FROM rel_contacts WHERE identifier {inKeys}
+        ORDER BY 1, 3, 4, 2
+        """;
+
+    private static readonly string SqliteRelationshipsSql = RelationshipsSql("IN (SELECT value FROM json_each(?1))");
+    private static readonly string PostgresRelationshipsSql = RelationshipsSql("= ANY(@keys)");
+
     public async Task<PersonRelationships> GetAsync(IReadOnlyCollection<Identifier> identifiers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
-        var openIds = identifiers.Where(i => i.Type == IdentifierType.OpenId).Select(i => i.ToString()).ToArray();
-        var externals = identifiers.Where(i => i.Type == IdentifierType.ExternalUserId).Select(i => i.ToString()).ToArray();
-        if (openIds.Length == 0 && externals.Length == 0)
+        var keys = identifiers.Where(i => i.Type == IdentifierType.OpenId || i.Type == IdentifierType.ExternalUserId).Select(i => i.ToString()).ToArray();
+        if (keys.Length == 0)
         {
             return PersonRelationships.None;
         }
+        var follows = new List<FollowRelationship>();
+        var contacts = new List<ContactRelationship>();
+        void Row(int tag, string identifier, string owner, string? member, long flag, long? t1, long? t2, long? t3, string? s1, string? s2)
+        {
+            if (tag == 0)
+            {
+                follows.Add(new FollowRelationship(owner, Identifier.FromStored(identifier), flag != 0, DateTimeOffset.FromUnixTimeMilliseconds(t1 ?? 0), s1, At(t2), At(t3)));
+            }
+            else
+            {
+                contacts.Add(new ContactRelationship(owner, Identifier.FromStored(identifier), member!, flag != 0, At(t1), At(t2), s1, s2));
+            }
+        }
         await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        // Dapper expands a list into IN (…) for SQLite; Npgsql sends it as one array parameter.
-        var inIds = _db.Kind == StoreKind.Sqlite ? "IN @ids" : "= ANY(@ids)";
-        var follows = openIds.Length == 0 ? [] : (await c.QueryAsync<FollowRow>(new CommandDefinition($"""
-            SELECT identifier AS Identifier, appid AS AppId, following AS Following, since AS Since, scene AS Scene,
-                   followed_at AS FollowedAt, unfollowed_at AS UnfollowedAt
-            FROM rel_follows WHERE identifier {inIds} ORDER BY appid, identifier
-            """, new { ids = openIds }, cancellationToken: cancellationToken)).ConfigureAwait(false))
-            .Select(r => new FollowRelationship(r.AppId, Identifier.FromStored(r.Identifier), r.Following != 0, DateTimeOffset.FromUnixTimeMilliseconds(r.Since),
-                r.Scene, At(r.FollowedAt), At(r.UnfollowedAt))).ToArray();
-        var contacts = externals.Length == 0 ? [] : (await c.QueryAsync<ContactRow>(new CommandDefinition($"""
-            SELECT identifier AS Identifier, member AS Member, corp AS Corp, active AS Active, added_at AS AddedAt, removed_at AS RemovedAt,
-                   removed_by AS RemovedBy, state AS State
-            FROM rel_contacts WHERE identifier {inIds} ORDER BY corp, member, identifier
-            """, new { ids = externals }, cancellationToken: cancellationToken)).ConfigureAwait(false))
-            .Select(r => new ContactRelationship(r.Corp, Identifier.FromStored(r.Identifier), r.Member, r.Active != 0, At(r.AddedAt), At(r.RemovedAt), r.RemovedBy, r.State)).ToArray();
+        if (c is Microsoft.Data.Sqlite.SqliteConnection sqlite)
+        {
+            static string? Text(SQLitePCL.sqlite3_stmt row, int i) =>
+                SQLitePCL.raw.sqlite3_column_type(row, i) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_text(row, i).utf8_to_string();
+            static long? Number(SQLitePCL.sqlite3_stmt row, int i) =>
+                SQLitePCL.raw.sqlite3_column_type(row, i) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_int64(row, i);
+            Graph.SqliteDirect.For(sqlite).Query(SqliteRelationshipsSql, System.Text.Json.JsonSerializer.Serialize(keys), row => Row(
+                SQLitePCL.raw.sqlite3_column_int(row, 0), Text(row, 1)!, Text(row, 2)!, Text(row, 3), SQLitePCL.raw.sqlite3_column_int64(row, 4),
+                Number(row, 5), Number(row, 6), Number(row, 7), Text(row, 8), Text(row, 9)));
+        }
+        else
+        {
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = PostgresRelationshipsSql;
+            StoreDatabase.AddParameter(cmd, "keys", keys);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            long? Number(int i) => reader.IsDBNull(i) ? null : Convert.ToInt64(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+            string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Row(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2), Text(3),
+                    Number(4) ?? 0, Number(5), Number(6), Number(7), Text(8), Text(9));
+            }
+        }
         return new PersonRelationships(follows, contacts);
     }
 
@@ -471,28 +510,5 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             }
         }
         return new RelationshipStats(followers, perApp, contacts, perCorp, channels, perDay);
-    }
-
-    private sealed class FollowRow
-    {
-        public string Identifier { get; set; } = "";
-        public string AppId { get; set; } = "";
-        public long Following { get; set; }
-        public long Since { get; set; }
-        public string? Scene { get; set; }
-        public long? FollowedAt { get; set; }
-        public long? UnfollowedAt { get; set; }
-    }
-
-    private sealed class ContactRow
-    {
-        public string Identifier { get; set; } = "";
-        public string Member { get; set; } = "";
-        public string Corp { get; set; } = "";
-        public long Active { get; set; }
-        public long? AddedAt { get; set; }
-        public long? RemovedAt { get; set; }
-        public string? RemovedBy { get; set; }
-        public string? State { get; set; }
     }
 }
