@@ -9,7 +9,9 @@ namespace OneId.Storage;
 /// the same — but only while <see cref="IsListening"/>: without the connection nothing is heard, so callers read
 /// every time until it is back, and the generation moves on whenever listening starts or stops, because anything may
 /// have changed meanwhile. Writes of this process move it as soon as they return (<see cref="Changed"/>), before
-/// their notification comes back.
+/// their notification comes back. The same connection also LISTENs on <c>oneid_keys_&lt;schema&gt;</c>, which every
+/// change to the hub's API keys notifies, and counts those in <see cref="KeysGeneration"/> (the key cache's token), so
+/// graph writes do not empty the key cache and a revocation does not empty the person cache.
 /// </summary>
 public sealed class PostgresChangeListener : IAsyncDisposable
 {
@@ -19,11 +21,13 @@ public sealed class PostgresChangeListener : IAsyncDisposable
     private readonly Lock _gate = new();
     private Task? _loop;
     private long _generation;
+    private long _keysGeneration;
     private volatile bool _listening;
 
     public PostgresChangeListener(string connectionString, string schema, TimeProvider? time = null)
     {
         Channel = "oneid_graph_" + schema;
+        KeysChannel = "oneid_keys_" + schema;
         // Its own connection outside the pool: it stays open and idle, waiting for notifications.
         _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15, ApplicationName = "oneid-listener" }.ConnectionString;
         _time = time ?? TimeProvider.System;
@@ -31,6 +35,9 @@ public sealed class PostgresChangeListener : IAsyncDisposable
 
     /// <summary>The channel graph writes notify (schema names are lowercase letters, digits and _).</summary>
     public string Channel { get; }
+
+    /// <summary>The channel changes to the hub's API keys notify.</summary>
+    public string KeysChannel { get; }
 
     public bool IsListening
     {
@@ -45,6 +52,18 @@ public sealed class PostgresChangeListener : IAsyncDisposable
 
     /// <summary>Something changed (a notification, a write of this process, a lost or regained connection).</summary>
     public void Changed() => Interlocked.Increment(ref _generation);
+
+    /// <summary>Moves on every notification of <see cref="KeysChannel"/>, and whenever listening starts or stops.</summary>
+    public long KeysGeneration => Interlocked.Read(ref _keysGeneration);
+
+    /// <summary>The API keys changed (a notification, a key write of this process, a lost or regained connection).</summary>
+    public void KeysChanged() => Interlocked.Increment(ref _keysGeneration);
+
+    private void Everything()
+    {
+        Changed();
+        KeysChanged();
+    }
 
     private void EnsureStarted()
     {
@@ -66,12 +85,22 @@ public sealed class PostgresChangeListener : IAsyncDisposable
             {
                 await using var connection = new NpgsqlConnection(_connectionString);
                 await connection.OpenAsync(stop).ConfigureAwait(false);
-                connection.Notification += (_, _) => Changed();
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Channel == KeysChannel)
+                    {
+                        KeysChanged();
+                    }
+                    else
+                    {
+                        Changed();
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {KeysChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                 }
-                Changed();
+                Everything();
                 _listening = true;
                 while (true)
                 {
@@ -89,7 +118,7 @@ public sealed class PostgresChangeListener : IAsyncDisposable
             finally
             {
                 _listening = false;
-                Changed();
+                Everything();
             }
             try
             {

@@ -52,7 +52,7 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     /// <summary>Adds a key (idempotent: a key already stored stays as it is). <paramref name="permission"/> is read, write or admin.</summary>
     public Task<int> AddApiKeyAsync(string hash, string? name, IEnumerable<DataTier> tiers, string permission, CancellationToken ct) =>
-        ExecuteAsync("""
+        ExecuteKeyWriteAsync("""
             INSERT INTO hub_api_keys(hash, id, name, tiers, admin, permission, created_at) VALUES (@hash, @id, @name, @tiers, @admin, @permission, @at)
             ON CONFLICT (hash) DO NOTHING
             """,
@@ -62,16 +62,19 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     /// <summary>
     /// The live (not revoked) key with this hash, or null. Every request asks: a live key is answered from memory only
-    /// while the database's change token says nothing was committed since it was read (a revocation is a commit, on
-    /// any instance), else read again, so a revocation holds at once everywhere. Unknown keys are never remembered.
+    /// while the keys' change token is unchanged since it was read, else read again. SQLite: <c>data_version</c>,
+    /// which moves on any commit of any process. PostgreSQL: the keys' LISTEN generation, which moves when a key write
+    /// of any instance is heard (or one of this process returns); while that connection is down every lookup reads.
+    /// So a revocation holds on the next request everywhere once it is heard. Unknown keys are never remembered.
     /// </summary>
     public async Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct)
     {
-        var token = _db.ChangeToken();
+        var token = KeysToken();
         if (token is { } t && _liveKeys.TryGetValue(hash, out var hit) && hit.Token == t)
         {
             return hit.Key;
         }
+        Interlocked.Increment(ref _keyReads);
         var key = await ReadAsync(async c =>
         {
             var r = await c.QueryFirstOrDefaultAsync<KeyRow>(
@@ -89,6 +92,36 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
         return key;
     }
 
+    private long? KeysToken() =>
+        _db is PostgresDatabase pg ? (pg.Changes.IsListening ? pg.Changes.KeysGeneration : null) : _db.ChangeToken();
+
+    private long _keyReads;
+
+    /// <summary>How many key lookups went to the database (the rest were answered from memory).</summary>
+    public long KeyReads => Interlocked.Read(ref _keyReads);
+
+    /// <summary>
+    /// A change to hub_api_keys. On PostgreSQL it notifies the keys' channel in its transaction (delivered when it
+    /// commits), so every instance's key cache hears it, and moves this process's signal as soon as it returns.
+    /// </summary>
+    private async Task<int> ExecuteKeyWriteAsync(string sql, object args, CancellationToken ct)
+    {
+        if (_db is not PostgresDatabase pg)
+        {
+            return await ExecuteAsync(sql, args, ct).ConfigureAwait(false);
+        }
+        int changed;
+        await using (var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false))
+        await using (var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false))
+        {
+            changed = await c.ExecuteAsync(new CommandDefinition(sql, args, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await c.ExecuteAsync(new CommandDefinition("SELECT pg_notify('oneid_keys_' || current_schema(), '')", transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+        pg.Changes.KeysChanged();
+        return changed;
+    }
+
     // Only keys found live are kept, so this holds at most the tenant's live keys (a handful), whatever callers send.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Token, StoredApiKey Key)> _liveKeys = new(StringComparer.Ordinal);
 
@@ -99,7 +132,7 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     /// <summary>Revokes the key with this id; false when there is no live key with it.</summary>
     public async Task<bool> RevokeApiKeyAsync(string id, CancellationToken ct) =>
-        await ExecuteAsync("UPDATE hub_api_keys SET revoked = 1 WHERE id = @id AND revoked = 0", new { id }, ct).ConfigureAwait(false) == 1;
+        await ExecuteKeyWriteAsync("UPDATE hub_api_keys SET revoked = 1 WHERE id = @id AND revoked = 0", new { id }, ct).ConfigureAwait(false) == 1;
 
     /// <summary>Records that a key was used (callers throttle this: it is a write).</summary>
     public Task<int> TouchApiKeyAsync(string hash, DateTimeOffset at, CancellationToken ct) =>
