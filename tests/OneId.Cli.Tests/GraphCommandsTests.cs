@@ -274,6 +274,37 @@ public sealed class UsageTests
     }
 
     [Fact]
+    public async Task Bench_resolve_paces_its_last_phase_at_the_rate_asked_or_at_half_the_peak()
+    {
+        var asked = await OneIdCli.RunAsync("bench", "resolve", "--persons", "50", "--requests", "200", "--rate", "400", "--json");
+        var half = await OneIdCli.RunAsync("bench", "resolve", "--persons", "50", "--requests", "200", "--json");
+
+        asked.ExitCode.Should().Be(0, asked.StdErr);
+        half.ExitCode.Should().Be(0, half.StdErr);
+        using var a = JsonDocument.Parse(asked.Lines[^1]);
+        a.RootElement.GetProperty("paced_rate").GetDouble().Should().Be(400);
+        a.RootElement.GetProperty("paced_errors").GetInt32().Should().Be(0);
+        a.RootElement.GetProperty("paced_p99_ms").GetDouble().Should().BeGreaterThanOrEqualTo(a.RootElement.GetProperty("paced_p50_ms").GetDouble());
+        using var h = JsonDocument.Parse(half.Lines[^1]);
+        h.RootElement.GetProperty("paced_rate").GetDouble().Should().BeApproximately(h.RootElement.GetProperty("resolves_per_s").GetDouble() / 2, 0.1);
+        asked.StdOut.Should().Contain("paced at 400/s:");
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    [InlineData("fast")]
+    [InlineData("Infinity")]
+    public async Task Bench_resolve_refuses_a_rate_that_is_not_a_positive_number_with_one_line(string rate)
+    {
+        var result = await OneIdCli.RunAsync("bench", "resolve", "--persons", "10", "--requests", "10", "--rate", rate);
+
+        result.ExitCode.Should().Be(2);
+        result.StdErr.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain("--rate");
+        result.StdOut.Should().BeEmpty("nothing is measured with a bad rate");
+    }
+
+    [Fact]
     public async Task Bench_ingest_prints_its_figures_as_the_last_json_line()
     {
         var result = await OneIdCli.RunAsync("bench", "ingest", "--events", "3000", "--json");

@@ -72,6 +72,10 @@ internal sealed class CpuMeter
     public static CpuMeter For(StoreDatabase database, string db) =>
         new(database is PostgresDatabase pg ? NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(db) { SearchPath = pg.Schema, Pooling = false }.ConnectionString) : null);
 
+    /// <summary>The same for a store named by its --db text: PostgreSQL's backends of that database count, else only this process.</summary>
+    public static CpuMeter For(string? db) =>
+        new(db is not null && StoreDatabase.LooksLikePostgres(db) ? NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(db) { Pooling = false }.ConnectionString) : null);
+
     public bool MeasuresServer { get; private set; }
 
     public async Task StartAsync(CancellationToken ct)

@@ -12,8 +12,9 @@ using OneId.Server.Tenants;
 namespace OneId.Cli.Commands;
 
 /// <summary>
-/// <c>oneid bench resolve [--persons P] [--requests N] [--concurrency C] [--json]</c>: GET /v1/resolve against GET /healthz
-/// (a trivial endpoint) of the same server in the same run.
+/// <c>oneid bench resolve [--persons P] [--requests N] [--concurrency C] [--rate R] [--db DB] [--json]</c>: GET /v1/resolve
+/// against GET /healthz (a trivial endpoint) of the same server in the same run, by wall time and by CPU time; then a
+/// paced phase at R resolves per second (default: half the peak just measured) for the latency at that load.
 /// </summary>
 internal static class BenchResolveCommand
 {
@@ -24,20 +25,30 @@ internal static class BenchResolveCommand
         var persons = new Option<int>("--persons") { Description = "Persons in the graph (openid + unionid each).", DefaultValueFactory = _ => 100_000 };
         var requests = new Option<int>("--requests") { Description = "Requests per phase.", DefaultValueFactory = _ => 50_000 };
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent clients.", DefaultValueFactory = _ => 32 };
-        var db = new Option<string?>("--db") { Description = "The hub's store (default: a new temp SQLite file)." };
+        var rate = new Option<string?>("--rate") { Description = "Resolves per second of the paced phase (default: half the measured peak)." };
+        var db = new Option<string?>("--db") { Description = "The hub's store (default: a new temp SQLite file; Host=… for PostgreSQL)." };
         var json = new Option<bool>("--json") { Description = "End with one JSON line of the figures." };
-        var command = new Command("resolve", "GET /v1/resolve per second vs. a trivial endpoint of the same server.") { persons, requests, concurrency, db, json };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(persons), parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(db), parse.GetValue(json), ct));
+        var command = new Command("resolve", "GET /v1/resolve per second vs. a trivial endpoint of the same server.") { persons, requests, concurrency, rate, db, json };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(persons), parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(rate), parse.GetValue(db), parse.GetValue(json), ct));
         return command;
     }
 
     private static string OpenId(int i) => "oBench" + i.ToString("D22", CultureInfo.InvariantCulture);
 
-    private static async Task<int> RunAsync(int persons, int n, int concurrency, string? db, bool json, CancellationToken ct)
+    private static async Task<int> RunAsync(int persons, int n, int concurrency, string? rateText, string? db, bool json, CancellationToken ct)
     {
         if (persons <= 0 || n <= 0 || concurrency <= 0)
         {
             return CliOutput.Fail("--persons, --requests and --concurrency must be positive", CliOutput.Usage);
+        }
+        double? rate = null;
+        if (rateText is not null)
+        {
+            if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) || !(r > 0 && double.IsFinite(r)))
+            {
+                return CliOutput.Fail($"--rate must be a positive number of resolves per second, not '{rateText}'", CliOutput.Usage);
+            }
+            rate = r;
         }
         var folder = Path.Combine(Path.GetTempPath(), "oneid-bench-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(folder);
@@ -86,13 +97,28 @@ internal static class BenchResolveCommand
 
             await LoadRunner.RunAsync(Math.Min(2000, n), concurrency, (i, c) => Get(targets[i], c), ct); // warm-up
             await LoadRunner.RunAsync(Math.Min(2000, n), concurrency, (_, c) => Get("healthz", c), ct);
+            // CPU per request counts the bench's own HTTP client as well as the hub (both run in this process) and, on a
+            // PostgreSQL server on this machine, the backends: on a shared machine it moves far less than wall time.
+            var cpu = CpuMeter.For(db);
+            await cpu.StartAsync(ct);
             var trivial = await LoadRunner.RunAsync(n, concurrency, (_, c) => Get("healthz", c), ct);
+            var trivialCpu = await cpu.StopAsync(ct);
+            await cpu.StartAsync(ct);
             var resolve = await LoadRunner.RunAsync(n, concurrency, (i, c) => Get(targets[i], c), ct);
+            var resolveCpu = await cpu.StopAsync(ct);
             var ratio = resolve.PerSecond / trivial.PerSecond;
+            var ratioCpu = (trivialCpu.Client + trivialCpu.Server) / (resolveCpu.Client + resolveCpu.Server);
+            // The latency at a steady load the hub can carry: half the peak unless --rate says otherwise.
+            var pacedRate = rate ?? resolve.PerSecond / 2;
+            var paced = await LoadRunner.PacedAsync(n, pacedRate, (i, c) => Get(targets[i], c), ct);
+            string Us((double Client, double Server) c) =>
+                (1e6 * (c.Client + c.Server) / n).ToString("F0", CultureInfo.InvariantCulture) + " µs CPU/request" + (cpu.MeasuresServer
+                    ? $" (client {(1e6 * c.Client / n).ToString("F0", CultureInfo.InvariantCulture)} + server {(1e6 * c.Server / n).ToString("F0", CultureInfo.InvariantCulture)})" : "");
             Console.WriteLine($"oneid bench resolve: {persons} persons, {n} requests per phase, {concurrency} concurrent clients, store {(db is null ? "SQLite (temp file)" : CliOutput.Redact(db))}");
-            Console.WriteLine($"  GET /healthz      {trivial}");
-            Console.WriteLine($"  GET /v1/resolve   {resolve}");
-            Console.WriteLine($"  ratio {ratio.ToString("F2", CultureInfo.InvariantCulture)} (goal ≥ 0.5)");
+            Console.WriteLine($"  GET /healthz      {trivial}   {Us(trivialCpu)}");
+            Console.WriteLine($"  GET /v1/resolve   {resolve}   {Us(resolveCpu)}");
+            Console.WriteLine($"  ratio {ratio.ToString("F2", CultureInfo.InvariantCulture)} by wall, {ratioCpu.ToString("F2", CultureInfo.InvariantCulture)} by CPU (goal ≥ 0.5)");
+            Console.WriteLine($"  paced at {pacedRate.ToString("F0", CultureInfo.InvariantCulture)}/s{(rate is null ? " (half the peak)" : "")}: {paced.Load}; starts late p99 {paced.StartLateP99Ms.ToString("F2", CultureInfo.InvariantCulture)} ms (goal p99 < 5 ms)");
             if (json)
             {
                 CliOutput.WriteJson(new Dictionary<string, object>
@@ -101,11 +127,14 @@ internal static class BenchResolveCommand
                     ["resolves_per_s"] = Math.Round(resolve.PerSecond, 1), ["p50_ms"] = Math.Round(resolve.P50Ms, 2), ["p99_ms"] = Math.Round(resolve.P99Ms, 2),
                     ["errors"] = resolve.Errors,
                     ["trivial_per_s"] = Math.Round(trivial.PerSecond, 1), ["trivial_p99_ms"] = Math.Round(trivial.P99Ms, 2),
-                    ["ratio"] = Math.Round(ratio, 3),
+                    ["ratio"] = Math.Round(ratio, 3), ["ratio_cpu"] = Math.Round(ratioCpu, 3),
+                    ["paced_rate"] = Math.Round(pacedRate, 1), ["paced_per_s"] = Math.Round(paced.Load.PerSecond, 1),
+                    ["paced_p50_ms"] = Math.Round(paced.Load.P50Ms, 2), ["paced_p99_ms"] = Math.Round(paced.Load.P99Ms, 2),
+                    ["paced_errors"] = paced.Load.Errors, ["paced_start_late_p99_ms"] = Math.Round(paced.StartLateP99Ms, 2),
                 });
             }
             await app.StopAsync(CancellationToken.None);
-            return resolve.Errors == 0 ? CliOutput.Ok : CliOutput.Failed;
+            return resolve.Errors == 0 && paced.Load.Errors == 0 ? CliOutput.Ok : CliOutput.Failed;
         }
         finally
         {
