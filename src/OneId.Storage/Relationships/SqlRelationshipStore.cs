@@ -384,24 +384,29 @@ public sealed class SqlRelationshipStore : IRelationshipStore
     // JSON array read by json_each on SQLite and a text[] on PostgreSQL, so the text never changes with the number of
     // identifiers and is prepared once per connection (SqliteDirect's statements per native handle; Npgsql's
     // auto-prepare). An expanded IN (…) list was a new statement each time, and preparing it was half of a resolve.
+    // On SQLite json_each drives a join into each primary key: `identifier IN (SELECT value FROM json_each(…))` stepped
+    // about 1.6× as long in a loop over SQLite 3.40 (it first copies the keys into an ephemeral index per table).
     // Columns: tag, identifier, appid | corp, NULL | member, following | active, since | added_at,
     // followed_at | removed_at, unfollowed_at | NULL, scene | removed_by, NULL | state.
-    private static string RelationshipsSql(string inKeys) => $"""
-        SELECT 0, identifier, appid, CAST(NULL AS TEXT), following, since, followed_at, unfollowed_at, scene, CAST(NULL AS TEXT)
-        FROM rel_follows WHERE identifier {inKeys}
+    private static string RelationshipsSql(string follows, string contacts) => $"""
+        SELECT 0, f.identifier, f.appid, CAST(NULL AS TEXT), f.following, f.since, f.followed_at, f.unfollowed_at, f.scene, CAST(NULL AS TEXT)
+        FROM {follows}
         UNION ALL
-        SELECT 1, identifier, corp, member, active, added_at, removed_at, CAST(NULL AS BIGINT), removed_by, state
-        FROM rel_contacts WHERE identifier {inKeys}
+        SELECT 1, c.identifier, c.corp, c.member, c.active, c.added_at, c.removed_at, CAST(NULL AS BIGINT), c.removed_by, c.state
+        FROM {contacts}
         ORDER BY 1, 3, 4, 2
         """;
 
-    private static readonly string SqliteRelationshipsSql = RelationshipsSql("IN (SELECT value FROM json_each(?1))");
-    private static readonly string PostgresRelationshipsSql = RelationshipsSql("= ANY(@keys)");
+    private static readonly string SqliteRelationshipsSql = RelationshipsSql(
+        "json_each(?1) k JOIN rel_follows f ON f.identifier = k.value", "json_each(?1) k JOIN rel_contacts c ON c.identifier = k.value");
+
+    private static readonly string PostgresRelationshipsSql = RelationshipsSql(
+        "rel_follows f WHERE f.identifier = ANY(@keys)", "rel_contacts c WHERE c.identifier = ANY(@keys)");
 
     public async Task<PersonRelationships> GetAsync(IReadOnlyCollection<Identifier> identifiers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
-        var keys = identifiers.Where(i => i.Type == IdentifierType.OpenId || i.Type == IdentifierType.ExternalUserId).Select(i => i.ToString()).ToArray();
+        var keys = identifiers.Where(i => i.Type == IdentifierType.OpenId || i.Type == IdentifierType.ExternalUserId).Select(i => i.ToString()).Distinct(StringComparer.Ordinal).ToArray();
         if (keys.Length == 0)
         {
             return PersonRelationships.None;
