@@ -309,50 +309,95 @@ public sealed class SqliteDatabase : StoreDatabase
 
     protected override SemaphoreSlim ProcessWriteGate => _writeGate;
 
-    private readonly Lock _watchGate = new();
-    private SqliteConnection? _watcher;
-    private SQLitePCL.sqlite3_stmt? _dataVersion;
+    /// <summary>One connection that only ever reads <c>PRAGMA data_version</c>, and the last value it saw.</summary>
+    private sealed class Watcher
+    {
+        public readonly Lock Gate = new();
+        public SqliteConnection? Connection;
+        public SQLitePCL.sqlite3_stmt? Statement;
+        public long Seen = long.MinValue;
+    }
+
+    // Every request asks (the key cache and the graph version each once): with one watcher, concurrent requests queued
+    // on its lock, and waiting there was most of the time the check took. Each watcher has its own lock.
+    private readonly Watcher[] _watchers = Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 2, 8)).Select(_ => new Watcher()).ToArray();
+    private long _epoch;
 
     /// <summary>
-    /// SQLite's change counter as one dedicated connection sees it: it differs from the previous answer exactly when
-    /// another connection (of this process or another) has committed in between. A pragma read of the WAL index in
-    /// shared memory, far cheaper than a query. Every resolve asks, so it is stepped through SQLite's C API: through
-    /// Microsoft.Data.Sqlite the call cost several times the pragma, all of it under the lock every request queues on.
+    /// A number that moves whenever any connection (of this process or another) has committed since it was last
+    /// asked. SQLite's <c>PRAGMA data_version</c> changes, for the connection that reads it, exactly when another
+    /// connection has committed in between — a read of the WAL index in shared memory, far cheaper than a query, and
+    /// stepped through SQLite's C API (through Microsoft.Data.Sqlite it cost several times the pragma).
+    /// Several watcher connections answer side by side; their values are not comparable with one another, so the
+    /// token is a process-wide epoch that a watcher moves on whenever its own value changed. That keeps the promise:
+    /// a commit finished before a call is seen by that call's watcher — now (and the epoch moves) or by an earlier call
+    /// on the same watcher, which moved the epoch after the commit and so after any token taken before the commit.
     /// </summary>
     public override long? ChangeToken() => DataVersion();
 
     public long DataVersion()
     {
-        lock (_watchGate)
+        // The thread's own watcher first, then any free one; wait only when all are busy.
+        var home = Environment.CurrentManagedThreadId;
+        for (var i = 0; i < _watchers.Length; i++)
         {
-            if (_dataVersion is null)
+            var watcher = _watchers[(home + i) % _watchers.Length];
+            if (watcher.Gate.TryEnter())
             {
-                _watcher = new SqliteConnection(_connectionString);
-                _watcher.Open();
-                Check(SQLitePCL.raw.sqlite3_prepare_v2(_watcher.Handle, "PRAGMA data_version", out var stmt));
-                _dataVersion = stmt;
-            }
-            try
-            {
-                var rc = SQLitePCL.raw.sqlite3_step(_dataVersion);
-                if (rc != SQLitePCL.raw.SQLITE_ROW)
+                try
                 {
-                    Check(rc);
+                    return Observe(watcher);
                 }
-                return SQLitePCL.raw.sqlite3_column_int64(_dataVersion, 0);
+                finally
+                {
+                    watcher.Gate.Exit();
+                }
             }
-            finally
-            {
-                SQLitePCL.raw.sqlite3_reset(_dataVersion);
-            }
+        }
+        var mine = _watchers[home % _watchers.Length];
+        lock (mine.Gate)
+        {
+            return Observe(mine);
         }
     }
 
-    private void Check(int rc)
+    // Called with watcher.Gate held.
+    private long Observe(Watcher watcher)
+    {
+        if (watcher.Statement is null)
+        {
+            watcher.Connection = new SqliteConnection(_connectionString);
+            watcher.Connection.Open();
+            Check(watcher.Connection, SQLitePCL.raw.sqlite3_prepare_v2(watcher.Connection.Handle, "PRAGMA data_version", out var stmt));
+            watcher.Statement = stmt;
+        }
+        long value;
+        try
+        {
+            var rc = SQLitePCL.raw.sqlite3_step(watcher.Statement);
+            if (rc != SQLitePCL.raw.SQLITE_ROW)
+            {
+                Check(watcher.Connection!, rc);
+            }
+            value = SQLitePCL.raw.sqlite3_column_int64(watcher.Statement, 0);
+        }
+        finally
+        {
+            SQLitePCL.raw.sqlite3_reset(watcher.Statement);
+        }
+        if (value != watcher.Seen)
+        {
+            watcher.Seen = value;
+            Interlocked.Increment(ref _epoch);
+        }
+        return Interlocked.Read(ref _epoch);
+    }
+
+    private static void Check(SqliteConnection connection, int rc)
     {
         if (rc != SQLitePCL.raw.SQLITE_OK)
         {
-            throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(_watcher!.Handle).utf8_to_string(), rc);
+            throw new SqliteException(SQLitePCL.raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), rc);
         }
     }
 
@@ -368,11 +413,14 @@ public sealed class SqliteDatabase : StoreDatabase
 
     public override async ValueTask DisposeAsync()
     {
-        lock (_watchGate)
+        foreach (var watcher in _watchers)
         {
-            _dataVersion?.Dispose();
-            _watcher?.Dispose();
-            _dataVersion = null;
+            lock (watcher.Gate)
+            {
+                watcher.Statement?.Dispose();
+                watcher.Connection?.Dispose();
+                watcher.Statement = null;
+            }
         }
         _writeGate.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
