@@ -305,6 +305,15 @@ public sealed class UsageTests
     }
 
     [Fact]
+    public async Task Bench_resolve_on_a_store_it_cannot_open_says_so_in_one_line()
+    {
+        var result = await OneIdCli.RunAsync("bench", "resolve", "--persons", "10", "--requests", "10", "--db", "Host=127.0.0.1;Port=1;Username=postgres;Database=none;Timeout=2");
+
+        result.ExitCode.Should().Be(1);
+        result.StdErr.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("oneid: cannot open the store");
+    }
+
+    [Fact]
     public async Task Bench_ingest_prints_its_figures_as_the_last_json_line()
     {
         var result = await OneIdCli.RunAsync("bench", "ingest", "--events", "3000", "--json");

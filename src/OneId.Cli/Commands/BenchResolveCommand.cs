@@ -71,7 +71,14 @@ internal static class BenchResolveCommand
                     });
                 },
             });
-            await app.StartAsync(ct);
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or Microsoft.Data.Sqlite.SqliteException or IOException or ArgumentException or System.Net.Sockets.SocketException)
+            {
+                return CliOutput.Fail($"cannot open the store '{(db is null ? "a temp SQLite file" : CliOutput.Redact(db))}': {e.Message.ReplaceLineEndings(" ")}");
+            }
             var graph = app.Services.GetRequiredService<TenantRegistry>().Get("bench")!.Graph;
             var now = DateTimeOffset.UtcNow;
             for (var start = 0; start < persons; start += 5000)
