@@ -17,16 +17,20 @@ public enum StoreKind
 public sealed record Migration(string Name, string Sqlite, string Postgres);
 
 /// <summary>
-/// How much memory an embedded (SQLite) store may use to keep its pages; PostgreSQL ignores it (its server owns its
-/// buffers). The default suits a hub. A long import whose random b-trees (identifier keys, observation keys) outgrow
-/// the page cache reads a page from the OS with one <c>read()</c> per miss, so it asks for more.
+/// How an embedded (SQLite) store uses memory and its write-ahead log; PostgreSQL ignores it (its server owns its
+/// buffers and its WAL). The default suits a hub. A long import is different: one leaf of the identifier and
+/// observation-key b-trees per key, at random, so past the page cache every miss is a <c>read()</c>, and every leaf a
+/// batch dirties is written to the WAL and then again, by a checkpoint, into the file.
 /// </summary>
 /// <param name="CacheMegabytes">SQLite's page cache per connection (<c>PRAGMA cache_size</c>).</param>
-/// <param name="MmapMegabytes">How much of the file SQLite may map instead of reading (<c>PRAGMA mmap_size</c>); mapped
+/// <param name="MmapMegabytes">How much of the file SQLite may map instead of reading it (<c>PRAGMA mmap_size</c>); mapped
 /// pages are the OS's page cache, shared and reclaimable, but they count in the process's RSS.</param>
-public sealed record StoreMemory(int CacheMegabytes = 64, int MmapMegabytes = 0)
+/// <param name="CheckpointMegabytes">The WAL's size that triggers a checkpoint (<c>PRAGMA wal_autocheckpoint</c>; SQLite's
+/// default is 4 MiB). A checkpoint copies each page once, its latest version, so a larger WAL copies a leaf that many
+/// batches dirtied once instead of once per batch.</param>
+public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0, int CheckpointMegabytes = 4)
 {
-    public static StoreMemory Default { get; } = new();
+    public static SqliteTuning Default { get; } = new();
 }
 
 /// <summary>
@@ -47,14 +51,14 @@ public abstract class StoreDatabase : IAsyncDisposable
     /// Opens <paramref name="db"/>: a PostgreSQL connection string (it contains <c>Host=</c>) or a SQLite file path.
     /// <paramref name="tenant"/> selects the tenant's own file or schema, so that nothing can cross tenants.
     /// </summary>
-    public static StoreDatabase Open(string db, string? tenant = null, StoreMemory? memory = null)
+    public static StoreDatabase Open(string db, string? tenant = null, SqliteTuning? tuning = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(db);
         if (tenant is not null && !System.Text.RegularExpressions.Regex.IsMatch(tenant, "^[a-z][a-z0-9_]{0,40}$"))
         {
             throw new ArgumentException($"tenant '{tenant}' must be lowercase letters, digits and _ (starting with a letter)", nameof(tenant));
         }
-        return LooksLikePostgres(db) ? new PostgresDatabase(db, tenant) : new SqliteDatabase(db, tenant, memory);
+        return LooksLikePostgres(db) ? new PostgresDatabase(db, tenant) : new SqliteDatabase(db, tenant, tuning);
     }
 
     public static bool LooksLikePostgres(string db) =>
@@ -282,13 +286,14 @@ public sealed class SqliteDatabase : StoreDatabase
 
     private readonly string _perHandlePragmas;
 
-    public SqliteDatabase(string path, string? tenant, StoreMemory? memory = null)
+    public SqliteDatabase(string path, string? tenant, SqliteTuning? tuning = null)
     {
-        memory ??= StoreMemory.Default;
+        tuning ??= SqliteTuning.Default;
         // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
         // The page cache (SQLite's default is 2 MiB) keeps the identifier indexes' hot pages in memory.
         _perHandlePragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; " +
-            $"PRAGMA cache_size=-{memory.CacheMegabytes * 1024L}; PRAGMA mmap_size={memory.MmapMegabytes * 1024L * 1024L}; PRAGMA temp_store=MEMORY;";
+            $"PRAGMA cache_size=-{tuning.CacheMegabytes * 1024L}; PRAGMA mmap_size={tuning.MmapMegabytes * 1024L * 1024L}; " +
+            $"PRAGMA wal_autocheckpoint={tuning.CheckpointMegabytes * 256L}; PRAGMA temp_store=MEMORY;";
         Path = tenant is null or "default" ? path : System.IO.Path.ChangeExtension(path, null) + "." + tenant + ".db";
         var full = System.IO.Path.GetFullPath(Path);
         var dir = System.IO.Path.GetDirectoryName(full);

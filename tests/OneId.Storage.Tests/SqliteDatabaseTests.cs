@@ -39,10 +39,10 @@ public sealed class SqliteDatabaseTests
     }
 
     [Fact]
-    public async Task An_import_sized_store_gives_every_connection_its_page_cache_and_map()
+    public async Task An_import_tuned_store_gives_its_connections_the_page_cache_map_and_checkpoint_size()
     {
         using var folder = new TempFolder();
-        await using var store = await SqlGraphStore.OpenAsync(folder.File("x.db"), CancellationToken.None, memory: new StoreMemory(CacheMegabytes: 384, MmapMegabytes: 16));
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("x.db"), CancellationToken.None, tuning: new SqliteTuning(CacheMegabytes: 384, MmapMegabytes: 16, CheckpointMegabytes: 1024));
 
         await using var connection = await store.Database.OpenConnectionAsync(CancellationToken.None);
         await using var cmd = connection.CreateCommand();
@@ -50,6 +50,8 @@ public sealed class SqliteDatabaseTests
         Convert.ToInt64(await cmd.ExecuteScalarAsync()).Should().Be(-384 * 1024);
         cmd.CommandText = "PRAGMA mmap_size";
         Convert.ToInt64(await cmd.ExecuteScalarAsync()).Should().Be(16L * 1024 * 1024);
+        cmd.CommandText = "PRAGMA wal_autocheckpoint";
+        Convert.ToInt64(await cmd.ExecuteScalarAsync()).Should().Be(1024 * 256, "pages of 4 KiB");
     }
 
     [Fact]
