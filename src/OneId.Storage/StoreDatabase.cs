@@ -341,9 +341,8 @@ public sealed class SqliteDatabase : StoreDatabase
     }
 
     // Every request asks (the key cache and the graph version each once): with one watcher, concurrent requests queued
-    // on its lock, and waiting there was most of the time the check took. Each watcher has its own lock; with one per
-    // core a holder preempted on a busy machine still made the others wait, so there are a few per core.
-    private readonly Watcher[] _watchers = Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount * 4, 4, 16)).Select(_ => new Watcher()).ToArray();
+    // on its lock, and waiting there was most of the time the check took. Each watcher has its own lock.
+    private readonly Watcher[] _watchers = Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 2, 8)).Select(_ => new Watcher()).ToArray();
     private long _epoch;
 
     /// <summary>
