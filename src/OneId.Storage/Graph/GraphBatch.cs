@@ -5,9 +5,9 @@ namespace OneId.Storage.Graph;
 /// <summary>
 /// Applies a batch of observations in one write transaction: it loads, in bulk, every person the batch touches,
 /// applies <see cref="GraphRules"/> to each observation in order against that in-memory picture, and then writes
-/// the outcome with multi-row inserts and one set-based re-point for merges. Correct because nobody else can change
-/// the persons in between: on SQLite the batch is the one writer; on PostgreSQL it locks the persons holding its
-/// identifiers before it reads them (<see cref="GraphCommands.LockOwnersOfKeysAsync"/>), a new identifier or
+/// the outcome with multi-row inserts; a merge only marks the absorbed person (<see cref="GraphCommands.MarkMergedAsync"/>).
+/// Correct because nobody else can change the persons in between: on SQLite the batch is the one writer; on PostgreSQL
+/// it locks the persons holding its identifiers (their roots) before it reads them (<see cref="GraphCommands.LockOwnersOfKeysAsync"/>), a new identifier or
 /// observation key another writer commits first makes the insert fail and the batch run again, and its events are
 /// published last, in commit order. Per-statement overhead, not SQL work, is what limits a row-at-a-time writer, so
 /// this is what makes imports run near the speed of a plain upsert.
@@ -353,10 +353,10 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         await sql.InsertPersonsAsync(_newPersons.Select(id => (Id: id, Root: Root(id)))
             .Select(r => new object?[] { r.Id, now.ToUnixTimeMilliseconds(), r.Root != r.Id ? r.Root : null }).ToArray(), ct).ConfigureAwait(false);
 
-        // Persons that existed before the batch and were absorbed: their rows move to the survivor, set-wise.
+        // Persons that existed before the batch and were absorbed are marked merged into their survivor; their rows stay.
         var born = _newPersons.ToHashSet();
         var merges = _absorbedInto.Keys.Where(p => !born.Contains(p)).Select(p => (Old: p, Root: Root(p))).ToArray();
-        await sql.RepointMergedAsync(merges, ct).ConfigureAwait(false);
+        await sql.MarkMergedAsync(merges, ct).ConfigureAwait(false);
 
         await sql.InsertExclusiveAsync(_newExclusive.Select(r => new object?[] { r.Key, r.Type, r.Ns, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertWeakAsync(_newWeak.Select(r => new object?[] { r.Key, r.Type, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);

@@ -23,7 +23,8 @@ internal sealed class SqliteDirect(sqlite3 db) : IDisposable
         return PerHandle.GetValue(handle, h => new SqliteDirect(h));
     }
 
-    public void Insert(string sql, IReadOnlyList<object?[]> rows)
+    /// <summary>Runs a statement once per row of parameters (inserts, updates).</summary>
+    public void Execute(string sql, IReadOnlyList<object?[]> rows)
     {
         var (db, stmt) = Prepare(sql);
         foreach (var row in rows)
