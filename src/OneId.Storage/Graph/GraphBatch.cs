@@ -27,15 +27,25 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     private readonly Dictionary<string, ObserveResult> _keysInBatch = new(StringComparer.Ordinal);
     private readonly List<object?[]> _conflicts = [];
     private List<KeptApart> _keptApart = [];
+    private readonly List<long> _holderIds = [];
 
     private sealed class PersonWork(bool isNew)
     {
+        private HashSet<string>? _weakKeys;
+        private Dictionary<Identifier, Identifier>? _replacedBy;
+
         public bool IsNew { get; } = isNew;
         public HashSet<Identifier> Exclusive { get; } = [];
-        public HashSet<string> WeakKeys { get; } = new(StringComparer.Ordinal);
+
+        // Most persons hold no weak identifier and nothing replaced: those sets are made when first needed.
+        public HashSet<string> WeakKeys => _weakKeys ??= new(StringComparer.Ordinal);
+
+        public bool HasWeakKeys => _weakKeys is { Count: > 0 };
 
         /// <summary>Held identifiers that were replaced, with their successors (docs/model.md §3.9); usually empty.</summary>
-        public Dictionary<Identifier, Identifier> ReplacedBy { get; } = [];
+        public Dictionary<Identifier, Identifier> ReplacedBy => _replacedBy ??= [];
+
+        public bool HasReplaced => _replacedBy is { Count: > 0 };
     }
 
     public async Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
@@ -195,7 +205,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     }
 
     /// <summary>The constraints between current holders; persons merged earlier in the batch speak for their roots.</summary>
-    private KeptApart[] KeptApartAmong(SortedSet<long> holders)
+    private KeptApart[] KeptApartAmong(List<long> holders)
     {
         if (_keptApart.Count == 0 || holders.Count < 2)
         {
@@ -225,18 +235,23 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
 
     private ObserveResult Apply(Observation observation)
     {
-        var holderIds = new SortedSet<long>();
+        // The holders in id order (usually none, one or two: a list, not a sorted set per observation).
+        var holderIds = _holderIds;
+        holderIds.Clear();
         foreach (var id in observation.Exclusive)
         {
-            if (_ownerOfKey.TryGetValue(id.ToString(), out var p))
+            if (_ownerOfKey.TryGetValue(id.ToString(), out var p) && !holderIds.Contains(p = Root(p)))
             {
-                holderIds.Add(Root(p));
+                holderIds.Add(p);
             }
         }
-        var holders = holderIds.Select(p => new PersonState(new PersonId(p), _persons[p].Exclusive)
+        holderIds.Sort();
+        var holders = holderIds.Count == 0 ? [] : new PersonState[holderIds.Count];
+        for (var h = 0; h < holders.Length; h++)
         {
-            Replaced = _persons[p].ReplacedBy.Count == 0 ? [] : _persons[p].ReplacedBy.Keys,
-        }).ToArray();
+            var work = _persons[holderIds[h]];
+            holders[h] = new PersonState(new PersonId(holderIds[h]), work.Exclusive) { Replaced = work.HasReplaced ? work.ReplacedBy.Keys : [] };
+        }
         var events = new List<GraphEvent>();
         var obsId = new ObservationId(sql.NextObservationId());
 
@@ -279,10 +294,16 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
                         work.Exclusive.Add(id);
                         _ownerOfKey[id.ToString()] = person;
                     }
-                    work.WeakKeys.UnionWith(gone.WeakKeys);
-                    foreach (var (old, successor) in gone.ReplacedBy)
+                    if (gone.HasWeakKeys)
                     {
-                        work.ReplacedBy[old] = successor;
+                        work.WeakKeys.UnionWith(gone.WeakKeys);
+                    }
+                    if (gone.HasReplaced)
+                    {
+                        foreach (var (old, successor) in gone.ReplacedBy)
+                        {
+                            work.ReplacedBy[old] = successor;
+                        }
                     }
                     _absorbedInto[absorbed.Value] = person;
                     _persons.Remove(absorbed.Value);

@@ -49,9 +49,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     {
         if (Direct is { } direct)
         {
-            PersonId? found = null;
-            direct.Query(OwnerOfKeySql.Replace("@key", "?", StringComparison.Ordinal), key, row => found = new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)));
-            return found;
+            return direct.TryInt64(OwnerOfKeySqlite, key, out var owner) ? new PersonId(owner) : null;
         }
         var cmd = Bind(Command(OwnerOfKeySql, "key"), key);
         var result = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
@@ -64,6 +62,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     /// <summary>The root of the person holding exclusive key @key.</summary>
     private const string OwnerOfKeySql = "SELECT COALESCE(p.merged_into, p.id) FROM identifiers i JOIN persons p ON p.id = i.person_id WHERE i.key = @key";
+
+    private static readonly string OwnerOfKeySqlite = OwnerOfKeySql.Replace("@key", "?1", StringComparison.Ordinal);
 
     /// <summary>Person @p and the persons merged into it: an IN list for person_id columns.</summary>
     internal const string PersonAndAliases = "(SELECT @p UNION ALL SELECT id FROM persons WHERE merged_into = @p)";
@@ -340,7 +340,10 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var key in keys)
             {
-                direct.Query(OwnerOfKeySql.Replace("@key", "?", StringComparison.Ordinal), key, row => owners[key] = SQLitePCL.raw.sqlite3_column_int64(row, 0));
+                if (direct.TryInt64(OwnerOfKeySqlite, key, out var owner))
+                {
+                    owners[key] = owner;
+                }
             }
             return owners;
         }
@@ -390,6 +393,9 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public Task<List<(string Key, long Person)>> ExclusiveKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
         KeysOfPersonsAsync("identifiers", persons, ct);
 
+    private static readonly string ReplacedKeysSqlite =
+        $"SELECT key, replaced_by FROM identifiers WHERE person_id IN {PersonAndAliases.Replace("@p", "?1", StringComparison.Ordinal)} AND replaced_by IS NOT NULL";
+
     /// <summary>The replaced identifiers of these persons, with their successors (rare: only after a migration).</summary>
     public async Task<List<(string Key, long Person, string ReplacedBy)>> ReplacedKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct)
     {
@@ -398,7 +404,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var person in persons)
             {
-                direct.Query($"SELECT key, replaced_by FROM identifiers WHERE person_id IN {PersonAndAliases.Replace("@p", "?1", StringComparison.Ordinal)} AND replaced_by IS NOT NULL", person,
+                direct.Query(ReplacedKeysSqlite, person,
                     row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person, SQLitePCL.raw.sqlite3_column_text(row, 1).utf8_to_string())));
             }
             return list;
@@ -428,16 +434,22 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public Task<List<(string Key, long Person)>> WeakKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
         KeysOfPersonsAsync("weak_identifiers", persons, ct);
 
+    private static readonly string ExclusiveKeysSqlite = KeysOfPersonSqlite("identifiers");
+    private static readonly string WeakKeysSqlite = KeysOfPersonSqlite("weak_identifiers");
+
+    private static string KeysOfPersonSqlite(string table) =>
+        $"SELECT key FROM {table} WHERE person_id = ?1 UNION ALL SELECT k.key FROM persons a JOIN {table} k ON k.person_id = a.id WHERE a.merged_into = ?1";
+
     private async Task<List<(string, long)>> KeysOfPersonsAsync(string table, IReadOnlyList<long> persons, CancellationToken ct)
     {
         var list = new List<(string, long)>();
         if (Direct is { } direct)
         {
             // The person's own rows, then its aliases' (usually none: one probe of the merged_into index).
-            var single = $"SELECT key FROM {table} WHERE person_id = ?1 UNION ALL SELECT k.key FROM persons a JOIN {table} k ON k.person_id = a.id WHERE a.merged_into = ?1";
+            var single = table == "identifiers" ? ExclusiveKeysSqlite : WeakKeysSqlite;
             foreach (var person in persons)
             {
-                direct.Query(single, person, row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person)));
+                direct.Strings(single, person, list);
             }
             return list;
         }
@@ -818,6 +830,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         JOIN persons pa ON pa.id = k.a JOIN persons pb ON pb.id = k.b
         """;
 
+    private static readonly string KeptApartSqlite = $"{KeptApartRoots} WHERE k.a IN {PersonAndAliases.Replace("@p", "?1", StringComparison.Ordinal)}";
+
     /// <summary>
     /// The constraints naming any of <paramref name="persons"/> (roots) or a person merged into one, as pairs of roots
     /// (rows exist in both directions, so the a-side is enough).
@@ -829,7 +843,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var person in persons)
             {
-                direct.Query($"{KeptApartRoots} WHERE k.a IN {PersonAndAliases.Replace("@p", "?1", StringComparison.Ordinal)}", person,
+                direct.Query(KeptApartSqlite, person,
                     row => list.Add(new KeptApart(new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)), new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 1)))));
             }
             return list;
