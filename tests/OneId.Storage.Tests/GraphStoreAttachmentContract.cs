@@ -22,18 +22,10 @@ public abstract partial class GraphStoreContract
 
         public bool Writes(ObservationAttachment attachment) => attachment is Note;
 
-        public async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items, CancellationToken ct)
+        public async Task WriteAsync(AttachmentTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items, CancellationToken ct)
         {
             Calls++;
-            foreach (var (attachment, result) in items)
-            {
-                await using var cmd = connection.CreateCommand();
-                cmd.Transaction = transaction;
-                cmd.CommandText = "INSERT INTO test_notes(text, person) VALUES (@text, @person)";
-                StoreDatabase.AddParameter(cmd, "text", ((Note)attachment).Text);
-                StoreDatabase.AddParameter(cmd, "person", result.Person?.Value);
-                await cmd.ExecuteNonQueryAsync(ct);
-            }
+            await transaction.InsertAsync("test_notes", ["text", "person"], "tb", items.Select(i => new object?[] { ((Note)i.Attachment).Text, i.Result.Person?.Value }).ToArray(), ct);
             if (Fail)
             {
                 // As if the process died between the attachment's rows and the commit.

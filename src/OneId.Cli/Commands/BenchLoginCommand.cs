@@ -33,7 +33,7 @@ internal static class BenchLoginCommand
         return command;
     }
 
-    private sealed record Phase(LoadFigures Load, (double Client, double Server) Cpu)
+    private sealed record Phase(LoadFigures Load, (double Client, double Server) Cpu, long AllocatedBytes, int Gen0, int Gen2)
     {
         public double CpuSeconds => Cpu.Client + Cpu.Server;
 
@@ -41,7 +41,8 @@ internal static class BenchLoginCommand
         public double PerCpuSecond => Load.Requests / Math.Max(CpuSeconds, 1e-9);
 
         public string CpuText(CpuMeter meter) =>
-            $"cpu {CpuSeconds.ToString("F2", CultureInfo.InvariantCulture)} s" + (meter.MeasuresServer ? $" (process {Cpu.Client.ToString("F2", CultureInfo.InvariantCulture)} + server {Cpu.Server.ToString("F2", CultureInfo.InvariantCulture)})" : "");
+            $"cpu {CpuSeconds.ToString("F2", CultureInfo.InvariantCulture)} s" + (meter.MeasuresServer ? $" (process {Cpu.Client.ToString("F2", CultureInfo.InvariantCulture)} + server {Cpu.Server.ToString("F2", CultureInfo.InvariantCulture)})" : "")
+            + $", {AllocatedBytes / 1024.0 / Math.Max(1, Load.Requests):F1} KB allocated each, GCs {Gen0} ({Gen2} gen 2)";
     }
 
     private static async Task<int> RunAsync(int n, int concurrency, int hubCount, string? db, bool json, CancellationToken ct)
@@ -94,9 +95,11 @@ internal static class BenchLoginCommand
 
             async Task<Phase> MeasureAsync(Func<int, CancellationToken, Task<bool>> operation)
             {
+                var (allocated, gen0, gen2) = (GC.GetTotalAllocatedBytes(), GC.CollectionCount(0), GC.CollectionCount(2));
                 await meter.StartAsync(ct);
                 var load = await LoadRunner.RunAsync(n, concurrency, operation, ct);
-                return new Phase(load, await meter.StopAsync(ct));
+                var cpu = await meter.StopAsync(ct);
+                return new Phase(load, cpu, GC.GetTotalAllocatedBytes() - allocated, GC.CollectionCount(0) - gen0, GC.CollectionCount(2) - gen2);
             }
 
             // Warm up both paths on every hub (JIT, connections, the hub's token and migrations).

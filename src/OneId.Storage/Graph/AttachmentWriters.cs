@@ -17,6 +17,39 @@ public interface IAttachmentWriter
     /// It runs after the batch's graph rows and before its events are published; throwing rolls the whole batch back.
     /// On PostgreSQL a batch that lost a race runs again whole, this included: write nothing outside the transaction.
     /// </summary>
-    Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items,
-        CancellationToken cancellationToken);
+    Task WriteAsync(AttachmentTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items, CancellationToken cancellationToken);
+}
+
+/// <summary>The graph write's transaction, as an <see cref="IAttachmentWriter"/> sees it.</summary>
+public sealed class AttachmentTransaction
+{
+    private readonly GraphCommands _sql;
+
+    internal AttachmentTransaction(DbConnection connection, DbTransaction transaction, GraphCommands sql)
+    {
+        Connection = connection;
+        Transaction = transaction;
+        _sql = sql;
+    }
+
+    public DbConnection Connection { get; }
+    public DbTransaction Transaction { get; }
+
+    /// <summary>
+    /// Inserts rows as the graph inserts its own: on SQLite through a statement prepared once per connection and bound
+    /// by position; on PostgreSQL in one statement with one array parameter per column (which Citus routes to the
+    /// tenant's worker like the graph's rows).
+    /// </summary>
+    /// <param name="types">one letter per column: <c>b</c> bigint, <c>t</c> text.</param>
+    public Task InsertAsync(string table, string[] columns, string types, IReadOnlyList<object?[]> rows, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(types);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (types.Length != columns.Length || types.Any(t => t is not ('b' or 't')))
+        {
+            throw new ArgumentException("one type letter (b or t) per column", nameof(types));
+        }
+        return _sql.InsertRowsAsync(table, columns, types, rows, "", cancellationToken);
+    }
 }

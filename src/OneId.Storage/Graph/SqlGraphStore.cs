@@ -72,7 +72,7 @@ public sealed class SqlGraphStore : IGraphStore
     }
 
     /// <summary>Writes the batch's attachments, kind by kind, in its transaction; an attachment nobody writes fails the batch.</summary>
-    private async Task WriteAttachmentsAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<Observation> observations, IReadOnlyList<ObserveResult> results,
+    private async Task WriteAttachmentsAsync(AttachmentTransaction tx, IReadOnlyList<Observation> observations, IReadOnlyList<ObserveResult> results,
         CancellationToken cancellationToken)
     {
         List<(ObservationAttachment, ObserveResult)>? items = null;
@@ -94,7 +94,7 @@ public sealed class SqlGraphStore : IGraphStore
             {
                 throw new InvalidOperationException($"this graph store has no writer for {group.First().Item1.GetType().Name}: the observation is not written without it");
             }
-            await writers[group.Key].WriteAsync(connection, tx, group.ToArray(), cancellationToken).ConfigureAwait(false);
+            await writers[group.Key].WriteAsync(tx, group.ToArray(), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -109,7 +109,7 @@ public sealed class SqlGraphStore : IGraphStore
         {
             await using var sql = new GraphCommands(connection, tx);
             return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations,
-                (results, ct) => WriteAttachmentsAsync(connection, tx, observations, results, ct), cancellationToken).ConfigureAwait(false);
+                (results, ct) => WriteAttachmentsAsync(new AttachmentTransaction(connection, tx, sql), observations, results, ct), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
 

@@ -138,31 +138,18 @@ public sealed class SqlHubStore : IAttachmentWriter, IApiKeyStore, ILoginSession
     /// Writes the sessions of a graph batch in its transaction, each naming the person its login's observation resolved
     /// to (none when it was rejected as a conflict): one multi-row statement for the logins that share the commit.
     /// </summary>
-    async Task IAttachmentWriter.WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items,
-        CancellationToken ct)
+    Task IAttachmentWriter.WriteAsync(AttachmentTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(items);
         var at = Now;
-        await using var cmd = connection.CreateCommand();
-        cmd.Transaction = transaction;
-        var text = new System.Text.StringBuilder("INSERT INTO hub_sessions(hash, appid, openid, person_id, session_key, created_at, expires_at) VALUES ", 128 + 64 * items.Count);
+        var rows = new object?[items.Count][];
         for (var i = 0; i < items.Count; i++)
         {
-            var (attachment, result) = items[i];
-            var x = (NewSession)attachment;
-            text.Append(i == 0 ? "" : ", ").Append(System.Globalization.CultureInfo.InvariantCulture,
-                $"(@h{i}, @a{i}, @o{i}, @p{i}, @k{i}, @c{i}, @e{i})");
-            StoreDatabase.AddParameter(cmd, $"h{i}", x.Hash);
-            StoreDatabase.AddParameter(cmd, $"a{i}", x.AppId);
-            StoreDatabase.AddParameter(cmd, $"o{i}", x.OpenId);
-            StoreDatabase.AddParameter(cmd, $"p{i}", result.Person?.Value);
-            StoreDatabase.AddParameter(cmd, $"k{i}", x.ProtectedSessionKey);
-            StoreDatabase.AddParameter(cmd, $"c{i}", at);
-            StoreDatabase.AddParameter(cmd, $"e{i}", x.ExpiresAt.ToUnixTimeMilliseconds());
+            var x = (NewSession)items[i].Attachment;
+            rows[i] = [x.Hash, x.AppId, x.OpenId, items[i].Result.Person?.Value, x.ProtectedSessionKey, at, x.ExpiresAt.ToUnixTimeMilliseconds()];
         }
-        cmd.CommandText = text.ToString();
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return transaction.InsertAsync("hub_sessions", ["hash", "appid", "openid", "person_id", "session_key", "created_at", "expires_at"], "tttbtbb", rows, ct);
     }
 
     bool IAttachmentWriter.Writes(ObservationAttachment attachment) => attachment is NewSession;
