@@ -17,6 +17,23 @@ public enum StoreKind
 public sealed record Migration(string Name, string Sqlite, string Postgres);
 
 /// <summary>
+/// How an embedded (SQLite) store uses memory and its write-ahead log; PostgreSQL ignores it (its server owns its
+/// buffers and its WAL). The default suits a hub. A long import is different: one leaf of the identifier and
+/// observation-key b-trees per key, at random, so past the page cache every miss is a <c>read()</c>, and every leaf a
+/// batch dirties is written to the WAL and then again, by a checkpoint, into the file.
+/// </summary>
+/// <param name="CacheMegabytes">SQLite's page cache per connection (<c>PRAGMA cache_size</c>).</param>
+/// <param name="MmapMegabytes">How much of the file SQLite may map instead of reading it (<c>PRAGMA mmap_size</c>); mapped
+/// pages are the OS's page cache, shared and reclaimable, but they count in the process's RSS.</param>
+/// <param name="CheckpointMegabytes">The WAL's size that triggers a checkpoint (<c>PRAGMA wal_autocheckpoint</c>; SQLite's
+/// default is 4 MiB). A checkpoint copies each page once, its latest version, so a larger WAL copies a leaf that many
+/// batches dirtied once instead of once per batch.</param>
+public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0, int CheckpointMegabytes = 4)
+{
+    public static SqliteTuning Default { get; } = new();
+}
+
+/// <summary>
 /// One OneId database: a SQLite file (the embedded default, WAL) or a PostgreSQL schema. It hands out connections,
 /// applies migrations and runs write transactions that are serialized per tenant, in this process and across processes.
 /// </summary>
@@ -34,14 +51,14 @@ public abstract class StoreDatabase : IAsyncDisposable
     /// Opens <paramref name="db"/>: a PostgreSQL connection string (it contains <c>Host=</c>) or a SQLite file path.
     /// <paramref name="tenant"/> selects the tenant's own file or schema, so that nothing can cross tenants.
     /// </summary>
-    public static StoreDatabase Open(string db, string? tenant = null)
+    public static StoreDatabase Open(string db, string? tenant = null, SqliteTuning? tuning = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(db);
         if (tenant is not null && !System.Text.RegularExpressions.Regex.IsMatch(tenant, "^[a-z][a-z0-9_]{0,40}$"))
         {
             throw new ArgumentException($"tenant '{tenant}' must be lowercase letters, digits and _ (starting with a letter)", nameof(tenant));
         }
-        return LooksLikePostgres(db) ? new PostgresDatabase(db, tenant) : new SqliteDatabase(db, tenant);
+        return LooksLikePostgres(db) ? new PostgresDatabase(db, tenant) : new SqliteDatabase(db, tenant, tuning);
     }
 
     public static bool LooksLikePostgres(string db) =>
@@ -267,8 +284,16 @@ public sealed class SqliteDatabase : StoreDatabase
     private int _walChecked;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object?> _configuredHandles = [];
 
-    public SqliteDatabase(string path, string? tenant)
+    private readonly string _perHandlePragmas;
+
+    public SqliteDatabase(string path, string? tenant, SqliteTuning? tuning = null)
     {
+        tuning ??= SqliteTuning.Default;
+        // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
+        // The page cache (SQLite's default is 2 MiB) keeps the identifier indexes' hot pages in memory.
+        _perHandlePragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; " +
+            $"PRAGMA cache_size=-{tuning.CacheMegabytes * 1024L}; PRAGMA mmap_size={tuning.MmapMegabytes * 1024L * 1024L}; " +
+            $"PRAGMA wal_autocheckpoint={tuning.CheckpointMegabytes * 256L}; PRAGMA temp_store=MEMORY;";
         Path = tenant is null or "default" ? path : System.IO.Path.ChangeExtension(path, null) + "." + tenant + ".db";
         var full = System.IO.Path.GetFullPath(Path);
         var dir = System.IO.Path.GetDirectoryName(full);
@@ -298,10 +323,7 @@ public sealed class SqliteDatabase : StoreDatabase
         // Settings live on the native handle, which the pool reuses: set them once per handle, not on every open.
         if (connection.Handle is { } handle && _configuredHandles.TryAdd(handle, null))
         {
-            // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
-            // A 64 MiB page cache (the default is 2 MiB) keeps the identifier indexes' hot pages in memory during imports.
-            const string perHandle = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
-            var pragmas = Interlocked.Exchange(ref _walChecked, 1) == 0 ? "PRAGMA journal_mode=WAL; " + perHandle : perHandle;
+            var pragmas = Interlocked.Exchange(ref _walChecked, 1) == 0 ? "PRAGMA journal_mode=WAL; " + _perHandlePragmas : _perHandlePragmas;
             await ExecuteAsync(connection, null, pragmas, cancellationToken).ConfigureAwait(false);
         }
         return connection;

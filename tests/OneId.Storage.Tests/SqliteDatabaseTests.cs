@@ -39,6 +39,22 @@ public sealed class SqliteDatabaseTests
     }
 
     [Fact]
+    public async Task An_import_tuned_store_gives_its_connections_the_page_cache_map_and_checkpoint_size()
+    {
+        using var folder = new TempFolder();
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("x.db"), CancellationToken.None, tuning: new SqliteTuning(CacheMegabytes: 384, MmapMegabytes: 16, CheckpointMegabytes: 1024));
+
+        await using var connection = await store.Database.OpenConnectionAsync(CancellationToken.None);
+        await using var cmd = connection.CreateCommand();
+        cmd.CommandText = "PRAGMA cache_size";
+        Convert.ToInt64(await cmd.ExecuteScalarAsync()).Should().Be(-384 * 1024);
+        cmd.CommandText = "PRAGMA mmap_size";
+        Convert.ToInt64(await cmd.ExecuteScalarAsync()).Should().Be(16L * 1024 * 1024);
+        cmd.CommandText = "PRAGMA wal_autocheckpoint";
+        Convert.ToInt64(await cmd.ExecuteScalarAsync()).Should().Be(1024 * 256, "pages of 4 KiB");
+    }
+
+    [Fact]
     public void A_database_file_in_a_missing_folder_is_refused_with_the_path()
     {
         var open = () => StoreDatabase.Open("/no/such/folder/oneid.db");

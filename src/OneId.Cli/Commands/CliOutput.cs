@@ -23,7 +23,7 @@ internal static class CliOutput
     }
 
     /// <summary>Opens the graph named by --db, turning the usual mistakes into one readable line.</summary>
-    public static async Task<(SqlGraphStore? Store, int Exit)> OpenStoreAsync(string? db, CancellationToken ct)
+    public static async Task<(SqlGraphStore? Store, int Exit)> OpenStoreAsync(string? db, CancellationToken ct, SqliteTuning? tuning = null)
     {
         if (string.IsNullOrWhiteSpace(db))
         {
@@ -31,7 +31,7 @@ internal static class CliOutput
         }
         try
         {
-            return (await SqlGraphStore.OpenAsync(db, ct).ConfigureAwait(false), Ok);
+            return (await SqlGraphStore.OpenAsync(db, ct, tuning: tuning).ConfigureAwait(false), Ok);
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException or System.Net.Sockets.SocketException)
         {

@@ -56,8 +56,8 @@ public sealed class SqlGraphStore : IGraphStore
     }
 
     /// <summary>Opens a SQLite file or PostgreSQL connection string (see <see cref="StoreDatabase.Open"/>).</summary>
-    public static Task<SqlGraphStore> OpenAsync(string db, CancellationToken cancellationToken, string? tenant = null) =>
-        OpenAsync(StoreDatabase.Open(db, tenant), cancellationToken, ownsDatabase: true);
+    public static Task<SqlGraphStore> OpenAsync(string db, CancellationToken cancellationToken, string? tenant = null, SqliteTuning? tuning = null) =>
+        OpenAsync(StoreDatabase.Open(db, tenant, tuning), cancellationToken, ownsDatabase: true);
 
     private volatile IAttachmentWriter[] _attachmentWriters = [];
 
