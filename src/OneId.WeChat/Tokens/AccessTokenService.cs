@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -147,7 +146,7 @@ public sealed class AccessTokenService : IAccessTokenService
     /// <param name="rejected">Null for a normal get; the refused token (or "") for a refresh.</param>
     private async Task<AccessToken> ObtainAsync(TokenKey key, string? rejected, CancellationToken cancellationToken)
     {
-        var waited = Stopwatch.StartNew();
+        var waitStarted = _time.GetTimestamp();
         var loggedWait = false;
         while (true)
         {
@@ -170,7 +169,7 @@ public sealed class AccessTokenService : IAccessTokenService
             {
                 return stored.ToAccessToken();
             }
-            if (waited.Elapsed > _options.LeaseWaitTimeout)
+            if (_time.GetElapsedTime(waitStarted) > _options.LeaseWaitTimeout)
             {
                 throw new WeChatApiException($"token {key}", $"timed out after {_options.LeaseWaitTimeout} waiting for another OneId process to fetch the token", isTransient: true);
             }
@@ -179,7 +178,7 @@ public sealed class AccessTokenService : IAccessTokenService
                 WeChatLog.WaitingForLease(_logger, key.StoreKey);
                 loggedWait = true;
             }
-            await Task.Delay(_options.StorePollInterval, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_options.StorePollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
     }
 
