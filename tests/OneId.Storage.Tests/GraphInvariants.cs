@@ -111,7 +111,11 @@ public static class GraphInvariants
         var persons = new Dictionary<long, List<Identifier>>();
         await using (var cmd = connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT key, person_id FROM identifiers UNION ALL SELECT key, person_id FROM weak_identifiers";
+            // A merge only marks the absorbed person: an identifier belongs to the root of the person it names.
+            cmd.CommandText = """
+                SELECT i.key, COALESCE(p.merged_into, p.id) FROM identifiers i JOIN persons p ON p.id = i.person_id
+                UNION ALL SELECT w.key, COALESCE(p.merged_into, p.id) FROM weak_identifiers w JOIN persons p ON p.id = w.person_id
+                """;
             await using var reader = await cmd.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {

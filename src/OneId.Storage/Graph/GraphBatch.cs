@@ -5,9 +5,9 @@ namespace OneId.Storage.Graph;
 /// <summary>
 /// Applies a batch of observations in one write transaction: it loads, in bulk, every person the batch touches,
 /// applies <see cref="GraphRules"/> to each observation in order against that in-memory picture, and then writes
-/// the outcome with multi-row inserts and one set-based re-point for merges. Correct because nobody else can change
-/// the persons in between: on SQLite the batch is the one writer; on PostgreSQL it locks the persons holding its
-/// identifiers before it reads them (<see cref="GraphCommands.LockOwnersOfKeysAsync"/>), a new identifier or
+/// the outcome with multi-row inserts; a merge only marks the absorbed person (<see cref="GraphCommands.MarkMergedAsync"/>).
+/// Correct because nobody else can change the persons in between: on SQLite the batch is the one writer; on PostgreSQL
+/// it locks the persons holding its identifiers (their roots) before it reads them (<see cref="GraphCommands.LockOwnersOfKeysAsync"/>), a new identifier or
 /// observation key another writer commits first makes the insert fail and the batch run again, and its events are
 /// published last, in commit order. Per-statement overhead, not SQL work, is what limits a row-at-a-time writer, so
 /// this is what makes imports run near the speed of a plain upsert.
@@ -27,15 +27,25 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     private readonly Dictionary<string, ObserveResult> _keysInBatch = new(StringComparer.Ordinal);
     private readonly List<object?[]> _conflicts = [];
     private List<KeptApart> _keptApart = [];
+    private readonly List<long> _holderIds = [];
 
     private sealed class PersonWork(bool isNew)
     {
+        private HashSet<string>? _weakKeys;
+        private Dictionary<Identifier, Identifier>? _replacedBy;
+
         public bool IsNew { get; } = isNew;
         public HashSet<Identifier> Exclusive { get; } = [];
-        public HashSet<string> WeakKeys { get; } = new(StringComparer.Ordinal);
+
+        // Most persons hold no weak identifier and nothing replaced: those sets are made when first needed.
+        public HashSet<string> WeakKeys => _weakKeys ??= new(StringComparer.Ordinal);
+
+        public bool HasWeakKeys => _weakKeys is { Count: > 0 };
 
         /// <summary>Held identifiers that were replaced, with their successors (docs/model.md §3.9); usually empty.</summary>
-        public Dictionary<Identifier, Identifier> ReplacedBy { get; } = [];
+        public Dictionary<Identifier, Identifier> ReplacedBy => _replacedBy ??= [];
+
+        public bool HasReplaced => _replacedBy is { Count: > 0 };
     }
 
     public Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct) =>
@@ -201,7 +211,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     }
 
     /// <summary>The constraints between current holders; persons merged earlier in the batch speak for their roots.</summary>
-    private KeptApart[] KeptApartAmong(SortedSet<long> holders)
+    private KeptApart[] KeptApartAmong(List<long> holders)
     {
         if (_keptApart.Count == 0 || holders.Count < 2)
         {
@@ -231,18 +241,23 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
 
     private ObserveResult Apply(Observation observation)
     {
-        var holderIds = new SortedSet<long>();
+        // The holders in id order (usually none, one or two: a list, not a sorted set per observation).
+        var holderIds = _holderIds;
+        holderIds.Clear();
         foreach (var id in observation.Exclusive)
         {
-            if (_ownerOfKey.TryGetValue(id.ToString(), out var p))
+            if (_ownerOfKey.TryGetValue(id.ToString(), out var p) && !holderIds.Contains(p = Root(p)))
             {
-                holderIds.Add(Root(p));
+                holderIds.Add(p);
             }
         }
-        var holders = holderIds.Select(p => new PersonState(new PersonId(p), _persons[p].Exclusive)
+        holderIds.Sort();
+        var holders = holderIds.Count == 0 ? [] : new PersonState[holderIds.Count];
+        for (var h = 0; h < holders.Length; h++)
         {
-            Replaced = _persons[p].ReplacedBy.Count == 0 ? [] : _persons[p].ReplacedBy.Keys,
-        }).ToArray();
+            var work = _persons[holderIds[h]];
+            holders[h] = new PersonState(new PersonId(holderIds[h]), work.Exclusive) { Replaced = work.HasReplaced ? work.ReplacedBy.Keys : [] };
+        }
         var events = new List<GraphEvent>();
         var obsId = new ObservationId(sql.NextObservationId());
 
@@ -285,10 +300,16 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
                         work.Exclusive.Add(id);
                         _ownerOfKey[id.ToString()] = person;
                     }
-                    work.WeakKeys.UnionWith(gone.WeakKeys);
-                    foreach (var (old, successor) in gone.ReplacedBy)
+                    if (gone.HasWeakKeys)
                     {
-                        work.ReplacedBy[old] = successor;
+                        work.WeakKeys.UnionWith(gone.WeakKeys);
+                    }
+                    if (gone.HasReplaced)
+                    {
+                        foreach (var (old, successor) in gone.ReplacedBy)
+                        {
+                            work.ReplacedBy[old] = successor;
+                        }
                     }
                     _absorbedInto[absorbed.Value] = person;
                     _persons.Remove(absorbed.Value);
@@ -359,10 +380,10 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         await sql.InsertPersonsAsync(_newPersons.Select(id => (Id: id, Root: Root(id)))
             .Select(r => new object?[] { r.Id, now.ToUnixTimeMilliseconds(), r.Root != r.Id ? r.Root : null }).ToArray(), ct).ConfigureAwait(false);
 
-        // Persons that existed before the batch and were absorbed: their rows move to the survivor, set-wise.
+        // Persons that existed before the batch and were absorbed are marked merged into their survivor; their rows stay.
         var born = _newPersons.ToHashSet();
         var merges = _absorbedInto.Keys.Where(p => !born.Contains(p)).Select(p => (Old: p, Root: Root(p))).ToArray();
-        await sql.RepointMergedAsync(merges, ct).ConfigureAwait(false);
+        await sql.MarkMergedAsync(merges, ct).ConfigureAwait(false);
 
         await sql.InsertExclusiveAsync(_newExclusive.Select(r => new object?[] { r.Key, r.Type, r.Ns, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertWeakAsync(_newWeak.Select(r => new object?[] { r.Key, r.Type, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);

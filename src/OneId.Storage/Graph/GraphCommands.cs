@@ -49,18 +49,39 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     {
         if (Direct is { } direct)
         {
-            PersonId? found = null;
-            direct.Query("SELECT person_id FROM identifiers WHERE key = ?", key, row => found = new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)));
-            return found;
+            return direct.TryInt64(OwnerOfKeySqlite, key, out var owner) ? new PersonId(owner) : null;
         }
-        var cmd = Bind(Command("SELECT person_id FROM identifiers WHERE key = @key", "key"), key);
+        var cmd = Bind(Command(OwnerOfKeySql, "key"), key);
         var result = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         return result is null or DBNull ? null : new PersonId(Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    // ---- merges mark the absorbed person (persons.merged_into, kept flattened: always the root, never an alias) and
+    // ---- leave its rows where they are. So an identifier's person is the root of its person_id, and "the rows of
+    // ---- person P" are those of P and of the persons merged into P, one level deep.
+
+    /// <summary>The root of the person holding exclusive key @key.</summary>
+    private const string OwnerOfKeySql = "SELECT COALESCE(p.merged_into, p.id) FROM identifiers i JOIN persons p ON p.id = i.person_id WHERE i.key = @key";
+
+    private static readonly string OwnerOfKeySqlite = OwnerOfKeySql.Replace("@key", "?1", StringComparison.Ordinal);
+
+    /// <summary>Person @p and the persons merged into it: an IN list for person_id columns.</summary>
+    internal const string PersonAndAliases = "(SELECT @p UNION ALL SELECT id FROM persons WHERE merged_into = @p)";
+
+    /// <summary>The persons @persons (an array) and those merged into them: an IN list for person_id columns (PostgreSQL).</summary>
+    private const string PersonsAndAliases = "(SELECT id FROM persons WHERE id = ANY(@persons) OR merged_into = ANY(@persons))";
+
+    /// <summary>The exclusive identifiers with the root of their person: for reads that group or join by person.</summary>
+    internal const string IdentifierRoots = "(SELECT i.key, i.type, i.ns, i.replaced_by, COALESCE(p.merged_into, p.id) AS person_id FROM identifiers i JOIN persons p ON p.id = i.person_id)";
+
+    /// <summary>The weak identifiers with the root of their person.</summary>
+    internal const string WeakRoots = "(SELECT w.key, w.type, COALESCE(p.merged_into, p.id) AS person_id FROM weak_identifiers w JOIN persons p ON p.id = w.person_id)";
+
     public async Task<IReadOnlyList<PersonId>> FindWeakAsync(string key, CancellationToken ct)
     {
-        var cmd = Bind(Command("SELECT person_id FROM weak_identifiers WHERE key = @key ORDER BY person_id", "key"), key);
+        var cmd = Bind(Command("""
+            SELECT DISTINCT COALESCE(p.merged_into, p.id) FROM weak_identifiers w JOIN persons p ON p.id = w.person_id WHERE w.key = @key ORDER BY 1
+            """, "key"), key);
         var list = new List<PersonId>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -71,14 +92,15 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     }
 
     // Everything a person document needs, in one statement: its identifiers (0), aliases (1), creation time (2) and the
-    // profiles of its accepted observations (3). 0 in observations.status is ObservationStatus.Accepted.
+    // profiles of its accepted observations (3), its aliases' rows included (a phone both held is listed once). 0 in
+    // observations.status is ObservationStatus.Accepted.
     // A replaced identifier (4) also names its successor in the fifth column.
-    private const string PersonSql = """
-        SELECT CASE WHEN replaced_by IS NULL THEN 0 ELSE 4 END, key, 0, 0, replaced_by FROM identifiers WHERE person_id = @p
-        UNION ALL SELECT 0, key, 0, 0, CAST(NULL AS TEXT) FROM weak_identifiers WHERE person_id = @p
+    private const string PersonSql = $"""
+        SELECT CASE WHEN replaced_by IS NULL THEN 0 ELSE 4 END, key, 0, 0, replaced_by FROM identifiers WHERE person_id IN {PersonAndAliases}
+        UNION ALL SELECT DISTINCT 0, key, 0, 0, CAST(NULL AS TEXT) FROM weak_identifiers WHERE person_id IN {PersonAndAliases}
         UNION ALL SELECT 1, CAST(NULL AS TEXT), id, 0, CAST(NULL AS TEXT) FROM persons WHERE merged_into = @p
         UNION ALL SELECT 2, CAST(NULL AS TEXT), created_at, 0, CAST(NULL AS TEXT) FROM persons WHERE id = @p
-        UNION ALL SELECT 3, profile, id, at, CAST(NULL AS TEXT) FROM observations WHERE person_id = @p AND status = 0 AND profile IS NOT NULL
+        UNION ALL SELECT 3, profile, id, at, CAST(NULL AS TEXT) FROM observations WHERE person_id IN {PersonAndAliases} AND status = 0 AND profile IS NOT NULL
         """;
 
     /// <summary>The person <paramref name="id"/> names (it must be current, see <see cref="CurrentIdAsync"/>), in one statement.</summary>
@@ -139,7 +161,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async Task<IReadOnlyList<Identifier>> AllIdentifiersOfAsync(PersonId person, CancellationToken ct)
     {
-        var cmd = Bind(Command("SELECT key FROM identifiers WHERE person_id = @p UNION ALL SELECT key FROM weak_identifiers WHERE person_id = @p", "p"), person.Value);
+        var cmd = Bind(Command($"SELECT key FROM identifiers WHERE person_id IN {PersonAndAliases} UNION SELECT key FROM weak_identifiers WHERE person_id IN {PersonAndAliases}", "p"), person.Value);
         var list = new List<Identifier>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -278,8 +300,9 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
         // Round one in one round trip: lock the owners a lookup finds, then (a new snapshot, after the locks) read them again.
         var cmd = Bind(Command("""
-            SELECT p.id FROM persons p WHERE p.id IN (SELECT person_id FROM identifiers WHERE key = ANY(@keys)) ORDER BY p.id FOR UPDATE OF p;
-            SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)
+            SELECT p.id FROM persons p WHERE p.id IN (SELECT COALESCE(a.merged_into, a.id) FROM identifiers i JOIN persons a ON a.id = i.person_id WHERE i.key = ANY(@keys))
+                ORDER BY p.id FOR UPDATE OF p;
+            SELECT i.key, COALESCE(a.merged_into, a.id) FROM identifiers i JOIN persons a ON a.id = i.person_id WHERE i.key = ANY(@keys)
             """, "keys"), (object)keys.ToArray());
         for (var round = 1; ; round++)
         {
@@ -303,7 +326,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             }
             cmd = Bind(Command("""
                 SELECT id FROM persons WHERE id = ANY(@persons) ORDER BY id FOR UPDATE;
-                SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)
+                SELECT i.key, COALESCE(a.merged_into, a.id) FROM identifiers i JOIN persons a ON a.id = i.person_id WHERE i.key = ANY(@keys)
                 """, "persons", "keys"), missing, keys.ToArray());
         }
     }
@@ -317,12 +340,16 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var key in keys)
             {
-                direct.Query("SELECT person_id FROM identifiers WHERE key = ?", key, row => owners[key] = SQLitePCL.raw.sqlite3_column_int64(row, 0));
+                if (direct.TryInt64(OwnerOfKeySqlite, key, out var owner))
+                {
+                    owners[key] = owner;
+                }
             }
             return owners;
         }
         // PostgreSQL: one statement for the whole batch, the keys as one array.
-        var cmd = Bind(Command("SELECT key, person_id FROM identifiers WHERE key = ANY(@keys)", "keys"), (object)keys.ToArray());
+        var cmd = Bind(Command("SELECT i.key, COALESCE(p.merged_into, p.id) FROM identifiers i JOIN persons p ON p.id = i.person_id WHERE i.key = ANY(@keys)", "keys"),
+            (object)keys.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -343,13 +370,14 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var key in keys)
             {
-                direct.Query("SELECT id, status, person_id FROM observations WHERE key = ?", key, row => found[key] = (
+                direct.Query("SELECT o.id, o.status, COALESCE(p.merged_into, p.id) FROM observations o LEFT JOIN persons p ON p.id = o.person_id WHERE o.key = ?", key, row => found[key] = (
                     SQLitePCL.raw.sqlite3_column_int64(row, 0), SQLitePCL.raw.sqlite3_column_int(row, 1),
                     SQLitePCL.raw.sqlite3_column_type(row, 2) == SQLitePCL.raw.SQLITE_NULL ? null : SQLitePCL.raw.sqlite3_column_int64(row, 2)));
             }
             return found;
         }
-        var cmd = Bind(Command("SELECT key, id, status, person_id FROM observations WHERE key = ANY(@keys)", "keys"), (object)keys.ToArray());
+        var cmd = Bind(Command("SELECT o.key, o.id, o.status, COALESCE(p.merged_into, p.id) FROM observations o LEFT JOIN persons p ON p.id = o.person_id WHERE o.key = ANY(@keys)", "keys"),
+            (object)keys.ToArray());
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -361,8 +389,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         return found;
     }
 
+    /// <summary>The exclusive keys of these (root) persons, their aliases' included, each with the root.</summary>
     public Task<List<(string Key, long Person)>> ExclusiveKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
-        KeysOfPersonsAsync("SELECT key, person_id FROM identifiers WHERE person_id IN ({0})", persons, ct);
+        KeysOfPersonsAsync("identifiers", persons, ct);
+
+    private static readonly string ReplacedKeysSqlite =
+        $"SELECT key, replaced_by FROM identifiers WHERE person_id IN {PersonAndAliases.Replace("@p", "?1", StringComparison.Ordinal)} AND replaced_by IS NOT NULL";
 
     /// <summary>The replaced identifiers of these persons, with their successors (rare: only after a migration).</summary>
     public async Task<List<(string Key, long Person, string ReplacedBy)>> ReplacedKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct)
@@ -372,12 +404,15 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var person in persons)
             {
-                direct.Query("SELECT key, replaced_by FROM identifiers WHERE person_id = ? AND replaced_by IS NOT NULL", person,
+                direct.Query(ReplacedKeysSqlite, person,
                     row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person, SQLitePCL.raw.sqlite3_column_text(row, 1).utf8_to_string())));
             }
             return list;
         }
-        var cmd = Bind(Command("SELECT key, person_id, replaced_by FROM identifiers WHERE person_id = ANY(@persons) AND replaced_by IS NOT NULL", "persons"), (object)persons.ToArray());
+        var cmd = Bind(Command($"""
+            SELECT i.key, COALESCE(p.merged_into, p.id), i.replaced_by FROM identifiers i JOIN persons p ON p.id = i.person_id
+            WHERE i.person_id IN {PersonsAndAliases} AND i.replaced_by IS NOT NULL
+            """, "persons"), (object)persons.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -395,22 +430,31 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
     }
 
+    /// <summary>The weak keys of these (root) persons, their aliases' included, each with the root (a key may come twice).</summary>
     public Task<List<(string Key, long Person)>> WeakKeysOfPersonsAsync(IReadOnlyList<long> persons, CancellationToken ct) =>
-        KeysOfPersonsAsync("SELECT key, person_id FROM weak_identifiers WHERE person_id IN ({0})", persons, ct);
+        KeysOfPersonsAsync("weak_identifiers", persons, ct);
 
-    private async Task<List<(string, long)>> KeysOfPersonsAsync(string sql, IReadOnlyList<long> persons, CancellationToken ct)
+    private static readonly string ExclusiveKeysSqlite = KeysOfPersonSqlite("identifiers");
+    private static readonly string WeakKeysSqlite = KeysOfPersonSqlite("weak_identifiers");
+
+    private static string KeysOfPersonSqlite(string table) =>
+        $"SELECT key FROM {table} WHERE person_id = ?1 UNION ALL SELECT k.key FROM persons a JOIN {table} k ON k.person_id = a.id WHERE a.merged_into = ?1";
+
+    private async Task<List<(string, long)>> KeysOfPersonsAsync(string table, IReadOnlyList<long> persons, CancellationToken ct)
     {
         var list = new List<(string, long)>();
         if (Direct is { } direct)
         {
-            var single = sql.Replace("IN ({0})", "= ?", StringComparison.Ordinal);
+            // The person's own rows, then its aliases' (usually none: one probe of the merged_into index).
+            var single = table == "identifiers" ? ExclusiveKeysSqlite : WeakKeysSqlite;
             foreach (var person in persons)
             {
-                direct.Query(single, person, row => list.Add((SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), person)));
+                direct.Strings(single, person, list);
             }
             return list;
         }
-        var cmd = Bind(Command(sql.Replace("IN ({0})", "= ANY(@persons)", StringComparison.Ordinal), "persons"), (object)persons.ToArray());
+        var cmd = Bind(Command($"SELECT k.key, COALESCE(p.merged_into, p.id) FROM {table} k JOIN persons p ON p.id = k.person_id WHERE k.person_id IN {PersonsAndAliases}", "persons"),
+            (object)persons.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -479,7 +523,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         if (Direct is { } direct)
         {
             // Row at a time through the C API: no round trip to save in an embedded database, only binding cost.
-            direct.Insert($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES ({string.Join(',', columns.Select(_ => "?"))}){suffix}", rows);
+            direct.Execute($"INSERT INTO {table} ({string.Join(',', columns)}) VALUES ({string.Join(',', columns.Select(_ => "?"))}){suffix}", rows);
             return;
         }
         // PostgreSQL: the whole batch of a table in one statement, each column one array parameter, so the server
@@ -512,67 +556,39 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     }
 
     /// <summary>
-    /// Moves everything of each absorbed person to its survivor: identifiers, weak identifiers (a phone both held
-    /// stays once), observations, and the alias pointers, which stay one hop from the person they name.
+    /// Marks each absorbed person as merged into its survivor, and re-points the persons merged into it before, so that
+    /// <c>merged_into</c> always names a root. Nothing else moves: the absorbed person's identifiers, weak identifiers,
+    /// observations and keep-apart rows keep its id, and every read maps them to the root (see <see cref="PersonAndAliases"/>).
+    /// A merge costs two updates of the small persons table instead of rewriting every row the absorbed person held.
     /// </summary>
-    public async Task RepointMergedAsync(IReadOnlyList<(long Old, long Root)> merges, CancellationToken ct)
+    public async Task MarkMergedAsync(IReadOnlyList<(long Old, long Root)> merges, CancellationToken ct)
     {
         if (merges.Count == 0)
         {
             return;
         }
-        if (connection is not Microsoft.Data.Sqlite.SqliteConnection)
+        if (Direct is { } direct)
         {
-            // PostgreSQL: the map travels as two arrays and joins by UPDATE … FROM unnest(…). Citus's schema-based
-            // sharding routes these to the one worker holding the tenant's schema; a correlated subquery on a
-            // coordinator-local temp table it cannot route ("found no worker with all shard placements").
-            await using var pg = AdHoc("""
-                UPDATE persons p SET merged_into = m.root FROM unnest(@old, @root) AS m(old, root) WHERE p.merged_into = m.old;
-                UPDATE persons p SET merged_into = m.root FROM unnest(@old, @root) AS m(old, root) WHERE p.id = m.old;
-                UPDATE identifiers i SET person_id = m.root FROM unnest(@old, @root) AS m(old, root) WHERE i.person_id = m.old;
-                INSERT INTO weak_identifiers (key, type, person_id)
-                    SELECT w.key, w.type, m.root FROM weak_identifiers w JOIN unnest(@old, @root) AS m(old, root) ON w.person_id = m.old
-                    ON CONFLICT DO NOTHING;
-                DELETE FROM weak_identifiers w USING unnest(@old, @root) AS m(old, root) WHERE w.person_id = m.old;
-                UPDATE observations o SET person_id = m.root FROM unnest(@old, @root) AS m(old, root) WHERE o.person_id = m.old;
-                UPDATE keep_apart k SET a = m.root FROM unnest(@old, @root) AS m(old, root) WHERE k.a = m.old;
-                UPDATE keep_apart k SET b = m.root FROM unnest(@old, @root) AS m(old, root) WHERE k.b = m.old;
-                """);
-            AddParameter(pg, "old", merges.Select(m => m.Old).ToArray());
-            AddParameter(pg, "root", merges.Select(m => m.Root).ToArray());
-            await pg.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            var rows = merges.Select(m => new object?[] { m.Root, m.Old }).ToArray();
+            direct.Execute("UPDATE persons SET merged_into = ?1 WHERE merged_into = ?2", rows);
+            direct.Execute("UPDATE persons SET merged_into = ?1 WHERE id = ?2", rows);
             return;
         }
-        await using (var create = AdHoc("CREATE TEMP TABLE IF NOT EXISTS merge_map (old BIGINT PRIMARY KEY, root BIGINT NOT NULL); DELETE FROM merge_map;"))
-        {
-            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        await InsertRowsAsync("merge_map", ["old", "root"], "bb", merges.Select(m => new object?[] { m.Old, m.Root }).ToArray(), "", ct).ConfigureAwait(false);
-        // SQLite: IN (SELECT …) with a correlated value, not UPDATE … FROM: SQLite plans the latter as a scan of the big table.
-        await using var repoint = AdHoc("""
-            UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.merged_into)
-                WHERE merged_into IN (SELECT old FROM merge_map);
-            UPDATE persons SET merged_into = (SELECT root FROM merge_map WHERE old = persons.id)
-                WHERE id IN (SELECT old FROM merge_map);
-            UPDATE identifiers SET person_id = (SELECT root FROM merge_map WHERE old = identifiers.person_id)
-                WHERE person_id IN (SELECT old FROM merge_map);
-            INSERT INTO weak_identifiers (key, type, person_id)
-                SELECT w.key, w.type, (SELECT root FROM merge_map WHERE old = w.person_id) FROM weak_identifiers w
-                WHERE w.person_id IN (SELECT old FROM merge_map)
-                ON CONFLICT DO NOTHING;
-            DELETE FROM weak_identifiers WHERE person_id IN (SELECT old FROM merge_map);
-            UPDATE observations SET person_id = (SELECT root FROM merge_map WHERE old = observations.person_id)
-                WHERE person_id IN (SELECT old FROM merge_map);
-            UPDATE keep_apart SET a = (SELECT root FROM merge_map WHERE old = keep_apart.a) WHERE a IN (SELECT old FROM merge_map);
-            UPDATE keep_apart SET b = (SELECT root FROM merge_map WHERE old = keep_apart.b) WHERE b IN (SELECT old FROM merge_map);
-            DELETE FROM merge_map;
-            """);
-        await repoint.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        // PostgreSQL: the map travels as two arrays and joins by UPDATE … FROM unnest(…). Citus's schema-based sharding
+        // routes these to the one worker holding the tenant's schema; a correlated subquery on a coordinator-local temp
+        // table it cannot route ("found no worker with all shard placements").
+        var pg = Command("""
+            UPDATE persons p SET merged_into = m.root FROM unnest(@old, @root) AS m(old, root) WHERE p.merged_into = m.old;
+            UPDATE persons p SET merged_into = m.root FROM unnest(@old, @root) AS m(old, root) WHERE p.id = m.old
+            """, "old", "root");
+        pg.Parameters[0].Value = merges.Select(m => m.Old).ToArray();
+        pg.Parameters[1].Value = merges.Select(m => m.Root).ToArray();
+        await pg.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<(int Status, PersonId? Person)?> ObservationStatusAsync(ObservationId id, CancellationToken ct)
     {
-        var cmd = Bind(Command("SELECT status, person_id FROM observations WHERE id = @id", "id"), id.Value);
+        var cmd = Bind(Command("SELECT o.status, COALESCE(p.merged_into, p.id) FROM observations o LEFT JOIN persons p ON p.id = o.person_id WHERE o.id = @id", "id"), id.Value);
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         if (!await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -588,8 +604,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<IReadOnlyList<ObservationRecord>> ObservationsOfAsync(PersonId person, bool onlyAccepted, CancellationToken ct)
     {
         var cmd = Bind(Command(onlyAccepted
-            ? "SELECT id, ids, source, at, profile, status, replaces FROM observations WHERE person_id = @p AND status = 0 ORDER BY id" /* 0: ObservationStatus.Accepted */
-            : "SELECT id, ids, source, at, profile, status, replaces FROM observations WHERE person_id = @p ORDER BY id", "p"), person.Value);
+            ? $"SELECT id, ids, source, at, profile, status, replaces FROM observations WHERE person_id IN {PersonAndAliases} AND status = 0 ORDER BY id" /* 0: ObservationStatus.Accepted */
+            : $"SELECT id, ids, source, at, profile, status, replaces FROM observations WHERE person_id IN {PersonAndAliases} ORDER BY id", "p"), person.Value);
         var list = new List<ObservationRecord>();
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
@@ -610,8 +626,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
 
     public async Task DeleteIdentifiersOfAsync(PersonId person, CancellationToken ct)
     {
-        await Bind(Command("DELETE FROM identifiers WHERE person_id = @p", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        await Bind(Command("DELETE FROM weak_identifiers WHERE person_id = @p", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await Bind(Command($"DELETE FROM identifiers WHERE person_id IN {PersonAndAliases}", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await Bind(Command($"DELETE FROM weak_identifiers WHERE person_id IN {PersonAndAliases}", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     public async Task MoveObservationsAsync(IReadOnlyList<ObservationId> observations, PersonId owner, CancellationToken ct)
@@ -700,7 +716,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             await Bind(Command("UPDATE observations SET profile = NULL, ids = @ids WHERE id = @id", "ids", "id"),
                 SqlGraphStore.JoinIds(kept), o.Id.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await Bind(Command("DELETE FROM weak_identifiers WHERE person_id = @p AND type = 'phone'", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await Bind(Command($"DELETE FROM weak_identifiers WHERE person_id IN {PersonAndAliases} AND type = 'phone'", "p"), person.Value).ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         // Audit events name the identifiers they linked; phone numbers there are private data too.
         var history = await EventsOfAsync([.. await AliasesOfAsync(person, ct).ConfigureAwait(false), person], ct).ConfigureAwait(false);
         foreach (var e in history.Where(e => e.Identifiers.Any(i => i.Type == IdentifierType.Phone)))
@@ -750,10 +766,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
 
         var coverage = new List<AppCoverage>();
-        await using (var cmd = AdHoc("""
-            SELECT o.ns, COUNT(DISTINCT o.person_id),
-                   COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers u WHERE u.person_id = o.person_id AND u.type = 'unionid') THEN o.person_id END)
-            FROM identifiers o WHERE o.type = 'openid' AND o.replaced_by IS NULL GROUP BY o.ns ORDER BY o.ns
+        await using (var cmd = AdHoc($"""
+            WITH r AS MATERIALIZED {IdentifierRoots},
+                 u AS MATERIALIZED (SELECT DISTINCT person_id FROM r WHERE type = 'unionid')
+            SELECT o.ns, COUNT(DISTINCT o.person_id), COUNT(DISTINCT u.person_id)
+            FROM r o LEFT JOIN u ON u.person_id = o.person_id
+            WHERE o.type = 'openid' AND o.replaced_by IS NULL GROUP BY o.ns ORDER BY o.ns
             """))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
@@ -764,10 +782,10 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
 
         var overlap = new List<AppOverlap>();
-        await using (var cmd = AdHoc("""
-            SELECT a.ns, b.ns, COUNT(*) FROM identifiers a
-            JOIN identifiers b ON b.person_id = a.person_id AND b.type = 'openid' AND b.replaced_by IS NULL AND a.ns < b.ns
-            WHERE a.type = 'openid' AND a.replaced_by IS NULL GROUP BY a.ns, b.ns ORDER BY a.ns, b.ns
+        await using (var cmd = AdHoc($"""
+            WITH r AS MATERIALIZED (SELECT ns, person_id FROM {IdentifierRoots} x WHERE type = 'openid' AND replaced_by IS NULL)
+            SELECT a.ns, b.ns, COUNT(*) FROM r a JOIN r b ON b.person_id = a.person_id AND a.ns < b.ns
+            GROUP BY a.ns, b.ns ORDER BY a.ns, b.ns
             """))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
@@ -806,7 +824,18 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<bool> AnyKeepApartAsync(CancellationToken ct) =>
         await Command("SELECT 1 FROM keep_apart LIMIT 1").ExecuteScalarAsync(ct).ConfigureAwait(false) is not (null or DBNull);
 
-    /// <summary>The constraints naming any of <paramref name="persons"/> (rows exist in both directions, so a-side is enough).</summary>
+    // A keep-apart row names the persons as they were when it was made: each side is read as its root.
+    private const string KeptApartRoots = """
+        SELECT COALESCE(pa.merged_into, pa.id), COALESCE(pb.merged_into, pb.id) FROM keep_apart k
+        JOIN persons pa ON pa.id = k.a JOIN persons pb ON pb.id = k.b
+        """;
+
+    private static readonly string KeptApartSqlite = $"{KeptApartRoots} WHERE k.a IN {PersonAndAliases.Replace("@p", "?1", StringComparison.Ordinal)}";
+
+    /// <summary>
+    /// The constraints naming any of <paramref name="persons"/> (roots) or a person merged into one, as pairs of roots
+    /// (rows exist in both directions, so the a-side is enough).
+    /// </summary>
     public async Task<List<KeptApart>> KeptApartOfAsync(IReadOnlyList<long> persons, CancellationToken ct)
     {
         var list = new List<KeptApart>();
@@ -814,12 +843,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         {
             foreach (var person in persons)
             {
-                direct.Query("SELECT a, b FROM keep_apart WHERE a = ?", person,
+                direct.Query(KeptApartSqlite, person,
                     row => list.Add(new KeptApart(new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 0)), new PersonId(SQLitePCL.raw.sqlite3_column_int64(row, 1)))));
             }
             return list;
         }
-        var cmd = Bind(Command("SELECT a, b FROM keep_apart WHERE a = ANY(@persons)", "persons"), (object)persons.ToArray());
+        var cmd = Bind(Command($"{KeptApartRoots} WHERE k.a IN {PersonsAndAliases}", "persons"), (object)persons.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
@@ -833,7 +862,11 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
             [[a.Value, b.Value, at.ToUnixTimeMilliseconds()], [b.Value, a.Value, at.ToUnixTimeMilliseconds()]], "", ct);
 
     public async Task<int> DeleteKeepApartAsync(PersonId a, PersonId b, CancellationToken ct) =>
-        await Bind(Command("DELETE FROM keep_apart WHERE (a = @a AND b = @b) OR (a = @b AND b = @a)", "a", "b"), a.Value, b.Value)
+        await Bind(Command("""
+                DELETE FROM keep_apart
+                WHERE (a IN (SELECT id FROM persons WHERE id = @a OR merged_into = @a) AND b IN (SELECT id FROM persons WHERE id = @b OR merged_into = @b))
+                   OR (a IN (SELECT id FROM persons WHERE id = @b OR merged_into = @b) AND b IN (SELECT id FROM persons WHERE id = @a OR merged_into = @a))
+                """, "a", "b"), a.Value, b.Value)
             .ExecuteNonQueryAsync(ct).ConfigureAwait(false);
 
     // ---- conflicts
@@ -928,8 +961,8 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public async Task<List<(string Key, long Person)>> KeysWithPrefixAsync(string table, string prefix, int limit, CancellationToken ct)
     {
         var sql = connection is Microsoft.Data.Sqlite.SqliteConnection
-            ? $"SELECT key, person_id FROM {table} WHERE key >= @lo AND key < @hi ORDER BY key LIMIT @limit"
-            : $"SELECT key, person_id FROM {table} WHERE key LIKE @like ESCAPE '\\' ORDER BY key LIMIT @limit";
+            ? $"SELECT k.key, COALESCE(p.merged_into, p.id) FROM {table} k JOIN persons p ON p.id = k.person_id WHERE k.key >= @lo AND k.key < @hi ORDER BY k.key LIMIT @limit"
+            : $"SELECT k.key, COALESCE(p.merged_into, p.id) FROM {table} k JOIN persons p ON p.id = k.person_id WHERE k.key LIKE @like ESCAPE '\\' ORDER BY k.key LIMIT @limit";
         var cmd = connection is Microsoft.Data.Sqlite.SqliteConnection
             ? Bind(Command(sql, "lo", "hi", "limit"), prefix, prefix + "􏿿", limit)
             : Bind(Command(sql, "like", "limit"), EscapeLike(prefix) + "%", limit);
@@ -939,7 +972,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     /// <summary>Rows whose value (after <c>type:namespace:</c>) starts with <paramref name="valuePrefix"/>; a scan, bounded by the limit.</summary>
     public async Task<List<(string Key, long Person)>> KeysWithValuePrefixAsync(string table, string valuePrefix, int limit, CancellationToken ct)
     {
-        var cmd = Bind(Command($"SELECT key, person_id FROM {table} WHERE key LIKE @like ESCAPE '\\' LIMIT @limit", "like", "limit"),
+        var cmd = Bind(Command($"SELECT k.key, COALESCE(p.merged_into, p.id) FROM {table} k JOIN persons p ON p.id = k.person_id WHERE k.key LIKE @like ESCAPE '\\' LIMIT @limit", "like", "limit"),
             "%:" + EscapeLike(valuePrefix) + "%", limit * 4);
         var rows = await ReadKeyPersonsAsync(cmd, ct).ConfigureAwait(false);
         // LIKE matched the text anywhere after a colon (and case-insensitively on SQLite): keep true value prefixes.
@@ -949,7 +982,10 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     /// <summary>Persons whose accepted observations carry a nickname containing <paramref name="text"/>; a scan, bounded by the limit.</summary>
     public async Task<List<(string Nickname, long Person)>> PersonsByNicknameAsync(string text, int limit, CancellationToken ct)
     {
-        var cmd = Bind(Command("SELECT profile, person_id FROM observations WHERE status = 0 AND person_id IS NOT NULL AND profile LIKE @like ESCAPE '\\' LIMIT @limit", "like", "limit"),
+        var cmd = Bind(Command("""
+            SELECT o.profile, COALESCE(p.merged_into, p.id) FROM observations o JOIN persons p ON p.id = o.person_id
+            WHERE o.status = 0 AND o.profile LIKE @like ESCAPE '\' LIMIT @limit
+            """, "like", "limit"),
             // Profiles are stored as JSON, where non-ASCII text is \u-escaped: match the text as it is stored.
             "%" + EscapeLike(System.Text.Json.JsonEncodedText.Encode(text).ToString()) + "%", limit * 4);
         var list = new List<(string, long)>();

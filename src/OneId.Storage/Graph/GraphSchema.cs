@@ -54,8 +54,8 @@ public static class GraphSchema
         ALTER TABLE observations ADD COLUMN replaces TEXT NULL;
         """;
 
-    // Keep-apart rows are stored in both directions, so "whom is p kept apart from" is one index lookup; merges
-    // re-point them like identifiers. Conflicts are the rejected observations with what they dispute and how an
+    // Keep-apart rows are stored in both directions, so "whom is p kept apart from" is one index lookup; like every
+    // row of an absorbed person they keep its id after a merge and are read as its root (persons.merged_into). Conflicts are the rejected observations with what they dispute and how an
     // operator closed them; rejected observations from before this table get a row without disputes.
     private const string OperatorTables = """
                 CREATE TABLE keep_apart (

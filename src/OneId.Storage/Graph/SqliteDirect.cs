@@ -23,7 +23,8 @@ internal sealed class SqliteDirect(sqlite3 db) : IDisposable
         return PerHandle.GetValue(handle, h => new SqliteDirect(h));
     }
 
-    public void Insert(string sql, IReadOnlyList<object?[]> rows)
+    /// <summary>Runs a statement once per row of parameters (inserts, updates).</summary>
+    public void Execute(string sql, IReadOnlyList<object?[]> rows)
     {
         var (db, stmt) = Prepare(sql);
         foreach (var row in rows)
@@ -52,6 +53,44 @@ internal sealed class SqliteDirect(sqlite3 db) : IDisposable
             while ((step = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
             {
                 row(stmt);
+            }
+            Check(db, step);
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
+    }
+
+    /// <summary>Runs a one-parameter query for one integer: false when it returns no row. No closure, no boxing.</summary>
+    public bool TryInt64(string sql, string parameter, out long value)
+    {
+        var (db, stmt) = Prepare(sql);
+        Check(db, raw.sqlite3_bind_text(stmt, 1, parameter));
+        try
+        {
+            var step = raw.sqlite3_step(stmt);
+            Check(db, step);
+            value = step == raw.SQLITE_ROW ? raw.sqlite3_column_int64(stmt, 0) : 0;
+            return step == raw.SQLITE_ROW;
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
+    }
+
+    /// <summary>Runs a query by one integer and adds the first column of each row, with <paramref name="parameter"/>, to <paramref name="into"/>.</summary>
+    public void Strings(string sql, long parameter, List<(string, long)> into)
+    {
+        var (db, stmt) = Prepare(sql);
+        Check(db, raw.sqlite3_bind_int64(stmt, 1, parameter));
+        try
+        {
+            int step;
+            while ((step = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+            {
+                into.Add((raw.sqlite3_column_text(stmt, 0).utf8_to_string(), parameter));
             }
             Check(db, step);
         }

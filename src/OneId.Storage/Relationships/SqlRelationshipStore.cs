@@ -1,13 +1,14 @@
 using System.Data.Common;
 using Dapper;
 using OneId.Graph;
+using OneId.Storage.Graph;
 
 namespace OneId.Storage.Relationships;
 
 /// <summary>
 /// Relationships in one tenant's database, beside the graph (docs/model.md §3.10). Rows are keyed by the identifier
-/// they were seen with; counts join them to the graph's <c>identifiers</c> table, which always names the identifier's
-/// current person, so merges and splits are reflected without rewriting a row. Every upsert carries the time of its
+/// they were seen with; counts join them to the graph's <c>identifiers</c> table, read with the root of each
+/// identifier's person (a merge only marks the absorbed person), so merges and splits are reflected without rewriting a row. Every upsert carries the time of its
 /// evidence and changes a row only when that time is newer than the row's (<c>state_at</c>): retries and pushes
 /// processed out of order never put an older state back. WeChat's CreateTime counts whole seconds: follows whose times
 /// fall in one second are ordered by when the hub received them (<see cref="EvidenceArrival"/>), so the later-arriving
@@ -415,27 +416,27 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         CommandDefinition Q(string sql, object? args = null) => new(sql, args, cancellationToken: cancellationToken);
 
         // Distinct persons: a person following two OAs, or with two openids of one OA after a merge, counts once.
-        var followers = await c.ExecuteScalarAsync<long>(Q("""
-            SELECT COUNT(DISTINCT i.person_id) FROM rel_follows f JOIN identifiers i ON i.key = f.identifier WHERE f.following = 1
+        var followers = await c.ExecuteScalarAsync<long>(Q($"""
+            SELECT COUNT(DISTINCT i.person_id) FROM rel_follows f JOIN {GraphCommands.IdentifierRoots} i ON i.key = f.identifier WHERE f.following = 1
             """)).ConfigureAwait(false);
-        var perApp = (await c.QueryAsync<(string, long)>(Q("""
-            SELECT f.appid, COUNT(DISTINCT i.person_id) FROM rel_follows f JOIN identifiers i ON i.key = f.identifier
+        var perApp = (await c.QueryAsync<(string, long)>(Q($"""
+            SELECT f.appid, COUNT(DISTINCT i.person_id) FROM rel_follows f JOIN {GraphCommands.IdentifierRoots} i ON i.key = f.identifier
             WHERE f.following = 1 GROUP BY f.appid ORDER BY f.appid
             """)).ConfigureAwait(false)).ToDictionary(r => r.Item1, r => r.Item2, StringComparer.Ordinal);
-        var contacts = await c.ExecuteScalarAsync<long>(Q("""
-            SELECT COUNT(DISTINCT i.person_id) FROM rel_contacts r JOIN identifiers i ON i.key = r.identifier WHERE r.active = 1
+        var contacts = await c.ExecuteScalarAsync<long>(Q($"""
+            SELECT COUNT(DISTINCT i.person_id) FROM rel_contacts r JOIN {GraphCommands.IdentifierRoots} i ON i.key = r.identifier WHERE r.active = 1
             """)).ConfigureAwait(false);
-        var perCorp = (await c.QueryAsync<(string, long)>(Q("""
-            SELECT r.corp, COUNT(DISTINCT i.person_id) FROM rel_contacts r JOIN identifiers i ON i.key = r.identifier
+        var perCorp = (await c.QueryAsync<(string, long)>(Q($"""
+            SELECT r.corp, COUNT(DISTINCT i.person_id) FROM rel_contacts r JOIN {GraphCommands.IdentifierRoots} i ON i.key = r.identifier
             WHERE r.active = 1 GROUP BY r.corp ORDER BY r.corp
             """)).ConfigureAwait(false)).ToDictionary(r => r.Item1, r => r.Item2, StringComparer.Ordinal);
-        var channels = (await c.QueryAsync<(string, string, string, long, long, long)>(Q("""
+        var channels = (await c.QueryAsync<(string, string, string, long, long, long)>(Q($"""
             SELECT ch.kind, ch.owner, ch.channel, COUNT(DISTINCT i.person_id),
-                   COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers j JOIN rel_contacts r ON r.identifier = j.key
-                                                    WHERE j.person_id = i.person_id) THEN i.person_id END),
-                   COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM identifiers j JOIN rel_contacts r ON r.identifier = j.key
-                                                    WHERE j.person_id = i.person_id AND r.active = 1) THEN i.person_id END)
-            FROM rel_channels ch JOIN identifiers i ON i.key = ch.identifier
+                   COUNT(DISTINCT CASE WHEN i.person_id IN (SELECT j.person_id FROM {GraphCommands.IdentifierRoots} j JOIN rel_contacts r ON r.identifier = j.key)
+                                       THEN i.person_id END),
+                   COUNT(DISTINCT CASE WHEN i.person_id IN (SELECT j.person_id FROM {GraphCommands.IdentifierRoots} j JOIN rel_contacts r ON r.identifier = j.key
+                                                            WHERE r.active = 1) THEN i.person_id END)
+            FROM rel_channels ch JOIN {GraphCommands.IdentifierRoots} i ON i.key = ch.identifier
             GROUP BY ch.kind, ch.owner, ch.channel ORDER BY ch.kind, ch.owner, ch.channel
             """)).ConfigureAwait(false)).Select(r => new ChannelCount(r.Item1, r.Item2, r.Item3, r.Item4, r.Item5, r.Item6)).ToArray();
 
@@ -448,7 +449,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             // history row before it. LEAD gives each row the time of the next one, so a row is a period of one state
             // [at, until); rows of one second are ordered by arrival, and at a full tie the end comes last, as in
             // rel_follows. A person counts once per day in all, and once per OA.
-            var rows = (await c.QueryAsync<(long, string, long)>(Q("""
+            var rows = (await c.QueryAsync<(long, string, long)>(Q($"""
                 WITH RECURSIVE days(d) AS (SELECT CAST(@first AS BIGINT) UNION ALL SELECT d + 86400000 FROM days WHERE d < @last),
                 periods AS (
                     SELECT identifier, appid, following, at,
@@ -457,7 +458,7 @@ public sealed class SqlRelationshipStore : IRelationshipStore
                 followed AS (
                     SELECT days.d, p.appid, i.person_id FROM days
                     JOIN periods p ON p.following = 1 AND p.at < days.d + 86400000 AND (p.until IS NULL OR p.until >= days.d + 86400000)
-                    JOIN identifiers i ON i.key = p.identifier)
+                    JOIN {GraphCommands.IdentifierRoots} i ON i.key = p.identifier)
                 SELECT d, '', COUNT(DISTINCT person_id) FROM followed GROUP BY d
                 UNION ALL
                 SELECT d, appid, COUNT(DISTINCT person_id) FROM followed GROUP BY d, appid
