@@ -159,14 +159,28 @@ public static class SandboxMode
 /// <summary>A hub and a sandbox running together in this process.</summary>
 public sealed class SandboxedHub : IAsyncDisposable
 {
-    private readonly Func<Microsoft.AspNetCore.Builder.WebApplication> _build;
+    private readonly Func<Uri, Microsoft.AspNetCore.Builder.WebApplication> _build;
+    private readonly List<Microsoft.AspNetCore.Builder.WebApplication> _moreHubs = [];
 
-    private SandboxedHub(RunningSandbox sandbox, Func<Microsoft.AspNetCore.Builder.WebApplication> build, Microsoft.AspNetCore.Builder.WebApplication hub, Uri hubAddress)
+    private SandboxedHub(RunningSandbox sandbox, Func<Uri, Microsoft.AspNetCore.Builder.WebApplication> build, Microsoft.AspNetCore.Builder.WebApplication hub, Uri hubAddress)
     {
         Sandbox = sandbox;
         _build = build;
         Hub = hub;
         HubAddress = hubAddress;
+    }
+
+    /// <summary>
+    /// Starts one more hub instance over the same database and sandbox (its own host, DI container, caches and
+    /// connection pool), as another machine of a deployment; pushes still go to the first hub. Stopped with this one.
+    /// </summary>
+    public async Task<Uri> StartAnotherHubAsync(CancellationToken cancellationToken)
+    {
+        var address = new Uri($"http://127.0.0.1:{SandboxMode.FreePort()}/");
+        var hub = _build(address);
+        _moreHubs.Add(hub);
+        await hub.StartAsync(cancellationToken).ConfigureAwait(false);
+        return address;
     }
 
     public RunningSandbox Sandbox { get; }
@@ -178,7 +192,7 @@ public sealed class SandboxedHub : IAsyncDisposable
     {
         await Hub.StopAsync(cancellationToken).ConfigureAwait(false);
         await Hub.DisposeAsync().ConfigureAwait(false);
-        Hub = _build();
+        Hub = _build(HubAddress);
         await Hub.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -196,20 +210,20 @@ public sealed class SandboxedHub : IAsyncDisposable
         var sandbox = await SandboxHost.StartAsync(world, new SandboxHostOptions { Port = sandboxPort, Clock = clock }, cancellationToken).ConfigureAwait(false);
         try
         {
-            Microsoft.AspNetCore.Builder.WebApplication Build() => HubApplication.Build(new HubLaunch
+            Microsoft.AspNetCore.Builder.WebApplication Build(Uri address) => HubApplication.Build(new HubLaunch
             {
                 Database = database,
-                Urls = [hubAddress.AbsoluteUri.TrimEnd('/')],
+                Urls = [address.AbsoluteUri.TrimEnd('/')],
                 MinimumLogLevel = logLevel,
                 Configure = o =>
                 {
-                    SandboxMode.Configure(o, sandbox, hubAddress);
+                    SandboxMode.Configure(o, sandbox, address);
                     configure?.Invoke(o);
                 },
                 // One clock for both: codes, windows and token lifetimes agree when the story moves time forward.
                 ConfigureBuilder = b => b.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock)),
             });
-            var hub = Build();
+            var hub = Build(hubAddress);
             await hub.StartAsync(cancellationToken).ConfigureAwait(false);
             return new SandboxedHub(sandbox, Build, hub, hubAddress);
         }
@@ -222,6 +236,11 @@ public sealed class SandboxedHub : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var more in _moreHubs)
+        {
+            await more.StopAsync().ConfigureAwait(false);
+            await more.DisposeAsync().ConfigureAwait(false);
+        }
         await Hub.StopAsync().ConfigureAwait(false);
         await Hub.DisposeAsync().ConfigureAwait(false);
         await Sandbox.DisposeAsync().ConfigureAwait(false);

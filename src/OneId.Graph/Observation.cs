@@ -69,6 +69,13 @@ public sealed record Observation
     /// </summary>
     public string? Key { get; init; }
 
+    /// <summary>
+    /// A row that must be committed with this observation or not at all (a login's session): the store writes it in
+    /// the observation's transaction, whatever the outcome (accepted, rejected, linked nothing, applied before). Null
+    /// for most observations.
+    /// </summary>
+    public ObservationAttachment? Attachment { get; init; }
+
     /// <summary>"New B replaces old A" statements; both are in <see cref="Identifiers"/>. Empty for most observations.</summary>
     public IReadOnlyList<Replacement> Replacements { get; }
 
@@ -78,6 +85,13 @@ public sealed record Observation
     /// <summary>The identifiers that only attach (phones).</summary>
     public IReadOnlyList<Identifier> Weak { get; }
 }
+
+/// <summary>
+/// Something written in the same transaction as an observation, by the store that holds both. The graph does not look
+/// inside it: the store writes the kinds it has a writer for, given the observation's outcome (the person it
+/// resolved to), and fails the whole write on a kind it has no writer for rather than drop it.
+/// </summary>
+public abstract record ObservationAttachment;
 
 /// <summary>What the graph keeps of an observation once stored.</summary>
 public sealed record ObservationRecord(

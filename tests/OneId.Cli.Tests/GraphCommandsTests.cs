@@ -36,6 +36,31 @@ public abstract class GraphCommandsContract : IDisposable
     }
 
     [Fact]
+    public async Task Bench_login_with_several_hubs_measures_them_over_one_database_and_refuses_bad_counts()
+    {
+        var db = await NewDatabaseAsync();
+
+        var result = await OneIdCli.RunAsync("bench", "login", "--logins", "40", "--concurrency", "4", "--hubs", "2", "--db", db, "--json");
+
+        result.ExitCode.Should().Be(0, result.StdErr);
+        result.StdOut.Should().Contain("2 hubs, one database").And.Contain("2 hubs ÷ 1 hub:");
+        using var doc = JsonDocument.Parse(result.Lines[^1]);
+        var root = doc.RootElement;
+        root.GetProperty("hubs").GetInt32().Should().Be(2);
+        root.GetProperty("errors").GetInt32().Should().Be(0);
+        root.GetProperty("hubs_errors").GetInt32().Should().Be(0);
+        root.GetProperty("hubs_logins_per_s").GetDouble().Should().BePositive();
+        root.GetProperty("cpu_ratio").GetDouble().Should().BePositive();
+        root.GetProperty("hubs_ratio").GetDouble().Should().BeApproximately(root.GetProperty("hubs_logins_per_s").GetDouble() / root.GetProperty("logins_per_s").GetDouble(), 0.01);
+        foreach (var bad in new[] { "0", "17", "-1" })
+        {
+            var refused = await OneIdCli.RunAsync("bench", "login", "--hubs", bad, "--db", db);
+            refused.ExitCode.Should().Be(2, $"--hubs {bad}");
+            refused.StdErr.Trim().Should().Be("oneid: --hubs must be between 1 and 16");
+        }
+    }
+
+    [Fact]
     public async Task Import_applies_the_valid_lines_reports_each_invalid_one_and_exits_1()
     {
         var db = await NewDatabaseAsync();

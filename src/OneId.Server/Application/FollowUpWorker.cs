@@ -30,6 +30,9 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
     private readonly string _owner = "followup-" + Guid.NewGuid().ToString("N")[..12];
 
+    /// <summary>When this instance last took or renewed each tenant's lease (it holds it for <see cref="Lease"/> from then).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _leasedAt = new(StringComparer.Ordinal);
+
     /// <summary>How far behind the event log the follow-ups are, per tenant (events not yet followed up).</summary>
     public static System.Collections.Concurrent.ConcurrentDictionary<string, long> Lag { get; } = new(StringComparer.Ordinal);
 
@@ -112,9 +115,21 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
     private async Task PassAsync(HubTenant tenant, CancellationToken ct)
     {
         var cursors = tenant.WebhookCursors;
+        // A pass follows every graph write (a login burst wakes it per group commit): while this instance holds a
+        // lease taken less than a third of its length ago, nobody else can hold it, and renewing it would be two
+        // more writes queuing with the logins' own.
         var leasedAt = time.GetUtcNow();
-        if (!await cursors.TryLeaseWebhookAsync(CheckpointName, _owner, leasedAt + Lease, ct).ConfigureAwait(false))
+        if (_leasedAt.TryGetValue(tenant.Name, out var held) && leasedAt >= held && leasedAt - held < Lease / 3)
         {
+            leasedAt = held;
+        }
+        else if (await cursors.TryLeaseWebhookAsync(CheckpointName, _owner, leasedAt + Lease, ct).ConfigureAwait(false))
+        {
+            _leasedAt[tenant.Name] = leasedAt;
+        }
+        else
+        {
+            _leasedAt.TryRemove(tenant.Name, out _);
             return; // another instance follows up now
         }
         var wecomFollowUps = ProviderConversions.Applies(tenant.Options) || SelfBuiltLinks.Applies(tenant.Options);
@@ -144,8 +159,10 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
                     leasedAt = time.GetUtcNow();
                     if (!await cursors.TryLeaseWebhookAsync(CheckpointName, _owner, leasedAt + Lease, ct).ConfigureAwait(false))
                     {
+                        _leasedAt.TryRemove(tenant.Name, out _);
                         return;
                     }
+                    _leasedAt[tenant.Name] = leasedAt;
                 }
                 if (e.Kind == GraphEventKind.IdentifierReplaced)
                 {

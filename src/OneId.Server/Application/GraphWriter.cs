@@ -20,11 +20,16 @@ public sealed partial class GraphWriter(WebhookSignal signal, FollowUpSignal fol
             new GroupCommit<Observation, ObserveResult>((batch, ct) => tenant.Graph.ObserveManyAsync(batch, ct)))).Value;
 
     /// <summary>Observes <paramref name="identifiers"/> (nulls skipped) together, now, from <paramref name="source"/>.</summary>
-    public Task<ObserveResult> RecordAsync(HubTenant tenant, string source, IEnumerable<Identifier?> identifiers, IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken)
+    public Task<ObserveResult> RecordAsync(HubTenant tenant, string source, IEnumerable<Identifier?> identifiers, IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken) =>
+        RecordAsync(tenant, source, identifiers, profile, null, cancellationToken);
+
+    /// <summary>As <see cref="RecordAsync(HubTenant, string, IEnumerable{Identifier?}, IEnumerable{ProfileAttribute}?, CancellationToken)"/>, committing <paramref name="attachment"/> with the observation.</summary>
+    public Task<ObserveResult> RecordAsync(HubTenant tenant, string source, IEnumerable<Identifier?> identifiers, IEnumerable<ProfileAttribute>? profile,
+        ObservationAttachment? attachment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
         var ids = identifiers.Where(i => i is not null).Select(i => i!.Value).ToArray();
-        return SubmitAsync(tenant, new Observation(ids, source, time.GetUtcNow(), profile), cancellationToken);
+        return SubmitAsync(tenant, new Observation(ids, source, time.GetUtcNow(), profile) { Attachment = attachment }, cancellationToken);
     }
 
     /// <summary>Observes <paramref name="identifiers"/> together, now, saying that each replacement's new id replaces its old one (docs/model.md §3.9).</summary>

@@ -12,12 +12,17 @@ namespace OneId.Server.Application;
 /// </summary>
 public sealed class IdentityRecorder(GraphWriter writer)
 {
+    public Task<ObserveResult> RecordAppUserAsync(HubTenant tenant, AppOptions app, string source, OpenId openId, UnionId? unionId,
+        IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken) =>
+        RecordAppUserAsync(tenant, app, source, openId, unionId, profile, null, cancellationToken);
+
+    /// <summary>As the overload without it, committing <paramref name="attachment"/> (a login's session) with the observation.</summary>
     public async Task<ObserveResult> RecordAppUserAsync(HubTenant tenant, AppOptions app, string source, OpenId openId, UnionId? unionId,
-        IEnumerable<ProfileAttribute>? profile, CancellationToken cancellationToken)
+        IEnumerable<ProfileAttribute>? profile, ObservationAttachment? attachment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(app);
         return await writer.RecordAsync(tenant, source,
-            [WeChatIdentifiers.OpenId(app.AppId, openId), WeChatIdentifiers.UnionId(app, unionId)], profile, cancellationToken).ConfigureAwait(false);
+            [WeChatIdentifiers.OpenId(app.AppId, openId), WeChatIdentifiers.UnionId(app, unionId)], profile, attachment, cancellationToken).ConfigureAwait(false);
     }
 }

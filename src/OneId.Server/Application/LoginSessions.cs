@@ -13,40 +13,29 @@ namespace OneId.Server.Application;
 /// The hub's own login state: an opaque, revocable, expiring token <c>oneids.{tenant}.{random}</c> (only its hash is
 /// stored). For Mini Programs it stands for the session_key, which stays on the server encrypted and is never returned.
 /// </summary>
-public sealed class LoginSessions(TenantRegistry tenants, DataProtector protector, IOptions<HubOptions> options, TimeProvider time) : IAsyncDisposable
+public sealed class LoginSessions(TenantRegistry tenants, DataProtector protector, IOptions<HubOptions> options, TimeProvider time)
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<GroupCommit<NewSession, int>>> _writers = new(StringComparer.Ordinal);
-
-    private GroupCommit<NewSession, int> Writer(HubTenant tenant) =>
-        _writers.GetOrAdd(tenant.Name, _ => new Lazy<GroupCommit<NewSession, int>>(() =>
-            new GroupCommit<NewSession, int>(async (batch, ct) =>
-            {
-                await tenant.Sessions.AddSessionsAsync(batch, ct).ConfigureAwait(false);
-                return batch.Select(_ => 1).ToArray();
-            }))).Value;
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
-        {
-            await writer.Value.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
     public sealed record Session(HubTenant Tenant, string TokenHash, StoredSession Stored)
     {
         public string AppId => Stored.AppId;
         public string OpenId => Stored.OpenId;
     }
 
-    public async Task<(string Token, DateTimeOffset ExpiresAt)> CreateAsync(HubTenant tenant, string appId, string openId, PersonId? person, string? sessionKey, CancellationToken cancellationToken)
+    /// <summary>A login about to be written: its token, and the session row that its observation carries (<see cref="Observation.Attachment"/>).</summary>
+    public sealed record NewLogin(string Token, DateTimeOffset ExpiresAt, NewSession Row);
+
+    /// <summary>
+    /// A new login of <paramref name="openId"/>: the token is valid once its row is committed, which happens in the
+    /// login's graph write (the flow attaches <see cref="NewLogin.Row"/> to its observation), so a login either has
+    /// both its observation and its session or neither.
+    /// </summary>
+    public NewLogin New(HubTenant tenant, string appId, string openId, string? sessionKey)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var token = $"oneids.{tenant.Name}.{ApiKeys.Base64Url(RandomNumberGenerator.GetBytes(32))}";
         var expires = time.GetUtcNow().AddMinutes(options.Value.SessionMinutes);
         var stored = sessionKey is null ? "" : protector.Protect(sessionKey, AssociatedData(appId, openId));
-        await Writer(tenant).SubmitAsync(new NewSession(ApiKeys.Hash(token), appId, openId, person, stored, expires), cancellationToken).ConfigureAwait(false);
-        return (token, expires);
+        return new NewLogin(token, expires, new NewSession(ApiKeys.Hash(token), appId, openId, stored, expires));
     }
 
     /// <summary>The live session of a login token, or null (unknown, expired, revoked, or not a login token).</summary>

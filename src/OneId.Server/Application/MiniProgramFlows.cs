@@ -33,9 +33,10 @@ public sealed class MiniProgramFlows(MiniProgramClient mini, ComponentClient com
         var session = app.ActsThroughPlatform
             ? await component.Code2SessionAsync(AppId.Parse(app.ComponentAppId!), AppId.Parse(app.AppId), code, cancellationToken).ConfigureAwait(false)
             : await mini.Code2SessionAsync(AppId.Parse(app.AppId), code, cancellationToken).ConfigureAwait(false);
-        var result = await recorder.RecordAppUserAsync(tenant, app, $"mp.login:{app.AppId}", session.OpenId, session.UnionId, null, cancellationToken).ConfigureAwait(false);
-        var (token, expires) = await sessions.CreateAsync(tenant, app.AppId, session.OpenId.Value, result.Person, session.SessionKey, cancellationToken).ConfigureAwait(false);
-        return new LoginOutcome(token, result.Person, session.OpenId, session.UnionId, result.NewPerson, expires);
+        // The session row rides with the observation: one transaction (shared with the logins around it) writes both.
+        var login = sessions.New(tenant, app.AppId, session.OpenId.Value, session.SessionKey);
+        var result = await recorder.RecordAppUserAsync(tenant, app, $"mp.login:{app.AppId}", session.OpenId, session.UnionId, null, login.Row, cancellationToken).ConfigureAwait(false);
+        return new LoginOutcome(login.Token, result.Person, session.OpenId, session.UnionId, result.NewPerson, login.ExpiresAt);
     }
 
     public async Task<LinkOutcome> UserInfoAsync(LoginSessions.Session session, AppOptions app, MiniProgramOpenDataInput input, CancellationToken cancellationToken)

@@ -59,9 +59,9 @@ public sealed class WebLoginFlows(WeChatOAuthClient oauth, ComponentClient compo
             ? await oauth.GetUserInfoAsync(token.AccessToken, token.OpenId, cancellationToken: cancellationToken).ConfigureAwait(false)
             : null;
         var unionId = token.UnionId ?? info?.UnionId;
-        var result = await recorder.RecordAppUserAsync(tenant, app, $"oa.oauth:{app.AppId}", token.OpenId, unionId, ProfileOf(info), cancellationToken).ConfigureAwait(false);
-        var (hubToken, _) = await sessions.CreateAsync(tenant, app.AppId, token.OpenId.Value, result.Person, null, cancellationToken).ConfigureAwait(false);
-        return (new OAuthResult(hubToken, result.Person?.ToString(), token.OpenId.Value, unionId?.Value, result.NewPerson, token.Scope, false, false), taken.ReturnTo);
+        var login = sessions.New(tenant, app.AppId, token.OpenId.Value, null);
+        var result = await recorder.RecordAppUserAsync(tenant, app, $"oa.oauth:{app.AppId}", token.OpenId, unionId, ProfileOf(info), login.Row, cancellationToken).ConfigureAwait(false);
+        return (new OAuthResult(login.Token, result.Person?.ToString(), token.OpenId.Value, unionId?.Value, result.NewPerson, token.Scope, false, false), taken.ReturnTo);
     }
 
     /// <summary>S8: a website's QR login or a mobile app's SDK login sent its code.</summary>
@@ -74,9 +74,9 @@ public sealed class WebLoginFlows(WeChatOAuthClient oauth, ComponentClient compo
             ? await oauth.GetUserInfoAsync(token.AccessToken, token.OpenId, cancellationToken: cancellationToken).ConfigureAwait(false)
             : null;
         var unionId = token.UnionId ?? info?.UnionId;
-        var result = await recorder.RecordAppUserAsync(tenant, app, $"web.login:{app.AppId}", token.OpenId, unionId, ProfileOf(info), cancellationToken).ConfigureAwait(false);
-        var (hubToken, expires) = await sessions.CreateAsync(tenant, app.AppId, token.OpenId.Value, result.Person, null, cancellationToken).ConfigureAwait(false);
-        return new LoginOutcome(hubToken, result.Person, token.OpenId, unionId, result.NewPerson, expires);
+        var login = sessions.New(tenant, app.AppId, token.OpenId.Value, null);
+        var result = await recorder.RecordAppUserAsync(tenant, app, $"web.login:{app.AppId}", token.OpenId, unionId, ProfileOf(info), login.Row, cancellationToken).ConfigureAwait(false);
+        return new LoginOutcome(login.Token, result.Person, token.OpenId, unionId, result.NewPerson, login.ExpiresAt);
     }
 
     private static IEnumerable<ProfileAttribute> ProfileOf(SnsUserInfo? info) =>

@@ -48,7 +48,13 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         public bool HasReplaced => _replacedBy is { Count: > 0 };
     }
 
-    public async Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
+    public Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations, CancellationToken ct) =>
+        ApplyAsync(observations, null, ct);
+
+    /// <param name="alsoWrite">More writes for the same transaction, given the results: run after the graph's rows and
+    /// before the events are published (on PostgreSQL the publication holds the log's head until the commit).</param>
+    public async Task<IReadOnlyList<ObserveResult>> ApplyAsync(IReadOnlyList<Observation> observations,
+        Func<IReadOnlyList<ObserveResult>, CancellationToken, Task>? alsoWrite, CancellationToken ct)
     {
         await LoadAsync(observations, ct).ConfigureAwait(false);
         await sql.ReserveObservationIdsAsync(ObservationsToApply(observations), ct).ConfigureAwait(false);
@@ -63,7 +69,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             }
             results[i] = ApplyOnce(observations[i]);
         }
-        var offset = await FlushAsync(ct).ConfigureAwait(false);
+        var offset = await FlushAsync(alsoWrite is null ? null : c => alsoWrite(results, c), ct).ConfigureAwait(false);
         if (offset != 0)
         {
             for (var i = 0; i < results.Length; i++)
@@ -361,7 +367,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
     }
 
     /// <summary>Writes the batch; answers what to add to its events' sequence numbers (see <see cref="GraphCommands.PublishEventsAsync"/>).</summary>
-    private async Task<long> FlushAsync(CancellationToken ct)
+    private async Task<long> FlushAsync(Func<CancellationToken, Task>? alsoWrite, CancellationToken ct)
     {
         if (sql.SideBySide)
         {
@@ -389,6 +395,10 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             SqlGraphStore.ReplacementsText(o.Observation.Replacements),
         }).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertConflictsAsync(_conflicts, ct).ConfigureAwait(false);
+        if (alsoWrite is not null)
+        {
+            await alsoWrite(ct).ConfigureAwait(false);
+        }
         // Last: on PostgreSQL the publication holds the log's head until the commit.
         return _observations.Count > 0 ? await sql.PublishEventsAsync(_events, ct).ConfigureAwait(false) : 0;
     }

@@ -514,7 +514,7 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     private SqliteDirect? Direct => connection is Microsoft.Data.Sqlite.SqliteConnection sqlite ? SqliteDirect.For(sqlite) : null;
 
     /// <param name="types">one letter per column: <c>b</c> bigint, <c>t</c> text.</param>
-    private async Task InsertRowsAsync(string table, string[] columns, string types, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
+    internal async Task InsertRowsAsync(string table, string[] columns, string types, IReadOnlyList<object?[]> rows, string suffix, CancellationToken ct)
     {
         if (rows.Count == 0)
         {

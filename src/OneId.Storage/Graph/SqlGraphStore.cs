@@ -59,6 +59,45 @@ public sealed class SqlGraphStore : IGraphStore
     public static Task<SqlGraphStore> OpenAsync(string db, CancellationToken cancellationToken, string? tenant = null, SqliteTuning? tuning = null) =>
         OpenAsync(StoreDatabase.Open(db, tenant, tuning), cancellationToken, ownsDatabase: true);
 
+    private volatile IAttachmentWriter[] _attachmentWriters = [];
+
+    /// <summary>
+    /// Lets observations carry attachments of <paramref name="writer"/>'s kind (see <see cref="Observation.Attachment"/>).
+    /// Registered when the tenant's stores are opened, before the first write.
+    /// </summary>
+    public void AddAttachmentWriter(IAttachmentWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        _attachmentWriters = [.. _attachmentWriters, writer];
+    }
+
+    /// <summary>Writes the batch's attachments, kind by kind, in its transaction; an attachment nobody writes fails the batch.</summary>
+    private async Task WriteAttachmentsAsync(AttachmentTransaction tx, IReadOnlyList<Observation> observations, IReadOnlyList<ObserveResult> results,
+        CancellationToken cancellationToken)
+    {
+        List<(ObservationAttachment, ObserveResult)>? items = null;
+        for (var i = 0; i < observations.Count; i++)
+        {
+            if (observations[i].Attachment is { } a)
+            {
+                (items ??= []).Add((a, results[i]));
+            }
+        }
+        if (items is null)
+        {
+            return;
+        }
+        var writers = _attachmentWriters;
+        foreach (var group in items.GroupBy(item => Array.FindIndex(writers, w => w.Writes(item.Item1))))
+        {
+            if (group.Key < 0)
+            {
+                throw new InvalidOperationException($"this graph store has no writer for {group.First().Item1.GetType().Name}: the observation is not written without it");
+            }
+            await writers[group.Key].WriteAsync(tx, group.ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<ObserveResult> ObserveAsync(Observation observation, CancellationToken cancellationToken) =>
         (await ObserveManyAsync([observation], cancellationToken).ConfigureAwait(false))[0];
 
@@ -69,7 +108,8 @@ public sealed class SqlGraphStore : IGraphStore
         return WriteAsync<IReadOnlyList<ObserveResult>>(concurrently: true, async (connection, tx) =>
         {
             await using var sql = new GraphCommands(connection, tx);
-            return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations, cancellationToken).ConfigureAwait(false);
+            return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations,
+                (results, ct) => WriteAttachmentsAsync(new AttachmentTransaction(connection, tx, sql), observations, results, ct), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
 

@@ -27,8 +27,12 @@ public enum NonceCheck
 
 public sealed record StoredSession(string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
 
-/// <summary>A login session to store: the token's hash, never the token; the session_key already encrypted.</summary>
-public sealed record NewSession(string Hash, string AppId, string OpenId, PersonId? Person, string ProtectedSessionKey, DateTimeOffset ExpiresAt);
+/// <summary>
+/// A login session, written with the login's observation (<see cref="Observation.Attachment"/>) in the graph write's
+/// transaction: it names the person that observation resolved to, and neither exists without the other. The token's
+/// hash, never the token; the session_key already encrypted.
+/// </summary>
+public sealed record NewSession(string Hash, string AppId, string OpenId, string ProtectedSessionKey, DateTimeOffset ExpiresAt) : ObservationAttachment;
 
 public sealed record OAuthState(string AppId, string Scope, string? ReturnTo);
 
@@ -71,13 +75,11 @@ public interface ICallbackNonces
 }
 
 /// <summary>
-/// The hub's login sessions. Writes come in batches (logins arriving together share one commit); a store that can
-/// put them in the graph write's transaction may do so behind this port.
+/// The hub's login sessions. They are written as attachments of the login's observation (see <see cref="NewSession"/>),
+/// so logins arriving together share the graph's commit.
 /// </summary>
 public interface ILoginSessionStore
 {
-    Task AddSessionsAsync(IReadOnlyList<NewSession> sessions, CancellationToken ct);
-
     /// <summary>The live (not revoked, not expired) session with this token hash, or null.</summary>
     Task<StoredSession?> FindSessionAsync(string hash, CancellationToken ct);
 

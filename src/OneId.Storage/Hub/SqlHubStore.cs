@@ -1,11 +1,12 @@
 using System.Data.Common;
 using Dapper;
 using OneId.Graph;
+using OneId.Storage.Graph;
 
 namespace OneId.Storage.Hub;
 
 /// <summary>The hub's rows in one tenant's database (SQLite or PostgreSQL). Only hashes of keys and tokens are stored, never the values.</summary>
-public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox, IJobStore, ICallbackNonces
+public sealed class SqlHubStore : IAttachmentWriter, IApiKeyStore, ILoginSessionStore, IOAuthStateStore, ICallbackDedupe, IWebhookCursorStore, IPendingIdStore, ICheckpointStore, IComponentStateStore, IPushInbox, IJobStore, ICallbackNonces
 {
     private readonly StoreDatabase _db;
     private readonly TimeProvider _time;
@@ -166,28 +167,25 @@ public sealed class SqlHubStore : IApiKeyStore, ILoginSessionStore, IOAuthStateS
 
     // ---- MP login sessions ----
 
-    /// <summary>Stores several sessions in one transaction (logins arriving together share the commit).</summary>
-    public async Task AddSessionsAsync(IReadOnlyList<NewSession> sessions, CancellationToken ct)
+    /// <summary>
+    /// Writes the sessions of a graph batch in its transaction, each naming the person its login's observation resolved
+    /// to (none when it was rejected as a conflict): one multi-row statement for the logins that share the commit.
+    /// </summary>
+    Task IAttachmentWriter.WriteAsync(AttachmentTransaction transaction, IReadOnlyList<(ObservationAttachment Attachment, ObserveResult Result)> items, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(sessions);
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(items);
         var at = Now;
-        var rows = sessions.Select(x => new
+        var rows = new object?[items.Count][];
+        for (var i = 0; i < items.Count; i++)
         {
-            hash = x.Hash, appId = x.AppId, openId = x.OpenId, person = x.Person?.Value, key = x.ProtectedSessionKey, at, exp = x.ExpiresAt.ToUnixTimeMilliseconds(),
-        }).ToArray();
-        const string sql = "INSERT INTO hub_sessions(hash, appid, openid, person_id, session_key, created_at, expires_at) VALUES (@hash, @appId, @openId, @person, @key, @at, @exp)";
-        if (_db.Kind == StoreKind.Sqlite)
-        {
-            await _db.WriteAsync((connection, tx) => connection.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
+            var x = (NewSession)items[i].Attachment;
+            rows[i] = [x.Hash, x.AppId, x.OpenId, items[i].Result.Person?.Value, x.ProtectedSessionKey, at, x.ExpiresAt.ToUnixTimeMilliseconds()];
         }
-        else
-        {
-            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
-            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-            await c.ExecuteAsync(new CommandDefinition(sql, rows, tx, cancellationToken: ct)).ConfigureAwait(false);
-            await tx.CommitAsync(ct).ConfigureAwait(false);
-        }
+        return transaction.InsertAsync("hub_sessions", ["hash", "appid", "openid", "person_id", "session_key", "created_at", "expires_at"], "tttbtbb", rows, ct);
     }
+
+    bool IAttachmentWriter.Writes(ObservationAttachment attachment) => attachment is NewSession;
 
     public Task<StoredSession?> FindSessionAsync(string hash, CancellationToken ct) => ReadAsync(async c =>
     {

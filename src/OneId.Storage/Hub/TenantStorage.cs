@@ -31,6 +31,8 @@ public sealed class TenantStorage : IAsyncDisposable
         {
             var graph = await SqlGraphStore.OpenAsync(db, cancellationToken, time).ConfigureAwait(false);
             var hub = await SqlHubStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
+            // Login sessions are committed with their login's observation.
+            graph.AddAttachmentWriter(hub);
             var audit = await SqlAuditLog.OpenAsync(db, cancellationToken).ConfigureAwait(false);
             var relationships = await SqlRelationshipStore.OpenAsync(db, time, cancellationToken).ConfigureAwait(false);
             return new TenantStorage(db, graph, hub, audit, relationships);
