@@ -33,6 +33,16 @@ public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0
     public static SqliteTuning Default { get; } = new();
 }
 
+/// <summary>What a read cache depends on (see <see cref="StoreDatabase.ChangeToken"/>).</summary>
+public enum ChangeScope
+{
+    /// <summary>The graph's rows (the person cache, the graph version).</summary>
+    Graph,
+
+    /// <summary>The hub's API keys (the key cache).</summary>
+    ApiKeys,
+}
+
 /// <summary>
 /// One OneId database: a SQLite file (the embedded default, WAL) or a PostgreSQL schema. It hands out connections,
 /// applies migrations and runs write transactions that are serialized per tenant, in this process and across processes.
@@ -68,12 +78,12 @@ public abstract class StoreDatabase : IAsyncDisposable
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// A number that stays the same exactly while no connection (of any process) has committed to this database, or
-    /// null where the store cannot tell that cheaply. Read caches file an answer under the token read before the rows
-    /// and serve it while the token is unchanged: a commit that lands between the two only makes the next call read
-    /// again, so a cached answer is never older than the last commit.
+    /// A number that stays the same while nothing of <paramref name="scope"/> was committed (by any process), or null
+    /// where the store cannot tell that now. Read caches file an answer under the token read before the rows and serve
+    /// it while the token is unchanged: a commit that lands between the two only makes the next call read again, so a
+    /// cached answer is never older than the last commit the signal has carried.
     /// </summary>
-    public virtual long? ChangeToken() => null;
+    public abstract long? ChangeToken(ChangeScope scope);
 
     /// <summary>Applies the migrations not yet applied. Safe to call from several processes at once.</summary>
     public async Task MigrateAsync(IEnumerable<Migration> migrations, CancellationToken cancellationToken)
@@ -354,8 +364,11 @@ public sealed class SqliteDatabase : StoreDatabase
     /// token is a process-wide epoch that a watcher moves on whenever its own value changed. That keeps the promise:
     /// a commit finished before a call is seen by that call's watcher — now (and the epoch moves) or by an earlier call
     /// on the same watcher, which moved the epoch after the commit and so after any token taken before the commit.
+    /// The price: each watcher moves the epoch once per change it sees, so one commit can make a cache read again up to
+    /// once per watcher.
     /// </summary>
-    public override long? ChangeToken() => DataVersion();
+    /// <remarks>SQLite cannot tell tables apart: any commit moves the token of every scope.</remarks>
+    public override long? ChangeToken(ChangeScope scope) => DataVersion();
 
     public long DataVersion()
     {
@@ -494,6 +507,13 @@ public sealed class PostgresDatabase : StoreDatabase
 
     /// <summary>The tenant's graph change signal (LISTEN/NOTIFY); its connection opens on first use.</summary>
     public PostgresChangeListener Changes { get; }
+
+    /// <summary>
+    /// The LISTEN connection's generation for <paramref name="scope"/>: it moves on every notification of that scope
+    /// and on this process's own writes; null (read every time) while that connection is down.
+    /// </summary>
+    public override long? ChangeToken(ChangeScope scope) =>
+        !Changes.IsListening ? null : scope == ChangeScope.ApiKeys ? Changes.KeysGeneration : Changes.Generation;
 
     /// <summary>Connections a tenant's pool may hold unless the connection string sets Maximum Pool Size.</summary>
     public const int DefaultTenantPoolSize = 20;

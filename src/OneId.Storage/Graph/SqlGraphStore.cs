@@ -260,7 +260,7 @@ public sealed class SqlGraphStore : IGraphStore
     {
         // While the graph's change signal says nothing changed since the last read, the version read then still holds.
         // The token is taken before the read, so a change that lands during it only makes the next call read again.
-        var token = GraphChangeToken();
+        var token = _db.ChangeToken(ChangeScope.Graph);
         if (token is { } t && _lastVersion is { } last && last.Token == t)
         {
             return last.Version;
@@ -272,14 +272,6 @@ public sealed class SqlGraphStore : IGraphStore
         }
         return version;
     }
-
-    /// <summary>
-    /// SQLite: PRAGMA data_version on one watching connection, which moves on any commit of any process. PostgreSQL:
-    /// the generation of the LISTEN connection, which moves on every graph write's notification and on this process's
-    /// own writes; null (read every time) while that connection is down.
-    /// </summary>
-    private long? GraphChangeToken() =>
-        _db is PostgresDatabase pg ? (pg.Changes.IsListening ? pg.Changes.Generation : null) : _db.ChangeToken();
 
     private async Task<GraphVersion> ReadVersionAsync(CancellationToken cancellationToken)
     {

@@ -70,7 +70,7 @@ public sealed class SqlHubStore : IAttachmentWriter, IApiKeyStore, ILoginSession
     /// </summary>
     public async Task<StoredApiKey?> FindApiKeyAsync(string hash, CancellationToken ct)
     {
-        var token = KeysToken();
+        var token = _db.ChangeToken(ChangeScope.ApiKeys);
         if (token is { } t && _liveKeys.TryGetValue(hash, out var hit) && hit.Token == t)
         {
             return hit.Key;
@@ -92,9 +92,6 @@ public sealed class SqlHubStore : IAttachmentWriter, IApiKeyStore, ILoginSession
         }
         return key;
     }
-
-    private long? KeysToken() =>
-        _db is PostgresDatabase pg ? (pg.Changes.IsListening ? pg.Changes.KeysGeneration : null) : _db.ChangeToken();
 
     private long _keyReads;
 
