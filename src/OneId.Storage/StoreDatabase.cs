@@ -28,7 +28,10 @@ public sealed record Migration(string Name, string Sqlite, string Postgres);
 /// <param name="CheckpointMegabytes">The WAL's size that triggers a checkpoint (<c>PRAGMA wal_autocheckpoint</c>; SQLite's
 /// default is 4 MiB). A checkpoint copies each page once, its latest version, so a larger WAL copies a leaf that many
 /// batches dirtied once instead of once per batch.</param>
-public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0, int CheckpointMegabytes = 4)
+/// <param name="WriterStateMegabytes">At most how much memory the graph's writer keeps between its transactions (each
+/// identifier key's owner, each observation key's fingerprint: 10–15 and 5–8 bytes a key); past it every lookup goes to
+/// SQLite again. 0 turns it off.</param>
+public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0, int CheckpointMegabytes = 4, int WriterStateMegabytes = 192)
 {
     public static SqliteTuning Default { get; } = new();
 }
@@ -187,7 +190,13 @@ public abstract class StoreDatabase : IAsyncDisposable
     /// Runs <paramref name="work"/> in a write transaction that holds this tenant's write lock, committing when it
     /// returns and rolling back when it throws.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) =>
+        WriteAsync(work, null, cancellationToken);
+
+    /// <param name="ended">Told whether the transaction committed (true) or not (false, also when it may have: a
+    /// commit that threw), while this process's write gate is still held: what it records is in place before the
+    /// next writer of this process begins.</param>
+    internal async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Action<bool>? ended, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         var gate = ProcessWriteGate;
@@ -195,17 +204,26 @@ public abstract class StoreDatabase : IAsyncDisposable
         {
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+        var committed = false;
         try
         {
             await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var tx = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
             var result = await work(connection, tx).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            committed = true;
             return result;
         }
         finally
         {
-            gate?.Release();
+            try
+            {
+                ended?.Invoke(committed);
+            }
+            finally
+            {
+                gate?.Release();
+            }
         }
     }
 
@@ -299,6 +317,7 @@ public sealed class SqliteDatabase : StoreDatabase
     public SqliteDatabase(string path, string? tenant, SqliteTuning? tuning = null)
     {
         tuning ??= SqliteTuning.Default;
+        Tuning = tuning;
         // WAL lets readers run beside the one writer; NORMAL sync is durable across application crashes in WAL mode.
         // The page cache (SQLite's default is 2 MiB) keeps the identifier indexes' hot pages in memory.
         _perHandlePragmas = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000; " +
@@ -321,6 +340,8 @@ public sealed class SqliteDatabase : StoreDatabase
     }
 
     public string Path { get; }
+
+    public SqliteTuning Tuning { get; }
 
     public override StoreKind Kind => StoreKind.Sqlite;
 

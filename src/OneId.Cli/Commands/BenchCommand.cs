@@ -163,6 +163,10 @@ internal static class BenchCommand
             Console.Out.WriteLine($"store: {database.Description}");
             Console.Out.WriteLine($"oneid: {events:N0} observations, {batchSize:N0} a transaction ({merges:N0} merges, {rows:N0} identifier rows) in {seconds:F2} s: {eventsPerSecond:N0} events/s; cpu {CpuText(ingestCpu, meter)}");
             Console.Out.WriteLine($"  managed: {ingestGc.AllocatedBytes / (double)events:N0} B allocated an event; collections gen0 {ingestGc.Gen0:N0}, gen1 {ingestGc.Gen1:N0}, gen2 {ingestGc.Gen2:N0}; gc pause {ingestGc.Pause.TotalSeconds:F2} s");
+            if (store.WriterStateCounters is { } ws)
+            {
+                Console.Out.WriteLine($"  writer state: {ws.KnownAbsent:N0} new keys known absent without a lookup, {ws.Collisions:N0} wrong hints, {ws.Drops:N0} drops{(ws.Overflowed ? ", over its memory bound" : "")}");
+            }
             var headline = baselines[0];
             foreach (var (name, s, c) in baselines)
             {

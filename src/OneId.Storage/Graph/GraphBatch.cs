@@ -12,7 +12,7 @@ namespace OneId.Storage.Graph;
 /// published last, in commit order. Per-statement overhead, not SQL work, is what limits a row-at-a-time writer, so
 /// this is what makes imports run near the speed of a plain upsert.
 /// </summary>
-internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
+internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterState? state = null)
 {
     private readonly Dictionary<string, long> _ownerOfKey = new(StringComparer.Ordinal);
     private readonly Dictionary<long, PersonWork> _persons = [];
@@ -147,13 +147,82 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
         return Math.Max(1, count);
     }
 
+    /// <summary>After the commit: every key the batch loaded or wrote, with the root now holding it (see <see cref="WriterState.Committed"/>).</summary>
+    public IEnumerable<(string Key, long Owner)> OwnersAfter() => _ownerOfKey.Select(kv => (kv.Key, Root(kv.Value)));
+
+    /// <summary>After the commit: the observation keys the batch stored.</summary>
+    public IEnumerable<string> ObservationKeysAfter() => _keysInBatch.Keys;
+
     private async Task LoadAsync(IReadOnlyList<Observation> observations, CancellationToken ct)
     {
         var keys = observations.SelectMany(o => o.Exclusive).Select(i => i.ToString()).Distinct(StringComparer.Ordinal).ToArray();
+        List<(string Key, long Hint)>? hinted = null;
+        if (state is not null)
+        {
+            // The writer's state answers most keys without SQL: a key it does not know is new; a key it knows names the
+            // person to load, and is checked against that person's keys below.
+            var unknown = new List<string>();
+            hinted = [];
+            foreach (var key in keys)
+            {
+                var hint = state.OwnerHint(state.HashOf(key));
+                if (hint != 0)
+                {
+                    hinted.Add((key, hint));
+                }
+                else if (state.Complete)
+                {
+                    state.KnownAbsent++;
+                }
+                else
+                {
+                    unknown.Add(key);
+                }
+            }
+            keys = [.. unknown];
+        }
         var owners = sql.SideBySide
             ? await sql.LockOwnersOfKeysAsync(keys, ct).ConfigureAwait(false)
             : await sql.OwnersOfKeysAsync(keys, ct).ConfigureAwait(false);
-        var persons = owners.Values.Distinct().ToArray();
+        var persons = owners.Values.Concat(hinted?.Select(h => h.Hint) ?? []).Distinct().ToList();
+        await LoadExclusiveKeysAsync(persons, ct).ConfigureAwait(false);
+        if (hinted is { Count: > 0 })
+        {
+            // A hint is right when its person holds the key. Otherwise two keys shared a hash: ask SQL for the key.
+            var wrong = hinted.Where(h => !_ownerOfKey.TryGetValue(h.Key, out var owner) || owner != h.Hint).Select(h => h.Key).ToArray();
+            if (wrong.Length > 0)
+            {
+                state!.Collisions += wrong.Length;
+                var more = (await sql.OwnersOfKeysAsync(wrong, ct).ConfigureAwait(false)).Values.Distinct().Where(p => !_persons.ContainsKey(p)).ToList();
+                await LoadExclusiveKeysAsync(more, ct).ConfigureAwait(false);
+                persons.AddRange(more);
+            }
+        }
+        foreach (var (key, person) in await sql.WeakKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
+        {
+            _persons[person].WeakKeys.Add(key);
+        }
+        if (persons.Count > 0)
+        {
+            foreach (var (key, person, replacedBy) in await sql.ReplacedKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
+            {
+                _persons[person].ReplacedBy[Identifier.FromStored(key)] = Identifier.FromStored(replacedBy);
+            }
+        }
+        // Keep-apart constraints are rare: one cheap probe per batch spares the lookup when there are none.
+        if (persons.Count > 1 && await sql.AnyKeepApartAsync(ct).ConfigureAwait(false))
+        {
+            _keptApart = await sql.KeptApartOfAsync(persons, ct).ConfigureAwait(false);
+        }
+        // A key whose hash the writer's state has never seen was never stored: only the others are looked up.
+        var observationKeys = observations.Where(o => o.Key is not null && (state is null || state.MayHaveObservationKey(state.HashOf(o.Key))))
+            .Select(o => o.Key!).Distinct(StringComparer.Ordinal).ToArray();
+        _storedKeys = await sql.ObservationsByKeyAsync(observationKeys, ct).ConfigureAwait(false);
+        await sql.EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task LoadExclusiveKeysAsync(IReadOnlyList<long> persons, CancellationToken ct)
+    {
         foreach (var p in persons)
         {
             _persons[p] = new PersonWork(isNew: false);
@@ -163,25 +232,6 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now)
             _persons[person].Exclusive.Add(Identifier.FromStored(key));
             _ownerOfKey[key] = person;
         }
-        foreach (var (key, person) in await sql.WeakKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
-        {
-            _persons[person].WeakKeys.Add(key);
-        }
-        if (persons.Length > 0)
-        {
-            foreach (var (key, person, replacedBy) in await sql.ReplacedKeysOfPersonsAsync(persons, ct).ConfigureAwait(false))
-            {
-                _persons[person].ReplacedBy[Identifier.FromStored(key)] = Identifier.FromStored(replacedBy);
-            }
-        }
-        // Keep-apart constraints are rare: one cheap probe per batch spares the lookup when there are none.
-        if (persons.Length > 1 && await sql.AnyKeepApartAsync(ct).ConfigureAwait(false))
-        {
-            _keptApart = await sql.KeptApartOfAsync(persons, ct).ConfigureAwait(false);
-        }
-        var observationKeys = observations.Where(o => o.Key is not null).Select(o => o.Key!).Distinct(StringComparer.Ordinal).ToArray();
-        _storedKeys = await sql.ObservationsByKeyAsync(observationKeys, ct).ConfigureAwait(false);
-        await sql.EnsureIdsLoadedAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>An observation whose key is already stored (or earlier in this batch) is answered, not applied again.</summary>

@@ -331,6 +331,30 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
     }
 
+    // ---- the SQLite writer's state between transactions (see WriterState)
+
+    /// <summary>SQLite: this connection's handle, <c>PRAGMA data_version</c> and changed-row count.</summary>
+    public (object Handle, long DataVersion, long TotalChanges) WriterMarks() =>
+        (Direct ?? throw new InvalidOperationException("the writer state is SQLite's")).Marks();
+
+    /// <summary>SQLite: the handle's changed-row count now (after the batch's last write).</summary>
+    public long WriterTotalChanges() => (Direct ?? throw new InvalidOperationException("the writer state is SQLite's")).TotalChanges();
+
+    /// <summary>
+    /// SQLite: every exclusive key with the root of its person, then every stored observation key, each handed to its
+    /// callback until one answers false (then this answers false).
+    /// </summary>
+    public Task<bool> ScanWriterStateAsync(Func<string, long, bool> owner, Func<string, bool> observationKey, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var direct = Direct ?? throw new InvalidOperationException("the writer state is SQLite's");
+        var complete = direct.Scan("SELECT i.key, COALESCE(p.merged_into, p.id) FROM identifiers i JOIN persons p ON p.id = i.person_id",
+                row => owner(SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string(), SQLitePCL.raw.sqlite3_column_int64(row, 1)))
+            && direct.Scan("SELECT key FROM observations WHERE key IS NOT NULL",
+                row => observationKey(SQLitePCL.raw.sqlite3_column_text(row, 0).utf8_to_string()));
+        return Task.FromResult(complete);
+    }
+
     // ---- bulk reads
 
     public async Task<Dictionary<string, long>> OwnersOfKeysAsync(IReadOnlyList<string> keys, CancellationToken ct)

@@ -22,7 +22,25 @@ public sealed class SqlGraphStore : IGraphStore
         _db = db;
         _ownsDatabase = ownsDatabase;
         _time = time;
+        if (db is SqliteDatabase { Tuning.WriterStateMegabytes: > 0 } sqlite)
+        {
+            _writerState = new WriterState(sqlite.Tuning.WriterStateMegabytes * 1024L * 1024L);
+        }
     }
+
+    // SQLite's one writer keeps the keys' owners between its transactions (see WriterState); only batches, under the
+    // write gate, read or change it.
+    private WriterState? _writerState;
+
+    /// <summary>The writer's state, for tests and the bench; null on PostgreSQL or when turned off.</summary>
+    internal WriterState? WriterState => _writerState;
+
+    /// <summary>Tests: a writer state with its own hash function and memory bound, before the first write.</summary>
+    internal void UseWriterState(WriterState? state) => _writerState = state;
+
+    /// <summary>What the writer's state saved (SQLite): owner lookups answered without SQL, wrong hints, drops; null without one.</summary>
+    public (long KnownAbsent, long Collisions, long Drops, bool Overflowed)? WriterStateCounters =>
+        _writerState is { } s ? (s.KnownAbsent, s.Collisions, s.Drops, s.Overflowed) : null;
 
     public StoreDatabase Database => _db;
 
@@ -39,7 +57,7 @@ public sealed class SqlGraphStore : IGraphStore
         {
             return concurrently
                 ? await _db.WriteConcurrentlyAsync(work, cancellationToken).ConfigureAwait(false)
-                : await _db.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+                : await _db.WriteAsync(work, _ => _writerState?.Drop(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -104,6 +122,10 @@ public sealed class SqlGraphStore : IGraphStore
     public Task<IReadOnlyList<ObserveResult>> ObserveManyAsync(IReadOnlyList<Observation> observations, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(observations);
+        if (_writerState is { } state)
+        {
+            return ObserveWithStateAsync(state, observations, cancellationToken);
+        }
         // Side by side with the tenant's other batches on PostgreSQL: a batch locks the persons it touches.
         return WriteAsync<IReadOnlyList<ObserveResult>>(concurrently: true, async (connection, tx) =>
         {
@@ -111,6 +133,35 @@ public sealed class SqlGraphStore : IGraphStore
             return await new GraphBatch(sql, _time.GetUtcNow()).ApplyAsync(observations,
                 (results, ct) => WriteAttachmentsAsync(new AttachmentTransaction(connection, tx, sql), observations, results, ct), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
+    }
+
+    /// <summary>SQLite: the batch asks the writer's state first and, once committed, tells it what it changed.</summary>
+    private async Task<IReadOnlyList<ObserveResult>> ObserveWithStateAsync(WriterState state, IReadOnlyList<Observation> observations, CancellationToken cancellationToken)
+    {
+        GraphBatch? applied = null;
+        long totalChanges = 0;
+        var results = await _db.WriteAsync<IReadOnlyList<ObserveResult>>(async (connection, tx) =>
+        {
+            await using var sql = new GraphCommands(connection, tx);
+            var usable = await state.BeginAsync(sql, cancellationToken).ConfigureAwait(false);
+            var batch = new GraphBatch(sql, _time.GetUtcNow(), usable ? state : null);
+            var answer = await batch.ApplyAsync(observations,
+                (results, ct) => WriteAttachmentsAsync(new AttachmentTransaction(connection, tx, sql), observations, results, ct), cancellationToken).ConfigureAwait(false);
+            totalChanges = sql.WriterTotalChanges();
+            applied = batch;
+            return answer;
+        }, committed =>
+        {
+            if (committed && applied is not null)
+            {
+                state.Committed(applied.OwnersAfter(), applied.ObservationKeysAfter(), totalChanges);
+            }
+            else
+            {
+                state.Drop();
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        return results;
     }
 
     public Task<RetractResult> RetractAsync(ObservationId observation, CancellationToken cancellationToken) =>

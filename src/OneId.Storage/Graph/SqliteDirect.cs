@@ -100,6 +100,48 @@ internal sealed class SqliteDirect(sqlite3 db) : IDisposable
         }
     }
 
+    /// <summary>The handle, its <c>PRAGMA data_version</c> and its count of rows changed since it was opened.</summary>
+    public (object Handle, long DataVersion, long TotalChanges) Marks()
+    {
+        var (_, stmt) = Prepare("PRAGMA data_version");
+        try
+        {
+            var step = raw.sqlite3_step(stmt);
+            Check(db, step);
+            return (db, raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_total_changes(db));
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
+    }
+
+    /// <summary>The handle's count of rows changed since it was opened (inserts, updates, deletes, also those rolled back).</summary>
+    public long TotalChanges() => raw.sqlite3_total_changes(db);
+
+    /// <summary>Runs a query without parameters, handing each row to <paramref name="row"/> until it answers false; false when it stopped early.</summary>
+    public bool Scan(string sql, Func<sqlite3_stmt, bool> row)
+    {
+        var (_, stmt) = Prepare(sql);
+        try
+        {
+            int step;
+            while ((step = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+            {
+                if (!row(stmt))
+                {
+                    return false;
+                }
+            }
+            Check(db, step);
+            return true;
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
+    }
+
     private (sqlite3 Db, sqlite3_stmt Stmt) Prepare(string sql)
     {
         if (!_statements.TryGetValue(sql, out var stmt))
