@@ -28,7 +28,7 @@ const zh = {
     done: '冲突已处理', summary: '{{open}} 个待处理，共 {{total}} 个',
   },
   jobs: {
-    title: '任务', start: '开始回填', appid: '公众号', kind: '类型', progress: '进度', pages: '页', followers: '关注者', newPersons: '新用户', merges: '合并', conflicts: '冲突',
+    title: '任务', start: '开始回填', appid: '公众号', app: '应用', kind: '类型', progress: '进度', pages: '页', followers: '关注者', newPersons: '新用户', merges: '合并', conflicts: '冲突',
     eta: '预计剩余', error: '错误', created: '创建时间', states: { queued: '排队中', running: '运行中', succeeded: '成功', failed: '失败' }, backfill: '公众号关注者 UnionID 回填', wecomBackfill: '企业微信存量客户回填', corpApp: '企业微信应用', members: '成员', contacts: '客户关系', started: '任务已开始',
   },
   keys: {
@@ -70,7 +70,7 @@ const en: Messages = {
     done: 'Conflict resolved', summary: '{{open}} open of {{total}}',
   },
   jobs: {
-    title: 'Jobs', start: 'Start backfill', appid: 'Official Account', kind: 'Kind', progress: 'Progress', pages: 'pages', followers: 'followers', newPersons: 'new persons', merges: 'merges', conflicts: 'conflicts',
+    title: 'Jobs', start: 'Start backfill', appid: 'Official Account', app: 'App', kind: 'Kind', progress: 'Progress', pages: 'pages', followers: 'followers', newPersons: 'new persons', merges: 'merges', conflicts: 'conflicts',
     eta: 'ETA', error: 'Error', created: 'Created', states: { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' }, backfill: 'OA followers unionid backfill', wecomBackfill: 'WeCom existing-customer backfill', corpApp: 'WeCom app', members: 'members', contacts: 'customer contacts', started: 'Job started',
   },
   keys: {

@@ -261,6 +261,9 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
         var done = page.Locator("tr", new() { Has = page.GetByTestId("job-contacts") }).Filter(new() { HasText = corpApp }).Filter(new() { HasText = "成功" });
         await Assertions.Expect(done).ToHaveCountAsync(before + 1, new() { Timeout = 60_000 });
         await Assertions.Expect(done.First.GetByTestId("job-contacts")).Not.ToHaveTextAsync("0");
+        // The table lists every kind of job, so its app column must not be headed "Official Account" (公众号).
+        await Assertions.Expect(page.Locator("th").Filter(new() { HasText = "应用" })).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("th").Filter(new() { HasText = "公众号" })).ToHaveCountAsync(0);
         await fixture.ScreenshotAsync(page, "11b-jobs-wecom");
         Succeeded(await api.GetFromJsonAsync<JsonElement>("/v1/jobs")).Should().Be(before + 1, "the console started exactly one backfill of the chosen app");
         await page.Context.CloseAsync();

@@ -56,7 +56,8 @@ export function Jobs() {
           <Table<JobDoc> rowKey="id" dataSource={list} size="middle" pagination={{ pageSize: 20 }}
             columns={[
               { title: 'ID', dataIndex: 'id' },
-              { title: t('jobs.appid'), dataIndex: 'appid' },
+              // The column lists every kind of job: a WeCom backfill's row names a WeCom app, not an Official Account.
+              { title: t('jobs.app'), dataIndex: 'appid' },
               { title: t('common.state'), dataIndex: 'state', render: (s: JobDoc['state']) => <Tag data-testid="job-state" color={s === 'succeeded' ? 'green' : s === 'failed' ? 'red' : 'blue'}>{t(`jobs.states.${s}`)}</Tag> },
               { title: t('jobs.progress'), render: (_, j) => (
                 <div data-testid="job-progress">
