@@ -30,8 +30,10 @@ public sealed record Migration(string Name, string Sqlite, string Postgres);
 /// batches dirtied once instead of once per batch.</param>
 /// <param name="WriterStateMegabytes">At most how much memory the graph's writer keeps between its transactions (each
 /// identifier key's owner, each observation key's fingerprint: 10–15 and 5–8 bytes a key); past it every lookup goes to
-/// SQLite again. 0 turns it off.</param>
-public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0, int CheckpointMegabytes = 4, int WriterStateMegabytes = 192)
+/// SQLite again. 0 (a hub's default) turns it off: it is built by one scan of the identifier and observation-key tables
+/// inside the first write transaction, which on a large graph would hold a hub's write gate (logins, pushes) for
+/// seconds, and a hub's small batches find their keys in the page cache anyway. <c>oneid import</c> turns it on.</param>
+public sealed record SqliteTuning(int CacheMegabytes = 64, int MmapMegabytes = 0, int CheckpointMegabytes = 4, int WriterStateMegabytes = 0)
 {
     public static SqliteTuning Default { get; } = new();
 }

@@ -100,7 +100,8 @@ internal static class BenchCommand
         StoreDatabase database;
         try
         {
-            database = StoreDatabase.Open(db, tenant);
+            // The writer's state as an import keeps it (a hub's default is off); everything else as a hub opens the store.
+            database = StoreDatabase.Open(db, tenant, SqliteTuning.Default with { WriterStateMegabytes = ImportCommand.DefaultWriterStateMegabytes });
         }
         catch (Exception e) when (e is ArgumentException or IOException)
         {
