@@ -134,6 +134,10 @@ internal static class BenchResolveCommand
             var pacedRate = rate ?? resolve.PerSecond / 2;
             // The hub's own costs during the paced phase: with the client in another process, this process is the hub alone.
             var hub = HubCounters.Start();
+            var tenant = app.Services.GetRequiredService<TenantRegistry>().Get("bench")!;
+            long VersionReads() => (tenant.Graph as OneId.Storage.Graph.SqlGraphStore)?.VersionReads ?? 0;
+            long RelationshipReads() => (tenant.Relationships as OneId.Storage.Relationships.SqlRelationshipStore)?.RelationshipReads ?? 0;
+            var (versionReads, relationshipReads) = (VersionReads(), RelationshipReads());
             PacedRun paced;
             switch (pacedClient)
             {
@@ -152,6 +156,7 @@ internal static class BenchResolveCommand
                     break;
             }
             var hubDuring = hub.Stop(n);
+            (versionReads, relationshipReads) = (VersionReads() - versionReads, RelationshipReads() - relationshipReads);
             string Us((double Client, double Server) c) =>
                 (1e6 * (c.Client + c.Server) / n).ToString("F0", CultureInfo.InvariantCulture) + " µs CPU/request" + (cpu.MeasuresServer
                     ? $" (client {(1e6 * c.Client / n).ToString("F0", CultureInfo.InvariantCulture)} + server {(1e6 * c.Server / n).ToString("F0", CultureInfo.InvariantCulture)})" : "");
@@ -162,7 +167,7 @@ internal static class BenchResolveCommand
             Console.WriteLine($"  paced at {pacedRate.ToString("F0", CultureInfo.InvariantCulture)}/s{(rate is null ? " (half the peak)" : "")}: {paced.Load}; starts late p99 {paced.StartLateP99Ms.ToString("F2", CultureInfo.InvariantCulture)} ms (goal p99 < 5 ms)");
             Console.WriteLine($"    client: {PacedClientText(pacedClient)}" + (double.IsNaN(paced.FromDueP99Ms) ? "" : FormattableString.Invariant(
                 $"; from when each was due: p50 {paced.FromDueP50Ms:F2} ms, p99 {paced.FromDueP99Ms:F2} ms; starts late p50 {paced.StartLateP50Ms:F2} ms")));
-            Console.WriteLine($"    {(pacedClient == "process" ? "hub" : "this process (hub + client)")} meanwhile: {hubDuring}");
+            Console.WriteLine($"    {(pacedClient == "process" ? "hub" : "this process (hub + client)")} meanwhile: {hubDuring}; graph version reads {versionReads}, relationship reads {relationshipReads}");
             if (json)
             {
                 CliOutput.WriteJson(new Dictionary<string, object?>
@@ -181,6 +186,7 @@ internal static class BenchResolveCommand
                     ["paced_process_cpu_us"] = Math.Round(hubDuring.CpuMicroseconds, 1), ["paced_process_alloc_bytes"] = Math.Round(hubDuring.AllocatedBytes),
                     ["paced_gc0"] = hubDuring.Gen0, ["paced_gc1"] = hubDuring.Gen1, ["paced_gc2"] = hubDuring.Gen2,
                     ["paced_gc_pause_ms"] = Math.Round(hubDuring.PauseMs, 1),
+                    ["paced_version_reads"] = versionReads, ["paced_relationship_reads"] = relationshipReads,
                 });
             }
             await app.StopAsync(CancellationToken.None);
