@@ -182,21 +182,17 @@ public sealed class SqlGraphStore : IGraphStore
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var sql = new GraphCommands(connection, null);
-        PersonId? person;
         if (identifier.IsExclusive)
         {
-            person = await sql.FindExclusiveAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
+            // The owner and its document in one statement (one round trip on PostgreSQL).
+            return await sql.FindExclusivePersonAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
         }
-        else
+        var holders = await sql.FindWeakAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
+        if (holders.Count > 1)
         {
-            var holders = await sql.FindWeakAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
-            if (holders.Count > 1)
-            {
-                throw new AmbiguousIdentifierException(identifier, holders);
-            }
-            person = holders.Count == 1 ? holders[0] : null;
+            throw new AmbiguousIdentifierException(identifier, holders);
         }
-        return person is { } p ? await LoadPersonAsync(sql, p, cancellationToken).ConfigureAwait(false) : null;
+        return holders.Count == 1 ? await LoadPersonAsync(sql, holders[0], cancellationToken).ConfigureAwait(false) : null;
     }
 
     public async Task<Person?> GetAsync(PersonId id, CancellationToken cancellationToken)
