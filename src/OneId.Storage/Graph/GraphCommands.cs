@@ -103,33 +103,9 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         UNION ALL SELECT 3, profile, id, at, CAST(NULL AS TEXT) FROM observations WHERE person_id IN {PersonAndAliases} AND status = 0 AND profile IS NOT NULL
         """;
 
-    // PostgreSQL: the owner of an exclusive key and its person document in one round trip (tag 5 is the owner's id);
-    // no rows when nobody holds the key. SQLite steps the two statements in-process, where a round trip costs nothing.
-    private static readonly string OwnerAndPersonSql = $"""
-        WITH o AS ({OwnerOfKeySql})
-        SELECT 5, CAST(NULL AS TEXT), (SELECT * FROM o), 0, CAST(NULL AS TEXT) WHERE EXISTS (SELECT 1 FROM o)
-        UNION ALL {PersonSql.Replace("@p", "(SELECT * FROM o)", StringComparison.Ordinal)}
-        """;
-
-    /// <summary>The current person holding exclusive key <paramref name="key"/>, or null.</summary>
-    public async Task<Person?> FindExclusivePersonAsync(string key, CancellationToken ct)
-    {
-        if (Direct is not null)
-        {
-            return await FindExclusiveAsync(key, ct).ConfigureAwait(false) is { } owner ? await LoadPersonAsync(owner, ct).ConfigureAwait(false) : null;
-        }
-        return await LoadPersonAsync(null, Bind(Command(OwnerAndPersonSql, "key"), key), ct).ConfigureAwait(false);
-    }
-
     /// <summary>The person <paramref name="id"/> names (it must be current, see <see cref="CurrentIdAsync"/>), in one statement.</summary>
-    public async Task<Person> LoadPersonAsync(PersonId id, CancellationToken ct) =>
-        (await LoadPersonAsync(id, Direct is null ? Bind(Command(PersonSql, "p"), id.Value) : null, ct).ConfigureAwait(false))!;
-
-    // With id null, the statement names the person in a row of tag 5, and no rows mean no person.
-    private async Task<Person?> LoadPersonAsync(PersonId? known, DbCommand? statement, CancellationToken ct)
+    public async Task<Person> LoadPersonAsync(PersonId id, CancellationToken ct)
     {
-        var id = known ?? default;
-        var found = known is not null;
         var identifiers = new List<Identifier>();
         var aliases = new List<PersonId>();
         var observations = new List<ObservationRecord>();
@@ -147,14 +123,13 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
                     break;
                 case 1: aliases.Add(new PersonId(number)); break;
                 case 2: createdAt = number; break;
-                case 5: id = new PersonId(number); found = true; break;
                 default:
                     observations.Add(new ObservationRecord(new ObservationId(number), [], "", DateTimeOffset.FromUnixTimeMilliseconds(at),
                         SqlGraphStore.ParseProfile(text), ObservationStatus.Accepted));
                     break;
             }
         }
-        if (statement is null && Direct is { } direct)
+        if (Direct is { } direct)
         {
             direct.Query(PersonSql.Replace("@p", "?1", StringComparison.Ordinal), id.Value, row => Row(
                 SQLitePCL.raw.sqlite3_column_int(row, 0),
@@ -165,17 +140,14 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
         else
         {
-            await using var reader = await statement!.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            var cmd = Bind(Command(PersonSql, "p"), id.Value);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 Row(Convert.ToInt32(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), reader.IsDBNull(1) ? null : reader.GetString(1),
                     Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture),
                     reader.IsDBNull(4) ? null : reader.GetString(4));
             }
-        }
-        if (!found)
-        {
-            return null;
         }
         identifiers.Sort((a, b) => string.CompareOrdinal(a.ToString(), b.ToString()));
         aliases.Sort((a, b) => a.Value.CompareTo(b.Value));

@@ -182,17 +182,21 @@ public sealed class SqlGraphStore : IGraphStore
     {
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var sql = new GraphCommands(connection, null);
+        PersonId? person;
         if (identifier.IsExclusive)
         {
-            // The owner and its document in one statement (one round trip on PostgreSQL).
-            return await sql.FindExclusivePersonAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
+            person = await sql.FindExclusiveAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
         }
-        var holders = await sql.FindWeakAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
-        if (holders.Count > 1)
+        else
         {
-            throw new AmbiguousIdentifierException(identifier, holders);
+            var holders = await sql.FindWeakAsync(identifier.ToString(), cancellationToken).ConfigureAwait(false);
+            if (holders.Count > 1)
+            {
+                throw new AmbiguousIdentifierException(identifier, holders);
+            }
+            person = holders.Count == 1 ? holders[0] : null;
         }
-        return holders.Count == 1 ? await LoadPersonAsync(sql, holders[0], cancellationToken).ConfigureAwait(false) : null;
+        return person is { } p ? await LoadPersonAsync(sql, p, cancellationToken).ConfigureAwait(false) : null;
     }
 
     public async Task<Person?> GetAsync(PersonId id, CancellationToken cancellationToken)
