@@ -28,8 +28,8 @@ const zh = {
     done: '冲突已处理', summary: '{{open}} 个待处理，共 {{total}} 个',
   },
   jobs: {
-    title: '任务', start: '开始回填', appid: '公众号', kind: '类型', progress: '进度', pages: '页', followers: '关注者', newPersons: '新用户', merges: '合并', conflicts: '冲突',
-    eta: '预计剩余', error: '错误', created: '创建时间', states: { queued: '排队中', running: '运行中', succeeded: '成功', failed: '失败' }, backfill: '公众号关注者 UnionID 回填', wecomBackfill: '企业微信存量客户回填', corpApp: '企业微信应用', members: '成员', contacts: '客户关系', started: '任务已开始',
+    title: '任务', start: '开始回填', appid: '公众号', app: '应用', kind: '类型', progress: '进度', pages: '页', followers: '关注者', newPersons: '新用户', merges: '合并', conflicts: '冲突',
+    eta: '预计剩余', error: '错误', created: '创建时间', states: { queued: '排队中', running: '运行中', succeeded: '成功', failed: '失败' }, backfill: '公众号关注者 UnionID 回填', wecomBackfill: '企业微信存量客户回填', corpApp: '企业微信应用', members: '成员', contacts: '客户关系', started: '任务已开始', oaMigration: '公众号账号迁移（changeopenid）', fromOa: '原公众号', toOa: '新公众号', startMigration: '开始迁移', wecomUpgrade: '企业微信服务商 ID 升级', startUpgrade: '开始升级', kinds: { oa_followers_backfill: '关注者回填', oa_account_migration: '公众号迁移', wecom_id_upgrade: 'ID 升级', wecom_contacts_backfill: '客户回填' },
   },
   keys: {
     title: 'API 密钥', create: '创建密钥', name: '名称', tiers: '数据级别', permissions: '权限', created: '创建时间', lastUsed: '最近使用', revoke: '吊销',
@@ -70,8 +70,8 @@ const en: Messages = {
     done: 'Conflict resolved', summary: '{{open}} open of {{total}}',
   },
   jobs: {
-    title: 'Jobs', start: 'Start backfill', appid: 'Official Account', kind: 'Kind', progress: 'Progress', pages: 'pages', followers: 'followers', newPersons: 'new persons', merges: 'merges', conflicts: 'conflicts',
-    eta: 'ETA', error: 'Error', created: 'Created', states: { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' }, backfill: 'OA followers unionid backfill', wecomBackfill: 'WeCom existing-customer backfill', corpApp: 'WeCom app', members: 'members', contacts: 'customer contacts', started: 'Job started',
+    title: 'Jobs', start: 'Start backfill', appid: 'Official Account', app: 'App', kind: 'Kind', progress: 'Progress', pages: 'pages', followers: 'followers', newPersons: 'new persons', merges: 'merges', conflicts: 'conflicts',
+    eta: 'ETA', error: 'Error', created: 'Created', states: { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' }, backfill: 'OA followers unionid backfill', wecomBackfill: 'WeCom existing-customer backfill', corpApp: 'WeCom app', members: 'members', contacts: 'customer contacts', started: 'Job started', oaMigration: 'OA account migration (changeopenid)', fromOa: 'Old account', toOa: 'New account', startMigration: 'Start migration', wecomUpgrade: 'WeCom provider id upgrade', startUpgrade: 'Start upgrade', kinds: { oa_followers_backfill: 'followers backfill', oa_account_migration: 'OA migration', wecom_id_upgrade: 'id upgrade', wecom_contacts_backfill: 'customer backfill' },
   },
   keys: {
     title: 'API keys', create: 'Create key', name: 'Name', tiers: 'Tiers', permissions: 'Permissions', created: 'Created', lastUsed: 'Last used', revoke: 'Revoke',

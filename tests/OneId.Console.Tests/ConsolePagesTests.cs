@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
 using Microsoft.Playwright;
+using OneId.DemoWiring;
 using OneId.Testing;
 using Xunit;
 
@@ -261,8 +262,36 @@ public sealed class ConsolePagesTests(ConsoleFixture fixture)
         var done = page.Locator("tr", new() { Has = page.GetByTestId("job-contacts") }).Filter(new() { HasText = corpApp }).Filter(new() { HasText = "成功" });
         await Assertions.Expect(done).ToHaveCountAsync(before + 1, new() { Timeout = 60_000 });
         await Assertions.Expect(done.First.GetByTestId("job-contacts")).Not.ToHaveTextAsync("0");
+        // The table lists every kind of job, so its app column must not be headed "Official Account" (公众号).
+        await Assertions.Expect(page.Locator("th").Filter(new() { HasText = "应用" })).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("th").Filter(new() { HasText = "公众号" })).ToHaveCountAsync(0);
         await fixture.ScreenshotAsync(page, "11b-jobs-wecom");
         Succeeded(await api.GetFromJsonAsync<JsonElement>("/v1/jobs")).Should().Be(before + 1, "the console started exactly one backfill of the chosen app");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_provider_id_upgrade_started_from_the_jobs_page_for_the_chosen_provider_app_runs_until_it_succeeds()
+    {
+        // The demo story upgraded the legacy corp's provider app through the API; running it again from the console
+        // finds nothing left to replace and still has to finish.
+        const string providerApp = SandboxMode.LegacyCorp + "/" + SandboxMode.LegacyProviderApp;
+        using var api = fixture.Api();
+        static int Succeeded(JsonElement jobs) => jobs.EnumerateArray().Count(j => j.GetProperty("kind").GetString() == "wecom_id_upgrade"
+            && j.GetProperty("appid").GetString() == providerApp && j.GetProperty("state").GetString() == "succeeded");
+        var before = Succeeded(await api.GetFromJsonAsync<JsonElement>("/v1/jobs"));
+
+        var page = await fixture.SignedInPageAsync();
+        await page.GetByTestId("nav-jobs").ClickAsync();
+        await page.GetByTestId("job-upgrade-app").ClickAsync();
+        // Only provider apps are offered: the self-built app has no ids of a provider to upgrade.
+        await Assertions.Expect(page.Locator(".ant-select-dropdown:visible .ant-select-item-option").Filter(new() { HasText = "/" + OneId.Sandbox.World.DemoWorld.SelfBuiltApp })).ToHaveCountAsync(0);
+        await page.Locator(".ant-select-dropdown:visible .ant-select-item-option").Filter(new() { HasText = providerApp }).ClickAsync();
+        await page.GetByTestId("start-wecom-upgrade").ClickAsync();
+        var done = page.Locator("tr", new() { Has = page.GetByTestId("job-kind").Filter(new() { HasText = "ID 升级" }) }).Filter(new() { HasText = providerApp }).Filter(new() { HasText = "成功" });
+        await Assertions.Expect(done).ToHaveCountAsync(before + 1, new() { Timeout = 60_000 });
+        await fixture.ScreenshotAsync(page, "11c-jobs-upgrade");
+        Succeeded(await api.GetFromJsonAsync<JsonElement>("/v1/jobs")).Should().Be(before + 1, "the console started exactly one upgrade of the chosen app");
         await page.Context.CloseAsync();
     }
 

@@ -26,15 +26,6 @@ public abstract class FollowUpTests
     private async Task<SandboxedHub> StartAsync() =>
         await SandboxedHub.StartAsync(await NewDatabaseAsync(), 0, 0, o => o.BootstrapKey = TestHub.AdminKey, LogLevel.Critical, CancellationToken.None);
 
-    private static async Task<JsonElement> SandboxAsync(SandboxedHub hub, string path, object? body = null)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        using var r = body is null ? await c.GetAsync(path) : await c.PostAsJsonAsync(path, body);
-        r.EnsureSuccessStatusCode();
-        var text = await r.Content.ReadAsStringAsync();
-        return string.IsNullOrEmpty(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private static IGraphStore Graph(SandboxedHub hub) => hub.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Graph;
 
     private static string ProviderNamespace => $"{Demo.Corp}/isv1";
@@ -42,14 +33,14 @@ public abstract class FollowUpTests
     private static async Task<(string Name, Identifier UnionId)> NewUserAsync(SandboxedHub hub)
     {
         var name = "fu" + Guid.NewGuid().ToString("N")[..8];
-        await SandboxAsync(hub, "_sandbox/users", new { name });
-        var truth = await SandboxAsync(hub, $"_sandbox/users/{name}");
+        await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+        var truth = await hub.Sandbox.CallAsync($"_sandbox/users/{name}");
         return (name, Identifier.Parse($"unionid:{Demo.UnionSpace}:{truth.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}"));
     }
 
     private static async Task<JsonElement> LoginAsync(SandboxedHub hub, string user)
     {
-        var code = (await SandboxAsync(hub, $"_sandbox/users/{user}/login", new { appid = Demo.MiniProgram })).GetProperty("code").GetString();
+        var code = (await hub.Sandbox.CallAsync($"_sandbox/users/{user}/login", new { appid = Demo.MiniProgram })).GetProperty("code").GetString();
         using var c = new HttpClient { BaseAddress = hub.HubAddress };
         var r = await c.PostAsJsonAsync($"v1/mp/{Demo.MiniProgram}/login", new { code });
         r.StatusCode.Should().Be(HttpStatusCode.OK, await r.Content.ReadAsStringAsync());
@@ -65,7 +56,7 @@ public abstract class FollowUpTests
     {
         await using var hub = await StartAsync();
         var user = await NewUserAsync(hub);
-        await SandboxAsync(hub, "_sandbox/faults", new { path = IdConvert, delay_ms = 3000, times = 1 });
+        await hub.Sandbox.CallAsync("_sandbox/faults", new { path = IdConvert, delay_ms = 3000, times = 1 });
         await LoginAsync(hub, user.Name);
         var atLogin = await Graph(hub).FindAsync(user.UnionId, default);
         atLogin!.Identifiers.Should().NotContain(i => i.Namespace == ProviderNamespace, "the login did not wait for idconvert, which is still answering");
@@ -78,7 +69,7 @@ public abstract class FollowUpTests
         await using var hub = await StartAsync();
         var user = await NewUserAsync(hub);
         // 45011: transient, and not retried by the client itself.
-        await SandboxAsync(hub, "_sandbox/faults", new { path = IdConvert, errcode = 45011, times = 2 });
+        await hub.Sandbox.CallAsync("_sandbox/faults", new { path = IdConvert, errcode = 45011, times = 2 });
         await LoginAsync(hub, user.Name);
         await ConvertedAsync(hub, user.UnionId, IdentifierType.PendingId);
     }
@@ -88,7 +79,7 @@ public abstract class FollowUpTests
     {
         await using var hub = await StartAsync();
         var user = await NewUserAsync(hub);
-        await SandboxAsync(hub, $"_sandbox/users/{user.Name}/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        await hub.Sandbox.CallAsync($"_sandbox/users/{user.Name}/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
         // Both apps' pushes arrive: the self-built app links the unionid; the provider app sees only its ciphertext id.
         await Eventually.TrueAsync(async () => (await Graph(hub).FindAsync(user.UnionId, default)) is not null, "the self-built push linked the unionid");
         await LoginAsync(hub, user.Name);
@@ -105,7 +96,7 @@ public abstract class FollowUpTests
         var user = await NewUserAsync(hub);
         // One add, two pushes: the self-built app's (plaintext id; externalcontact/get gives the unionid) and the
         // provider app's (its ciphertext id only). No login, so no unionid conversion can join them.
-        await SandboxAsync(hub, $"_sandbox/users/{user.Name}/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        await hub.Sandbox.CallAsync($"_sandbox/users/{user.Name}/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
 
         var person = await Eventually.ValueAsync(() => Graph(hub).FindAsync(user.UnionId, default),
             p => p?.Identifiers.Any(i => i.Type == IdentifierType.ExternalUserId && i.Namespace == ProviderNamespace) == true,

@@ -36,16 +36,6 @@ public abstract class InboxTests
             configure?.Invoke(o);
         }, LogLevel.Critical, CancellationToken.None);
 
-    private static async Task<JsonElement> SandboxAsync(SandboxedHub hub, string path, object? body = null, HttpMethod? method = null)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        using var request = new HttpRequestMessage(method ?? (body is null ? HttpMethod.Get : HttpMethod.Post), path) { Content = body is null ? null : JsonContent.Create(body) };
-        using var r = await c.SendAsync(request);
-        r.EnsureSuccessStatusCode();
-        var text = await r.Content.ReadAsStringAsync();
-        return string.IsNullOrEmpty(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private static HttpClient Admin(SandboxedHub hub)
     {
         var c = new HttpClient { BaseAddress = hub.HubAddress };
@@ -59,9 +49,9 @@ public abstract class InboxTests
     private static async Task<(Identifier OpenId, Identifier UnionId)> FollowAsync(SandboxedHub hub, string prefix)
     {
         var name = prefix + Guid.NewGuid().ToString("N")[..8];
-        await SandboxAsync(hub, "_sandbox/users", new { name });
-        var truth = await SandboxAsync(hub, $"_sandbox/users/{name}");
-        await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+        await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+        var truth = await hub.Sandbox.CallAsync($"_sandbox/users/{name}");
+        await hub.Sandbox.CallAsync($"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
         return (Identifier.Parse($"openid:{Demo.OfficialAccount}:{truth.GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}"),
             Identifier.Parse($"unionid:{Demo.UnionSpace}:{truth.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}"));
     }
@@ -75,7 +65,7 @@ public abstract class InboxTests
     {
         await using var hub = await StartAsync();
         // user/info answers after 6 s, longer than the 5 s WeChat waits for the push's answer.
-        await SandboxAsync(hub, "_sandbox/faults", new { path = "/cgi-bin/user/info", delay_ms = 6000, times = 5 });
+        await hub.Sandbox.CallAsync("_sandbox/faults", new { path = "/cgi-bin/user/info", delay_ms = 6000, times = 5 });
         var users = new List<(Identifier, Identifier)>();
         for (var i = 0; i < 5; i++)
         {
@@ -83,7 +73,7 @@ public abstract class InboxTests
         }
         await Eventually.TrueAsync(async () =>
         {
-            var pushes = (await SandboxAsync(hub, "_sandbox/pushes")).EnumerateArray().Where(p => p.GetProperty("event").GetString() == "subscribe").ToArray();
+            var pushes = (await hub.Sandbox.CallAsync("_sandbox/pushes")).EnumerateArray().Where(p => p.GetProperty("event").GetString() == "subscribe").ToArray();
             return pushes.Length == 5 && pushes.All(p => p.GetProperty("status").GetString() == "delivered" && p.GetProperty("attempts").GetInt32() == 1);
         }, "each follow push was answered at its first delivery");
         foreach (var user in users)
@@ -97,7 +87,7 @@ public abstract class InboxTests
     {
         await using var hub = await StartAsync();
         // 45011 (API rate limit) is transient but not retried by the client itself: the inbox retries.
-        await SandboxAsync(hub, "_sandbox/faults", new { path = "/cgi-bin/user/info", errcode = 45011, times = 2 });
+        await hub.Sandbox.CallAsync("_sandbox/faults", new { path = "/cgi-bin/user/info", errcode = 45011, times = 2 });
         var user = await FollowAsync(hub, "flaky");
         await LinkedAsync(hub, user);
         using var admin = Admin(hub);
@@ -111,7 +101,7 @@ public abstract class InboxTests
     public async Task A_push_that_keeps_failing_stays_dead_with_its_last_error_and_can_be_requeued()
     {
         await using var hub = await StartAsync(o => o.Inbox.MaxAttempts = 2);
-        await SandboxAsync(hub, "_sandbox/faults", new { path = "/cgi-bin/user/info", errcode = 45011, times = 1000 });
+        await hub.Sandbox.CallAsync("_sandbox/faults", new { path = "/cgi-bin/user/info", errcode = 45011, times = 1000 });
         var user = await FollowAsync(hub, "dead");
         using var admin = Admin(hub);
         var dead = await Eventually.ValueAsync(() => admin.GetFromJsonAsync<JsonElement>("v1/inbox?state=dead"),
@@ -123,7 +113,7 @@ public abstract class InboxTests
         stored.Should().StartWith("v1.", "the kept push is sealed with the data key").And.NotContain(user.OpenId.Value).And.NotContain("<xml");
         (await Graph(hub).FindAsync(user.OpenId, default)).Should().BeNull("nothing was recorded while user/info failed");
 
-        await SandboxAsync(hub, "_sandbox/faults", method: HttpMethod.Delete);
+        await hub.Sandbox.CallAsync("_sandbox/faults", method: HttpMethod.Delete);
         (await admin.PostAsync($"v1/inbox/{item.GetProperty("id").GetInt64()}/requeue", null)).StatusCode.Should().Be(HttpStatusCode.Accepted);
         await LinkedAsync(hub, user);
         (await admin.PostAsync($"v1/inbox/{item.GetProperty("id").GetInt64()}/requeue", null)).StatusCode.Should().Be(HttpStatusCode.Conflict, "it is done now");
@@ -133,9 +123,9 @@ public abstract class InboxTests
     public async Task A_hub_restarted_while_processing_a_push_finishes_it_after_the_restart()
     {
         await using var hub = await StartAsync();
-        await SandboxAsync(hub, "_sandbox/faults", new { path = "/cgi-bin/user/info", delay_ms = 3000, times = 1 });
+        await hub.Sandbox.CallAsync("_sandbox/faults", new { path = "/cgi-bin/user/info", delay_ms = 3000, times = 1 });
         var user = await FollowAsync(hub, "restart");
-        await Eventually.TrueAsync(async () => (await SandboxAsync(hub, "_sandbox/calls")).GetProperty("counts").TryGetProperty("/cgi-bin/user/info", out _),
+        await Eventually.TrueAsync(async () => (await hub.Sandbox.CallAsync("_sandbox/calls")).GetProperty("counts").TryGetProperty("/cgi-bin/user/info", out _),
             "the worker called user/info");
         await hub.RestartHubAsync(CancellationToken.None);
         await LinkedAsync(hub, user);

@@ -25,16 +25,8 @@ public abstract class LoginTransactionTests
     /// <summary>SQL that makes every insert into hub_sessions fail, and SQL that undoes it.</summary>
     protected abstract (string Break, string Mend) SessionFault { get; }
 
-    private static async Task<JsonElement> SandboxAsync(SandboxedHub hub, string path, object? body = null)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        using var r = body is null ? await c.GetAsync(path) : await c.PostAsJsonAsync(path, body);
-        r.EnsureSuccessStatusCode();
-        return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
-
     private static async Task<string> CodeAsync(SandboxedHub hub, string user) =>
-        (await SandboxAsync(hub, $"_sandbox/users/{user}/login", new { appid = Demo.MiniProgram })).GetProperty("code").GetString()!;
+        (await hub.Sandbox.CallAsync($"_sandbox/users/{user}/login", new { appid = Demo.MiniProgram })).GetProperty("code").GetString()!;
 
     private static async Task ExecuteAsync(string database, string sql)
     {
@@ -51,8 +43,8 @@ public abstract class LoginTransactionTests
         using var client = new HttpClient { BaseAddress = hub.HubAddress };
         var graph = hub.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!.Graph;
         var name = "tx" + Guid.NewGuid().ToString("N")[..8];
-        await SandboxAsync(hub, "_sandbox/users", new { name });
-        var truth = await SandboxAsync(hub, $"_sandbox/users/{name}");
+        await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+        var truth = await hub.Sandbox.CallAsync($"_sandbox/users/{name}");
         var openId = Identifier.Parse($"openid:{Demo.MiniProgram}:{truth.GetProperty("openids").GetProperty(Demo.MiniProgram).GetString()}");
 
         await ExecuteAsync(database, SessionFault.Break);

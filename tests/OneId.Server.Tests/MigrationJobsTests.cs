@@ -44,18 +44,6 @@ public abstract class MigrationJobsContract
             return w;
         });
 
-    private static async Task SandboxAsync(SandboxedHub hub, string path, object? body = null)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        (await c.PostAsJsonAsync(path, body ?? new { })).EnsureSuccessStatusCode();
-    }
-
-    private static async Task<JsonElement> TruthAsync(SandboxedHub hub, string user)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        return await c.GetFromJsonAsync<JsonElement>($"_sandbox/users/{user}");
-    }
-
     private static HttpClient Admin(SandboxedHub hub)
     {
         var c = new HttpClient { BaseAddress = hub.HubAddress };
@@ -90,26 +78,26 @@ public abstract class MigrationJobsContract
         for (var i = 0; i < 3; i++)
         {
             var name = "mig" + Guid.NewGuid().ToString("N")[..8];
-            await SandboxAsync(hub, "_sandbox/users", new { name });
-            await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+            await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+            await hub.Sandbox.CallAsync($"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
             fans.Add(name);
         }
         await RunJobAsync(admin, new { kind = "oa_followers_backfill", appid = Demo.OfficialAccount });
         var before = new Dictionary<string, string>();
         foreach (var fan in fans)
         {
-            var oldOpenId = $"openid:{Demo.OfficialAccount}:{(await TruthAsync(hub, fan)).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
+            var oldOpenId = $"openid:{Demo.OfficialAccount}:{(await hub.Sandbox.CallAsync($"_sandbox/users/{fan}")).GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
             before[fan] = (await ResolveAsync(admin, oldOpenId)).GetProperty("id").GetString()!;
         }
 
         (await admin.PostAsJsonAsync("v1/jobs", new { kind = "oa_account_migration", appid = NewOa })).StatusCode.Should().Be(HttpStatusCode.BadRequest, "from_appid is required");
-        await SandboxAsync(hub, $"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
+        await hub.Sandbox.CallAsync($"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
         var done = await RunJobAsync(admin, new { kind = "oa_account_migration", appid = NewOa, from_appid = Demo.OfficialAccount });
 
         done.GetProperty("progress").GetProperty("replaced").GetInt32().Should().BeGreaterThanOrEqualTo(fans.Count);
         foreach (var fan in fans)
         {
-            var truth = await TruthAsync(hub, fan);
+            var truth = await hub.Sandbox.CallAsync($"_sandbox/users/{fan}");
             var oldOpenId = $"openid:{Demo.OfficialAccount}:{truth.GetProperty("openids").GetProperty(Demo.OfficialAccount).GetString()}";
             var newOpenId = $"openid:{NewOa}:{truth.GetProperty("openids").GetProperty(NewOa).GetString()}";
             var person = await ResolveAsync(admin, oldOpenId);
@@ -126,8 +114,8 @@ public abstract class MigrationJobsContract
     {
         await using var hub = await StartAsync(legacyProvider: true);
         using var admin = Admin(hub);
-        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
-        var truth = await TruthAsync(hub, "alice");
+        await hub.Sandbox.CallAsync("_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        var truth = await hub.Sandbox.CallAsync("_sandbox/users/alice");
         var ns = $"{Demo.Corp}/isv1";
         var oldId = $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
         var newId = $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
@@ -136,7 +124,7 @@ public abstract class MigrationJobsContract
             ? await ResolveAsync(admin, oldId) : default, p => p.ValueKind == JsonValueKind.Object, "the old external_userid is in the graph");
         var earlyId = person.GetProperty("id").GetString();
 
-        await SandboxAsync(hub, $"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration");
+        await hub.Sandbox.CallAsync($"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration", new { });
         var done = await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
 
         done.GetProperty("appid").GetString().Should().Be($"{Demo.Corp}/{Demo.ProviderApp}");
@@ -146,11 +134,11 @@ public abstract class MigrationJobsContract
         var personId = upgraded.GetProperty("id").GetString();
         (await admin.GetFromJsonAsync<JsonElement>($"v1/persons/{earlyId}")).GetProperty("id").GetString().Should().Be(personId);
         upgraded.GetProperty("replaced_by").GetProperty(oldId).GetString().Should().Be(newId);
-        (await TruthAsync(hub, "alice")).GetProperty("external_userids").GetProperty(ns).GetString().Should().Be(newId[(ns.Length + "external_userid::".Length)..],
+        (await hub.Sandbox.CallAsync("_sandbox/users/alice")).GetProperty("external_userids").GetProperty(ns).GetString().Should().Be(newId[(ns.Length + "external_userid::".Length)..],
             "the job declared the migration finished: WeCom now sends the new id");
 
         // After the switch a push carries the new id: it reaches the same person instead of creating a second one.
-        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        await hub.Sandbox.CallAsync("_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
         var observed = await Eventually.ValueAsync(() => admin.GetFromJsonAsync<JsonElement>($"v1/persons/{personId}/observations"),
             o => o.EnumerateArray().Count(x => x.GetProperty("source").GetString()!.StartsWith("wecom.contact:", StringComparison.Ordinal)
                 && x.GetProperty("ids").EnumerateArray().Any(i => i.GetString() == newId)) > 0, "the post-switch push is observed on the person");
@@ -166,7 +154,7 @@ public abstract class MigrationJobsContract
         using var sandbox = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
         var login = await (await sandbox.PostAsJsonAsync("_sandbox/users/bob/login", new { appid = Demo.MiniProgram })).Content.ReadFromJsonAsync<JsonElement>();
         (await admin.PostAsJsonAsync($"v1/mp/{Demo.MiniProgram}/login", new { code = login.GetProperty("code").GetString() })).EnsureSuccessStatusCode();
-        var unionId = $"unionid:{Demo.UnionSpace}:{(await TruthAsync(hub, "bob")).GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}";
+        var unionId = $"unionid:{Demo.UnionSpace}:{(await hub.Sandbox.CallAsync("_sandbox/users/bob")).GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}";
         var prefix = $"pending_id:{Demo.Corp}/isv1:";
         static string[] Pending(JsonElement p, string prefix) => p.GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()!).Where(i => i.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
         var first = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId), p => Pending(p, prefix).Length == 1, "the follow-up converted bob's unionid to a pending_id");
@@ -184,8 +172,8 @@ public abstract class MigrationJobsContract
         (await admin.GetFromJsonAsync<JsonElement>($"v1/conflicts")).GetProperty("open").GetInt64().Should().Be(0, "a re-issue is never a conflict");
 
         // bob becomes a customer: external_userid_to_pending_id answers the new pending_id, which links him to the same person.
-        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
-        var cipher = $"external_userid:{Demo.Corp}/isv1:{(await TruthAsync(hub, "bob")).GetProperty("external_userids").GetProperty($"{Demo.Corp}/isv1").GetString()}";
+        await hub.Sandbox.CallAsync("_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        var cipher = $"external_userid:{Demo.Corp}/isv1:{(await hub.Sandbox.CallAsync("_sandbox/users/bob")).GetProperty("external_userids").GetProperty($"{Demo.Corp}/isv1").GetString()}";
         var customer = await Eventually.ValueAsync(() => ResolveAsync(admin, unionId),
             p => p.GetProperty("identifiers").EnumerateArray().Any(i => i.GetString() == cipher), "the provider's customer id joined bob's person");
         customer.GetProperty("id").GetString().Should().Be(first.GetProperty("id").GetString());
@@ -214,18 +202,6 @@ public abstract class MigrationJobsContract
     private static long FollowersOf(JsonElement stats, string appid) =>
         stats.GetProperty("followers").GetProperty("per_app").TryGetProperty(appid, out var n) ? n.GetInt64() : 0;
 
-    private static async Task<JsonElement> CallsAsync(SandboxedHub hub)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        return (await c.GetFromJsonAsync<JsonElement>("_sandbox/calls")).GetProperty("counts");
-    }
-
-    private static async Task ForgetCallsAsync(SandboxedHub hub)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        (await c.DeleteAsync("_sandbox/calls")).EnsureSuccessStatusCode();
-    }
-
     private static long CallsTo(JsonElement counts, string api) => counts.TryGetProperty("/qyapi/cgi-bin/" + api, out var n) ? n.GetInt64() : 0;
 
     /// <summary>The provider app's contacts in a person's answer, as (external_userid, member, active).</summary>
@@ -240,12 +216,12 @@ public abstract class MigrationJobsContract
         await using var hub = await StartAsync(legacyProvider: true);
         using var admin = Admin(hub);
         var ns = $"{Demo.Corp}/isv1";
-        await SandboxAsync(hub, "_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
-        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
+        await hub.Sandbox.CallAsync("_sandbox/users/alice/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        await hub.Sandbox.CallAsync("_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "lisi" });
         string Old(JsonElement truth) => $"external_userid:{ns}:{truth.GetProperty("legacy_external_userids").GetProperty(ns).GetString()}";
         string New(JsonElement truth) => $"external_userid:{ns}:{truth.GetProperty("upgraded_external_userids").GetProperty(ns).GetString()}";
-        var alice = await TruthAsync(hub, "alice");
-        var bob = await TruthAsync(hub, "bob");
+        var alice = await hub.Sandbox.CallAsync("_sandbox/users/alice");
+        var bob = await hub.Sandbox.CallAsync("_sandbox/users/bob");
         await Eventually.ValueAsync(async () => (await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(Old(bob))}")).StatusCode == HttpStatusCode.OK
             ? ProviderContacts(await ResolveAsync(admin, Old(bob)), ns) : [], c => c.Length == 1, "the provider app's pushes (plain member ids, old external_userids) are recorded");
         (await Eventually.ValueAsync(async () => (await admin.GetAsync($"v1/resolve?id={Uri.EscapeDataString(Old(alice))}")).StatusCode == HttpStatusCode.OK
@@ -261,12 +237,12 @@ public abstract class MigrationJobsContract
         static long Contacts(JsonElement stats) => stats.GetProperty("wecom_contacts").GetProperty("total").GetInt64();
         var contactsBefore = Contacts(await Eventually.ValueAsync(() => StatsAsync(admin), s => Contacts(s) == 2, "alice and bob, each one person"));
 
-        await SandboxAsync(hub, $"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration");
-        await ForgetCallsAsync(hub);
+        await hub.Sandbox.CallAsync($"_sandbox/corps/{Demo.Corp}/providers/isv1/agree-migration", new { });
+        await hub.Sandbox.CallAsync("_sandbox/calls", method: HttpMethod.Delete);
         var done = await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
 
         done.GetProperty("progress").GetProperty("members").GetInt32().Should().Be(2, "zhangsan and lisi, the members the provider's contacts name");
-        var calls = await CallsAsync(hub);
+        var calls = (await hub.Sandbox.CallAsync("_sandbox/calls")).GetProperty("counts");
         CallsTo(calls, "batch/userid_to_openuserid").Should().Be(1, "both members in one call (up to 1,000 a call)");
         CallsTo(calls, "externalcontact/get_new_external_userid").Should().Be(1, "the two old ids in one call; their successors are not sent back");
         CallsTo(calls, "service/finish_openid_migration").Should().Be(1);
@@ -284,15 +260,15 @@ public abstract class MigrationJobsContract
         await Eventually.ValueAsync(() => ResolveAsync(admin, Old(bob)), p => ProviderContacts(p, ns).SequenceEqual([$"{New(bob)}|{openLisi}|True"]), "bob's contact names the new ids");
 
         // After the switch WeCom names members by open_userid: bob adds zhangsan, and the contact counts him once.
-        await SandboxAsync(hub, "_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        await hub.Sandbox.CallAsync("_sandbox/users/bob/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
         await Eventually.ValueAsync(() => ResolveAsync(admin, New(bob)), p => ProviderContacts(p, ns).Order().SequenceEqual(new[] { $"{New(bob)}|{openLisi}|True", $"{New(bob)}|{openZhangsan}|True" }.Order()),
             "the post-switch push names zhangsan by his open_userid, beside lisi's renamed contact");
         Contacts(await StatsAsync(admin)).Should().Be(contactsBefore, "alice and bob, each once");
 
         // Run again: everything is new already, so nothing is sent to be converted.
-        await ForgetCallsAsync(hub);
+        await hub.Sandbox.CallAsync("_sandbox/calls", method: HttpMethod.Delete);
         await RunJobAsync(admin, new { kind = "wecom_id_upgrade", corpid = Demo.Corp, app = Demo.ProviderApp });
-        calls = await CallsAsync(hub);
+        calls = (await hub.Sandbox.CallAsync("_sandbox/calls")).GetProperty("counts");
         CallsTo(calls, "externalcontact/get_new_external_userid").Should().Be(0, "the ids the first run issued map to themselves: not sent again");
         CallsTo(calls, "batch/userid_to_openuserid").Should().Be(0, "the renamed members are new already");
     }
@@ -305,15 +281,15 @@ public abstract class MigrationJobsContract
         for (var i = 0; i < 3; i++)
         {
             var name = "fol" + Guid.NewGuid().ToString("N")[..8];
-            await SandboxAsync(hub, "_sandbox/users", new { name });
-            await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+            await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+            await hub.Sandbox.CallAsync($"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
         }
         await RunJobAsync(admin, new { kind = "oa_followers_backfill", appid = Demo.OfficialAccount });
         var before = await StatsAsync(admin);
         var followers = FollowersOf(before, Demo.OfficialAccount);
         followers.Should().BeGreaterThanOrEqualTo(3);
 
-        await SandboxAsync(hub, $"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
+        await hub.Sandbox.CallAsync($"_sandbox/apps/{Demo.OfficialAccount}/migrate", new { to_appid = NewOa });
         await RunJobAsync(admin, new { kind = "oa_account_migration", appid = NewOa, from_appid = Demo.OfficialAccount });
 
         // The follow-up worker moves each replaced openid's follow after the replacement; a follow push with a new openid

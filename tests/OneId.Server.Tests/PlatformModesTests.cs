@@ -36,15 +36,6 @@ public abstract class PlatformModesTests
             configure?.Invoke(o);
         }, LogLevel.Critical, CancellationToken.None, world);
 
-    private static async Task<JsonElement> SandboxAsync(SandboxedHub hub, string path, object? body = null)
-    {
-        using var c = new HttpClient { BaseAddress = hub.Sandbox.BaseAddress };
-        using var r = body is null ? await c.GetAsync(path) : await c.PostAsJsonAsync(path, body);
-        var text = await r.Content.ReadAsStringAsync();
-        r.IsSuccessStatusCode.Should().BeTrue(text);
-        return string.IsNullOrEmpty(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
-    }
-
     private static HubTenant Tenant(SandboxedHub hub) => hub.Hub.Services.GetRequiredService<TenantRegistry>().Get(SandboxMode.Tenant)!;
 
     private static HttpClient Admin(SandboxedHub hub)
@@ -57,8 +48,8 @@ public abstract class PlatformModesTests
     /// <summary>The platform's ticket arrives and the OA authorizes it; returns once the hub stored the authorizer_refresh_token.</summary>
     private static async Task AuthorizePlatformAsync(SandboxedHub hub, string appid)
     {
-        await SandboxAsync(hub, $"_sandbox/components/{Demo.Component}/ticket", new { });
-        await SandboxAsync(hub, $"_sandbox/components/{Demo.Component}/authorize", new { authorizer_appid = appid });
+        await hub.Sandbox.CallAsync($"_sandbox/components/{Demo.Component}/ticket", new { });
+        await hub.Sandbox.CallAsync($"_sandbox/components/{Demo.Component}/authorize", new { authorizer_appid = appid });
         var tokens = hub.Hub.Services.GetRequiredService<ITokenStore>();
         await Eventually.TrueAsync(async () => await tokens.GetAuthorizerRefreshTokenAsync(AppId.Parse(Demo.Component), AppId.Parse(appid), default) is not null,
             $"the hub processed {appid}'s authorized event");
@@ -70,9 +61,9 @@ public abstract class PlatformModesTests
         await using var hub = await StartAsync();
         await AuthorizePlatformAsync(hub, Demo.AuthorizerOfficialAccount);
         var name = "pm" + Guid.NewGuid().ToString("N")[..8];
-        await SandboxAsync(hub, "_sandbox/users", new { name });
-        var follow = await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.AuthorizerOfficialAccount });
-        var truth = await SandboxAsync(hub, $"_sandbox/users/{name}");
+        await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+        var follow = await hub.Sandbox.CallAsync($"_sandbox/users/{name}/follow", new { appid = Demo.AuthorizerOfficialAccount });
+        var truth = await hub.Sandbox.CallAsync($"_sandbox/users/{name}");
         var openId = Identifier.Parse($"openid:{Demo.AuthorizerOfficialAccount}:{follow.GetProperty("openid").GetString()}");
         var unionId = Identifier.Parse($"unionid:{Demo.UnionSpace}:{truth.GetProperty("unionids").GetProperty(Demo.UnionSpace).GetString()}");
 
@@ -80,14 +71,14 @@ public abstract class PlatformModesTests
         var person = await Eventually.ValueAsync(() => Tenant(hub).Graph.FindAsync(openId, default),
             p => p?.Identifiers.Contains(unionId) == true, "the platform-run OA's follower is in the graph with the unionid");
         person!.Identifiers.Should().Contain(openId);
-        var pushes = await SandboxAsync(hub, "_sandbox/pushes");
+        var pushes = await hub.Sandbox.CallAsync("_sandbox/pushes");
         pushes.EnumerateArray().Should().Contain(p => p.GetProperty("event").GetString() == "subscribe"
             && p.GetProperty("url").GetString()!.EndsWith($"/v1/callbacks/component/{Demo.Component}/{Demo.AuthorizerOfficialAccount}", StringComparison.Ordinal)
             && p.GetProperty("status").GetString() == "delivered");
         var calls = await new HttpClient { BaseAddress = hub.Sandbox.BaseAddress }.GetStringAsync("_sandbox/calls");
         calls.Should().Contain("/cgi-bin/user/info");
 
-        await SandboxAsync(hub, $"_sandbox/users/{name}/unfollow", new { appid = Demo.AuthorizerOfficialAccount });
+        await hub.Sandbox.CallAsync($"_sandbox/users/{name}/unfollow", new { appid = Demo.AuthorizerOfficialAccount });
         var done = await Eventually.ValueAsync(() => Tenant(hub).Inbox.ListAsync(InboxState.Done, 100, default),
             items => items.Any(i => i.Target == Demo.AuthorizerOfficialAccount && i.DedupeKey.EndsWith(":unsubscribe", StringComparison.Ordinal)),
             "the unfollow went through the hub's inbox as the OA's own push");
@@ -100,11 +91,11 @@ public abstract class PlatformModesTests
     {
         await using var hub = await StartAsync();
         // The OA with its own secret is not run by the platform here: a (genuine) push for it at the platform's URL changes nothing.
-        await SandboxAsync(hub, $"_sandbox/components/{Demo.Component}/authorize", new { authorizer_appid = Demo.OfficialAccount });
+        await hub.Sandbox.CallAsync($"_sandbox/components/{Demo.Component}/authorize", new { authorizer_appid = Demo.OfficialAccount });
         var name = "pm" + Guid.NewGuid().ToString("N")[..8];
-        await SandboxAsync(hub, "_sandbox/users", new { name });
-        var follow = await SandboxAsync(hub, $"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
-        await Eventually.TrueAsync(async () => (await SandboxAsync(hub, "_sandbox/pushes")).EnumerateArray().Any(p => p.GetProperty("event").GetString() == "subscribe"
+        await hub.Sandbox.CallAsync("_sandbox/users", new { name });
+        var follow = await hub.Sandbox.CallAsync($"_sandbox/users/{name}/follow", new { appid = Demo.OfficialAccount });
+        await Eventually.TrueAsync(async () => (await hub.Sandbox.CallAsync("_sandbox/pushes")).EnumerateArray().Any(p => p.GetProperty("event").GetString() == "subscribe"
             && p.GetProperty("url").GetString()!.EndsWith($"/{Demo.Component}/{Demo.OfficialAccount}", StringComparison.Ordinal)
             && p.GetProperty("status").GetString() == "delivered"), "the sandbox delivered the push to the platform's message URL (answered 200)");
         (await Tenant(hub).Inbox.ListAsync(null, 100, default)).Should().NotContain(i => i.Target == Demo.OfficialAccount);
@@ -167,14 +158,14 @@ public abstract class PlatformModesTests
             return w;
         });
         var name = "pm" + Guid.NewGuid().ToString("N")[..8];
-        await SandboxAsync(hub, "_sandbox/users", new { name });
+        await hub.Sandbox.CallAsync("_sandbox/users", new { name });
         // A customer of the corp first: the provider app's push brings its ciphertext id.
-        await SandboxAsync(hub, $"_sandbox/users/{name}/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
-        var truth = await SandboxAsync(hub, $"_sandbox/users/{name}");
+        await hub.Sandbox.CallAsync($"_sandbox/users/{name}/wecom-add", new { corpid = Demo.Corp, userid = "zhangsan" });
+        var truth = await hub.Sandbox.CallAsync($"_sandbox/users/{name}");
         var external = Identifier.Parse($"external_userid:{Demo.Corp}/isv1:{truth.GetProperty("external_userids").GetProperty(Demo.Corp + "/isv1").GetString()}");
         await Eventually.TrueAsync(async () => await Tenant(hub).Graph.FindAsync(external, default) is not null, "the provider app's contact push is in the graph");
 
-        var code = (await SandboxAsync(hub, $"_sandbox/users/{name}/login", new { appid = isvMp })).GetProperty("code").GetString();
+        var code = (await hub.Sandbox.CallAsync($"_sandbox/users/{name}/login", new { appid = isvMp })).GetProperty("code").GetString();
         using var c = new HttpClient { BaseAddress = hub.HubAddress };
         var login = await (await c.PostAsJsonAsync($"v1/mp/{isvMp}/login", new { code })).Content.ReadFromJsonAsync<JsonElement>();
         var isvUnion = Identifier.Parse($"unionid:{isvSpace}:{login.GetProperty("unionid").GetString()}");

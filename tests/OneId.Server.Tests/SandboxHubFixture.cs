@@ -43,14 +43,7 @@ public sealed class SandboxHubFixture : IAsyncLifetime
         return c;
     }
 
-    public async Task<JsonElement> SandboxAsync(string path, object? body = null)
-    {
-        using var c = new HttpClient { BaseAddress = Running.Sandbox.BaseAddress };
-        using var r = body is null ? await c.GetAsync(path) : await c.PostAsJsonAsync(path, body);
-        r.EnsureSuccessStatusCode();
-        var text = await r.Content.ReadAsStringAsync();
-        return string.IsNullOrEmpty(text) ? default : JsonDocument.Parse(text).RootElement.Clone();
-    }
+    public Task<JsonElement> SandboxAsync(string path, object? body = null) => Running.Sandbox.CallAsync(path, body);
 
     public async Task<string> NewUserAsync(string prefix)
     {

@@ -1,5 +1,6 @@
 using FluentAssertions;
 using OneId.Graph;
+using OneId.Testing;
 using Xunit;
 
 namespace OneId.Storage.Tests;
@@ -9,7 +10,7 @@ public abstract partial class GraphStoreContract
 {
     private Observation Keyed(string key, params string[] ids) => Obs(ids) with { Key = key };
 
-    [Fact]
+    [StoreFact]
     public async Task An_observation_with_a_stored_key_is_answered_with_its_first_outcome_and_changes_nothing()
     {
         var first = await Store.ObserveAsync(Keyed("id:crm-1", OpenId(Oa, "k1"), UnionId("k1")), CancellationToken.None);
@@ -32,7 +33,7 @@ public abstract partial class GraphStoreContract
         (await Store.ReadEventsAsync(0, 1000, CancellationToken.None)).Should().HaveCount(eventsBefore.Count);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_key_seen_twice_in_one_batch_is_applied_once()
     {
         var results = await Store.ObserveManyAsync(
@@ -46,7 +47,7 @@ public abstract partial class GraphStoreContract
         (await Store.GetStatsAsync(CancellationToken.None)).Observations.Should().Be(3);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_re_run_after_a_run_stopped_midway_applies_only_what_is_missing()
     {
         var all = Enumerable.Range(0, 30).Select(i => Keyed($"id:line-{i}", OpenId(Oa, "r" + (i % 10)), UnionId("r" + (i / 3)))).ToArray();
@@ -67,7 +68,7 @@ public abstract partial class GraphStoreContract
         await GraphInvariants.AssertMatchesReplayAsync(Store);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Stats_count_accepted_rejected_weak_only_and_retracted_observations_apart()
     {
         var accepted = await Observe(OpenId(Oa, "s1"), UnionId("s1"));

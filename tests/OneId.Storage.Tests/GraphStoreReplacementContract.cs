@@ -45,6 +45,18 @@ public abstract partial class GraphStoreContract
     }
 
     [StoreFact]
+    public async Task Stats_count_a_replaced_identifier_once_as_its_successor()
+    {
+        await Observe(Ext("old-eve"), UnionId("eve"));
+        await Replace(Ext("new-eve"), Ext("old-eve"));
+
+        var stats = await Store.GetStatsAsync(CancellationToken.None);
+
+        stats.IdentifiersByType.Should().Contain(new KeyValuePair<string, long>("external_userid", 1), "the old id still resolves but is no longer one the person holds");
+        stats.Identifiers.Should().Be(2);
+    }
+
+    [StoreFact]
     public async Task A_replacement_said_twice_is_marked_and_announced_once()
     {
         await Observe(Ext("old-ann"));

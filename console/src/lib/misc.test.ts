@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { corpAppKey, formatEta, shouldPoll, wecomBackfillRequest } from './jobs';
+import { corpAppKey, formatEta, oaMigrationRequest, shouldPoll, upgradableApps, wecomBackfillRequest, wecomUpgradeRequest } from './jobs';
 import { parseRoute, pathOf } from './route';
 import { keysOf, zh, en } from '../messages';
 import { initialLanguage } from '../i18n';
@@ -35,6 +35,22 @@ describe('jobs', () => {
     expect(wecomBackfillRequest(apps, 'ww0000000000000001/isv')).toEqual({ kind: 'wecom_contacts_backfill', corpid: 'ww0000000000000001', app: 'isv' });
     expect(wecomBackfillRequest(apps, 'ww0000000000000001/gone')).toBeNull();
     expect(wecomBackfillRequest([], undefined)).toBeNull();
+  });
+  it('starts an OA account migration only from one chosen account to another', () => {
+    expect(oaMigrationRequest('wxold', 'wxnew')).toEqual({ kind: 'oa_account_migration', appid: 'wxnew', from_appid: 'wxold' });
+    expect(oaMigrationRequest('wxold', 'wxold')).toBeNull();
+    expect(oaMigrationRequest(undefined, 'wxnew')).toBeNull();
+    expect(oaMigrationRequest('wxold', undefined)).toBeNull();
+  });
+  it('offers the provider id upgrade for provider apps only', () => {
+    const apps: CorpAppDoc[] = [
+      { corpid: 'ww0000000000000001', app: 'crm', kind: 'self_built' },
+      { corpid: 'ww0000000000000001', app: 'isv', kind: 'provider' },
+    ];
+    expect(upgradableApps(apps).map(corpAppKey)).toEqual(['ww0000000000000001/isv']);
+    expect(wecomUpgradeRequest(apps, undefined)).toEqual({ kind: 'wecom_id_upgrade', corpid: 'ww0000000000000001', app: 'isv' });
+    expect(wecomUpgradeRequest(apps, 'ww0000000000000001/crm')).toBeNull();
+    expect(wecomUpgradeRequest([apps[0]], undefined)).toBeNull();
   });
 });
 

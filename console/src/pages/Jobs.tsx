@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, type AppDoc, type CorpAppDoc, type JobDoc } from '../api';
 import { describeError, Loading } from '../components';
 import { useInterval, useLoad, useSession } from '../hooks';
-import { corpAppKey, formatEta, shouldPoll, wecomBackfillRequest } from '../lib/jobs';
+import { corpAppKey, formatEta, oaMigrationRequest, shouldPoll, upgradableApps, wecomBackfillRequest, wecomUpgradeRequest } from '../lib/jobs';
 
 export function Jobs() {
   const { t } = useTranslation();
@@ -17,6 +17,12 @@ export function Jobs() {
   const corpApps = useLoad(() => api.get<CorpAppDoc[]>('/v1/corp-apps').catch(() => [] as CorpAppDoc[]), []);
   const [corpApp, setCorpApp] = useState<string>();
   const wecomRequest = wecomBackfillRequest(corpApps.data ?? [], corpApp);
+  const [fromOa, setFromOa] = useState<string>();
+  const [toOa, setToOa] = useState<string>();
+  const migrationRequest = oaMigrationRequest(fromOa, toOa);
+  const providerApps = upgradableApps(corpApps.data ?? []);
+  const [upgradeApp, setUpgradeApp] = useState<string>();
+  const upgradeRequest = wecomUpgradeRequest(corpApps.data ?? [], upgradeApp);
   const reload = jobs.reload;
   // Live progress: poll once a second while a job is queued or running.
   useInterval(useCallback(() => reload(), [reload]), jobs.data && shouldPoll(jobs.data) ? 1000 : null);
@@ -51,12 +57,34 @@ export function Jobs() {
           </Space>
         </Card>
       )}
+      {session.admin && oas.length > 1 && (
+        <Card size="small" style={{ marginBottom: 16 }} title={t('jobs.oaMigration')}>
+          <Space>
+            <Select style={{ width: 260 }} placeholder={t('jobs.fromOa')} value={fromOa} onChange={setFromOa}
+              options={oas.map((a) => ({ value: a.appid, label: a.appid }))} data-testid="job-from-oa" />
+            <Select style={{ width: 260 }} placeholder={t('jobs.toOa')} value={toOa} onChange={setToOa}
+              options={oas.filter((a) => a.appid !== fromOa).map((a) => ({ value: a.appid, label: a.appid }))} data-testid="job-to-oa" />
+            <Button type="primary" onClick={migrationRequest ? start(migrationRequest) : undefined} disabled={!migrationRequest} data-testid="start-oa-migration">{t('jobs.startMigration')}</Button>
+          </Space>
+        </Card>
+      )}
+      {session.admin && providerApps.length > 0 && (
+        <Card size="small" style={{ marginBottom: 16 }} title={t('jobs.wecomUpgrade')}>
+          <Space>
+            <Select style={{ width: 320 }} placeholder={t('jobs.corpApp')} value={upgradeRequest ? `${upgradeRequest.corpid}/${upgradeRequest.app}` : undefined} onChange={setUpgradeApp}
+              options={providerApps.map((a) => ({ value: corpAppKey(a), label: corpAppKey(a) }))} data-testid="job-upgrade-app" />
+            <Button type="primary" onClick={upgradeRequest ? start(upgradeRequest) : undefined} disabled={!upgradeRequest} data-testid="start-wecom-upgrade">{t('jobs.startUpgrade')}</Button>
+          </Space>
+        </Card>
+      )}
       <Loading state={jobs}>
         {(list) => (
           <Table<JobDoc> rowKey="id" dataSource={list} size="middle" pagination={{ pageSize: 20 }}
             columns={[
               { title: 'ID', dataIndex: 'id' },
-              { title: t('jobs.appid'), dataIndex: 'appid' },
+              // The column lists every kind of job: a WeCom backfill's row names a WeCom app, not an Official Account.
+              { title: t('jobs.app'), dataIndex: 'appid' },
+              { title: t('jobs.kind'), dataIndex: 'kind', render: (k: string) => <span data-testid="job-kind">{t(`jobs.kinds.${k}`, { defaultValue: k })}</span> },
               { title: t('common.state'), dataIndex: 'state', render: (s: JobDoc['state']) => <Tag data-testid="job-state" color={s === 'succeeded' ? 'green' : s === 'failed' ? 'red' : 'blue'}>{t(`jobs.states.${s}`)}</Tag> },
               { title: t('jobs.progress'), render: (_, j) => (
                 <div data-testid="job-progress">

@@ -756,7 +756,9 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
         }
 
         var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        await using (var cmd = AdHoc("SELECT type, COUNT(*) FROM identifiers GROUP BY type UNION ALL SELECT type, COUNT(*) FROM weak_identifiers GROUP BY type"))
+        // A replaced identifier (an OA migration's old openid, a provider's old external_userid) stays stored so that it
+        // still resolves, but its successor is the one the person holds now: count only the current ones, as coverage does.
+        await using (var cmd = AdHoc("SELECT type, COUNT(*) FROM identifiers WHERE replaced_by IS NULL GROUP BY type UNION ALL SELECT type, COUNT(*) FROM weak_identifiers GROUP BY type"))
         await using (var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
