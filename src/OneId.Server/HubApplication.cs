@@ -49,14 +49,25 @@ public static class HubApplication
         // Quiet defaults for the framework's chatty categories, as the lowest-precedence configuration source: any
         // category's level can be set with the standard binding, Logging:LogLevel:<category> in oneid.json or
         // ONEID_LOGGING__LOGLEVEL__<category> (a filter added in code would win over configuration).
-        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        var quiet = new Dictionary<string, string?>
         {
-            InitialData = new Dictionary<string, string?>
-            {
-                ["Logging:LogLevel:Microsoft.AspNetCore"] = nameof(LogLevel.Warning),
-                ["Logging:LogLevel:System.Net.Http"] = nameof(LogLevel.Warning),
-            },
-        });
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = nameof(LogLevel.Warning),
+            ["Logging:LogLevel:System.Net.Http"] = nameof(LogLevel.Warning),
+        };
+        // ASP.NET Core's hosting starts an Activity and a logging scope for every request whenever its diagnostics
+        // category is enabled at all, and that Activity makes every outbound HttpClient call (WeChat) start one of its
+        // own and send a traceparent header: ~2.3 KB and several percent of a login's CPU. At Warning the category
+        // writes nothing (its request lines are Information), so while Microsoft.AspNetCore stays quiet it is off
+        // altogether; an operator who asks for Information (or sets the category) gets the lines and the scopes back,
+        // and tracing over OTLP (telemetry.otlp_endpoint) gets its activities from its own listener either way.
+        const string hosting = "Logging:LogLevel:Microsoft.AspNetCore.Hosting";
+        if (builder.Configuration[hosting] is null && builder.Configuration[hosting + ".Diagnostics"] is null
+            && Enum.TryParse<LogLevel>(builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] ?? nameof(LogLevel.Warning), ignoreCase: true, out var aspNet)
+            && aspNet >= LogLevel.Warning)
+        {
+            quiet[hosting + ".Diagnostics"] = nameof(LogLevel.None);
+        }
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = quiet });
         builder.WebHost.UseKestrelCore().UseUrls([.. launch.Urls]);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -75,6 +75,8 @@ public sealed class ProblemBodyTests : IAsyncLifetime
             var defaults = quiet.Services.GetRequiredService<ILoggerFactory>();
             defaults.CreateLogger("System.Net.Http.HttpClient.WeChat").IsEnabled(LogLevel.Information).Should().BeFalse("the framework's categories are quiet by default");
             defaults.CreateLogger("OneId.Server.Anything").IsEnabled(LogLevel.Information).Should().BeTrue();
+            defaults.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Critical).Should()
+                .BeFalse("while ASP.NET Core is quiet its hosting diagnostics are off, so requests start no Activity and no logging scope");
         }
         finally
         {

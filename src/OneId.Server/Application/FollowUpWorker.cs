@@ -28,6 +28,9 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
     public const int MaxAttempts = 10;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a woken worker waits for more writes before its pass: follow-ups come this much later at most.</summary>
+    private static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(100);
     private readonly string _owner = "followup-" + Guid.NewGuid().ToString("N")[..12];
 
     /// <summary>When this instance last took or renewed each tenant's lease (it holds it for <see cref="Lease"/> from then).</summary>
@@ -59,7 +62,13 @@ public sealed partial class FollowUpWorker(TenantRegistry tenants, ProviderConve
             }
             try
             {
-                await signal.WaitAsync(Poll, stoppingToken).ConfigureAwait(false);
+                if (await signal.WaitAsync(Poll, stoppingToken).ConfigureAwait(false))
+                {
+                    // Woken by a graph write: let the writes right behind it land first, so that a login burst is
+                    // followed up in one pass per window (its reads and its cursor write) instead of one per group
+                    // commit, each queuing at the store's write gate with the logins themselves.
+                    await Task.Delay(Coalesce, time, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {

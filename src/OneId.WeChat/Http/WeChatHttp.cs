@@ -91,25 +91,63 @@ internal static class WeChatHttp
     {
         try
         {
+            // The common answer has no errcode or 0: read it straight into T (one pass over the bytes, no document).
+            if (!ScanErrCode(bytes, out var errCode) || errCode == 0)
+            {
+                return JsonSerializer.Deserialize<T>(bytes, WeChatJson.Options) ?? throw new JsonException("the answer is null");
+            }
             using var document = JsonDocument.Parse(bytes);
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw new JsonException("the answer is not a JSON object");
-            }
-            if (TryGetErrCode(root, out var errCode) && errCode != 0)
-            {
-                var errMsg = root.TryGetProperty("errmsg", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-                WeChatLog.ApiError(logger, path, errCode, errMsg);
-                throw new WeChatApiException(path, errCode, errMsg);
-            }
-            return root.Deserialize<T>(WeChatJson.Options) ?? throw new JsonException("the answer is null");
+            var errMsg = root.TryGetProperty("errmsg", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            WeChatLog.ApiError(logger, path, errCode, errMsg);
+            throw new WeChatApiException(path, errCode, errMsg);
         }
         catch (JsonException ex)
         {
             WeChatLog.UnreadableAnswer(logger, path, ex.Message);
             throw new WeChatApiException(path, $"the answer is not the expected JSON ({ex.Message})", isTransient: false, innerException: ex);
         }
+    }
+
+    /// <summary>
+    /// Reads the top-level errcode of an answer without building a document (every answer passes here, some twice:
+    /// the retry and token handlers peek before <see cref="Parse{T}"/> reads it). Same reading as
+    /// <see cref="TryGetErrCode"/>: a number or a numeric string; of a repeated name the last counts, as in
+    /// <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>.
+    /// </summary>
+    /// <exception cref="JsonException">Not JSON, or not a JSON object.</exception>
+    internal static bool ScanErrCode(ReadOnlySpan<byte> json, out int errCode)
+    {
+        errCode = 0;
+        var found = false;
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException("the answer is not a JSON object");
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isErrCode = reader.ValueTextEquals("errcode"u8);
+            reader.Read();
+            if (isErrCode)
+            {
+                errCode = 0;
+                found = reader.TokenType switch
+                {
+                    JsonTokenType.Number => reader.TryGetInt32(out errCode),
+                    JsonTokenType.String => int.TryParse(reader.GetString(), out errCode),
+                    _ => false,
+                };
+                if (!found)
+                {
+                    errCode = 0;
+                }
+            }
+            reader.Skip();
+        }
+        // Past the object: anything but whitespace is malformed (the reader throws), as for JsonDocument.Parse.
+        reader.Read();
+        return found;
     }
 
     internal static bool TryGetErrCode(JsonElement root, out int errCode)
@@ -138,8 +176,7 @@ internal static class WeChatHttp
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var document = JsonDocument.Parse(bytes);
-            return document.RootElement.ValueKind == JsonValueKind.Object && TryGetErrCode(document.RootElement, out var code) ? code : null;
+            return ScanErrCode(bytes, out var code) ? code : null;
         }
         catch (JsonException)
         {

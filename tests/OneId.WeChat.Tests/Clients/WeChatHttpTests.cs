@@ -90,6 +90,49 @@ public sealed class WeChatHttpTests
         (await act.Should().ThrowAsync<WeChatApiException>()).Which.ErrCode.Should().Be(40029);
     }
 
+    [Theory]
+    [InlineData("[{\"errcode\":40029}]")]
+    [InlineData("{\"openid\":\"o1\",\"session_key\":\"k\"} trailing")]
+    [InlineData("{\"openid\":\"o1\",")]
+    [InlineData("")]
+    public async Task An_answer_that_is_not_one_JSON_object_is_unreadable(string body)
+    {
+        var server = new FakeWeChat().On("sns/jscode2session", body);
+        using var host = Host(server);
+
+        var act = () => host.Get<MiniProgramClient>().Code2SessionAsync(Mp, "code");
+
+        var error = (await act.Should().ThrowAsync<WeChatApiException>()).Which;
+        error.ErrCode.Should().BeNull();
+        error.IsTransient.Should().BeFalse();
+        error.Message.Should().Contain("not the expected JSON");
+    }
+
+    [Theory]
+    [InlineData("{\"errcode\":0,\"errcode\":40163,\"errmsg\":\"code been used\"}", 40163)]
+    [InlineData("{\"nested\":{\"errcode\":40029},\"errcode\":\"40029\",\"errmsg\":\"invalid code\"}", 40029)]
+    public async Task The_top_level_errcode_decides_and_the_last_of_a_repeated_one_counts(string body, int errCode)
+    {
+        var server = new FakeWeChat().On("sns/jscode2session", body);
+        using var host = Host(server);
+
+        var act = () => host.Get<MiniProgramClient>().Code2SessionAsync(Mp, "code");
+
+        (await act.Should().ThrowAsync<WeChatApiException>()).Which.ErrCode.Should().Be(errCode);
+    }
+
+    [Fact]
+    public async Task A_nested_errcode_or_a_zero_one_is_an_answer()
+    {
+        var server = new FakeWeChat().On("sns/jscode2session", "{\"errcode\":0,\"openid\":\"o1\",\"session_key\":\"k\",\"extra\":{\"errcode\":-1}}");
+        using var host = Host(server);
+
+        var session = await host.Get<MiniProgramClient>().Code2SessionAsync(Mp, "code");
+
+        session.OpenId.Value.Should().Be("o1");
+        server.Calls.Should().ContainSingle("a nested errcode -1 is not WeChat's busy answer, so nothing is retried");
+    }
+
     [Fact]
     public async Task Secrets_and_codes_never_reach_the_logs()
     {
