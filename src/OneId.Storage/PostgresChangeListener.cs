@@ -11,7 +11,9 @@ namespace OneId.Storage;
 /// have changed meanwhile. Writes of this process move it as soon as they return (<see cref="Changed"/>), before
 /// their notification comes back. The same connection also LISTENs on <c>oneid_keys_&lt;schema&gt;</c>, which every
 /// change to the hub's API keys notifies, and counts those in <see cref="KeysGeneration"/> (the key cache's token), so
-/// graph writes do not empty the key cache and a revocation does not empty the person cache.
+/// graph writes do not empty the key cache and a revocation does not empty the person cache. Likewise
+/// <c>oneid_rels_&lt;schema&gt;</c>, which every write of follows and contacts notifies, counts in
+/// <see cref="RelationshipsGeneration"/> (the relationships cache's token).
 /// </summary>
 public sealed class PostgresChangeListener : IAsyncDisposable
 {
@@ -22,12 +24,14 @@ public sealed class PostgresChangeListener : IAsyncDisposable
     private Task? _loop;
     private long _generation;
     private long _keysGeneration;
+    private long _relationshipsGeneration;
     private volatile bool _listening;
 
     public PostgresChangeListener(string connectionString, string schema, TimeProvider? time = null)
     {
         Channel = "oneid_graph_" + schema;
         KeysChannel = "oneid_keys_" + schema;
+        RelationshipsChannel = "oneid_rels_" + schema;
         // Its own connection outside the pool: it stays open and idle, waiting for notifications.
         _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15, ApplicationName = "oneid-listener" }.ConnectionString;
         _time = time ?? TimeProvider.System;
@@ -38,6 +42,9 @@ public sealed class PostgresChangeListener : IAsyncDisposable
 
     /// <summary>The channel changes to the hub's API keys notify.</summary>
     public string KeysChannel { get; }
+
+    /// <summary>The channel writes of follows and contacts notify.</summary>
+    public string RelationshipsChannel { get; }
 
     public bool IsListening
     {
@@ -59,10 +66,17 @@ public sealed class PostgresChangeListener : IAsyncDisposable
     /// <summary>The API keys changed (a notification, a key write of this process, a lost or regained connection).</summary>
     public void KeysChanged() => Interlocked.Increment(ref _keysGeneration);
 
+    /// <summary>Moves on every notification of <see cref="RelationshipsChannel"/>, and whenever listening starts or stops.</summary>
+    public long RelationshipsGeneration => Interlocked.Read(ref _relationshipsGeneration);
+
+    /// <summary>Follows or contacts changed (a notification, a write of this process, a lost or regained connection).</summary>
+    public void RelationshipsChanged() => Interlocked.Increment(ref _relationshipsGeneration);
+
     private void Everything()
     {
         Changed();
         KeysChanged();
+        RelationshipsChanged();
     }
 
     private void EnsureStarted()
@@ -91,12 +105,16 @@ public sealed class PostgresChangeListener : IAsyncDisposable
                     {
                         KeysChanged();
                     }
+                    else if (e.Channel == RelationshipsChannel)
+                    {
+                        RelationshipsChanged();
+                    }
                     else
                     {
                         Changed();
                     }
                 };
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {KeysChannel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}; LISTEN {KeysChannel}; LISTEN {RelationshipsChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                 }

@@ -46,6 +46,9 @@ public enum ChangeScope
 
     /// <summary>The hub's API keys (the key cache).</summary>
     ApiKeys,
+
+    /// <summary>Follows and contacts (the relationships cache).</summary>
+    Relationships,
 }
 
 /// <summary>
@@ -536,7 +539,12 @@ public sealed class PostgresDatabase : StoreDatabase
     /// and on this process's own writes; null (read every time) while that connection is down.
     /// </summary>
     public override long? ChangeToken(ChangeScope scope) =>
-        !Changes.IsListening ? null : scope == ChangeScope.ApiKeys ? Changes.KeysGeneration : Changes.Generation;
+        !Changes.IsListening ? null : scope switch
+        {
+            ChangeScope.ApiKeys => Changes.KeysGeneration,
+            ChangeScope.Relationships => Changes.RelationshipsGeneration,
+            _ => Changes.Generation,
+        };
 
     /// <summary>Connections a tenant's pool may hold unless the connection string sets Maximum Pool Size.</summary>
     public const int DefaultTenantPoolSize = 20;

@@ -19,6 +19,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(BenchWorkloadCommand.Create());
         bench.Subcommands.Add(BenchLoginCommand.Create());
         bench.Subcommands.Add(BenchResolveCommand.Create());
+        bench.Subcommands.Add(BenchPacedClientCommand.Create());
         bench.Subcommands.Add(BenchConsoleCommand.Create());
         bench.Subcommands.Add(BenchSandboxCommand.Create());
         bench.Subcommands.Add(BenchWebhooksCommand.Create());

@@ -28,14 +28,29 @@ internal static class BenchResolveCommand
         var rate = new Option<string?>("--rate") { Description = "Resolves per second of the paced phase (default: half the measured peak)." };
         var db = new Option<string?>("--db") { Description = "The hub's store (default: a new temp SQLite file; Host=… for PostgreSQL)." };
         var json = new Option<bool>("--json") { Description = "End with one JSON line of the figures." };
-        var command = new Command("resolve", "GET /v1/resolve per second vs. a trivial endpoint of the same server.") { persons, requests, concurrency, rate, db, json };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(persons), parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(rate), parse.GetValue(db), parse.GetValue(json), ct));
+        var pacedClient = new Option<string>("--paced-client")
+        {
+            Description = "Where the paced phase's load generator runs: process (a child process, as callers are; default), thread (a dedicated thread of the hub's process), pool (Task.Delay on the hub's thread pool, the old way).",
+            DefaultValueFactory = _ => "process",
+        };
+        pacedClient.AcceptOnlyFromAmong("process", "thread", "pool");
+        var command = new Command("resolve", "GET /v1/resolve per second vs. a trivial endpoint of the same server.") { persons, requests, concurrency, rate, db, json, pacedClient };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(persons), parse.GetValue(requests), parse.GetValue(concurrency), parse.GetValue(rate), parse.GetValue(db), parse.GetValue(json), parse.GetValue(pacedClient)!, ct));
         return command;
     }
 
+    private static string PacedClientText(string pacedClient) => pacedClient switch
+    {
+        "process" => "a child process, a dedicated pacer thread",
+        "thread" => "a dedicated pacer thread in the hub's process",
+        _ => "Task.Delay on the hub's thread pool",
+    };
+
+    private static object? JsonNumber(double value) => double.IsNaN(value) ? null : Math.Round(value, 2);
+
     private static string OpenId(int i) => "oBench" + i.ToString("D22", CultureInfo.InvariantCulture);
 
-    private static async Task<int> RunAsync(int persons, int n, int concurrency, string? rateText, string? db, bool json, CancellationToken ct)
+    private static async Task<int> RunAsync(int persons, int n, int concurrency, string? rateText, string? db, bool json, string pacedClient, CancellationToken ct)
     {
         if (persons <= 0 || n <= 0 || concurrency <= 0)
         {
@@ -117,7 +132,31 @@ internal static class BenchResolveCommand
             var ratioCpu = (trivialCpu.Client + trivialCpu.Server) / (resolveCpu.Client + resolveCpu.Server);
             // The latency at a steady load the hub can carry: half the peak unless --rate says otherwise.
             var pacedRate = rate ?? resolve.PerSecond / 2;
-            var paced = await LoadRunner.PacedAsync(n, pacedRate, (i, c) => Get(targets[i], c), ct);
+            // The hub's own costs during the paced phase: with the client in another process, this process is the hub alone.
+            var hub = HubCounters.Start();
+            var tenant = app.Services.GetRequiredService<TenantRegistry>().Get("bench")!;
+            long VersionReads() => (tenant.Graph as OneId.Storage.Graph.SqlGraphStore)?.VersionReads ?? 0;
+            long RelationshipReads() => (tenant.Relationships as OneId.Storage.Relationships.SqlRelationshipStore)?.RelationshipReads ?? 0;
+            var (versionReads, relationshipReads) = (VersionReads(), RelationshipReads());
+            PacedRun paced;
+            switch (pacedClient)
+            {
+                case "process":
+                    var targetsFile = Path.Combine(folder, "targets.txt");
+                    await File.WriteAllLinesAsync(targetsFile, targets, ct);
+                    hub = HubCounters.Start();
+                    paced = await BenchPacedClientCommand.RunInChildAsync(new Uri(app.Urls.First()), key, targetsFile, pacedRate, ct);
+                    break;
+                case "thread":
+                    paced = await PacedClient.RunAsync(new Uri(app.Urls.First()), key, targets, pacedRate, ct);
+                    break;
+                default:
+                    var pooled = await LoadRunner.PacedAsync(n, pacedRate, (i, c) => Get(targets[i], c), ct);
+                    paced = new PacedRun(pooled.Load, pooled.Rate, double.NaN, pooled.StartLateP99Ms, double.NaN, double.NaN);
+                    break;
+            }
+            var hubDuring = hub.Stop(n);
+            (versionReads, relationshipReads) = (VersionReads() - versionReads, RelationshipReads() - relationshipReads);
             string Us((double Client, double Server) c) =>
                 (1e6 * (c.Client + c.Server) / n).ToString("F0", CultureInfo.InvariantCulture) + " µs CPU/request" + (cpu.MeasuresServer
                     ? $" (client {(1e6 * c.Client / n).ToString("F0", CultureInfo.InvariantCulture)} + server {(1e6 * c.Server / n).ToString("F0", CultureInfo.InvariantCulture)})" : "");
@@ -126,9 +165,12 @@ internal static class BenchResolveCommand
             Console.WriteLine($"  GET /v1/resolve   {resolve}   {Us(resolveCpu)}");
             Console.WriteLine($"  ratio {ratio.ToString("F2", CultureInfo.InvariantCulture)} by wall, {ratioCpu.ToString("F2", CultureInfo.InvariantCulture)} by CPU (goal ≥ 0.5)");
             Console.WriteLine($"  paced at {pacedRate.ToString("F0", CultureInfo.InvariantCulture)}/s{(rate is null ? " (half the peak)" : "")}: {paced.Load}; starts late p99 {paced.StartLateP99Ms.ToString("F2", CultureInfo.InvariantCulture)} ms (goal p99 < 5 ms)");
+            Console.WriteLine($"    client: {PacedClientText(pacedClient)}" + (double.IsNaN(paced.FromDueP99Ms) ? "" : FormattableString.Invariant(
+                $"; from when each was due: p50 {paced.FromDueP50Ms:F2} ms, p99 {paced.FromDueP99Ms:F2} ms; starts late p50 {paced.StartLateP50Ms:F2} ms")));
+            Console.WriteLine($"    {(pacedClient == "process" ? "hub" : "this process (hub + client)")} meanwhile: {hubDuring}; graph version reads {versionReads}, relationship reads {relationshipReads}");
             if (json)
             {
-                CliOutput.WriteJson(new Dictionary<string, object>
+                CliOutput.WriteJson(new Dictionary<string, object?>
                 {
                     ["persons"] = persons, ["requests"] = n, ["concurrency"] = concurrency,
                     ["resolves_per_s"] = Math.Round(resolve.PerSecond, 1), ["p50_ms"] = Math.Round(resolve.P50Ms, 2), ["p99_ms"] = Math.Round(resolve.P99Ms, 2),
@@ -138,6 +180,13 @@ internal static class BenchResolveCommand
                     ["paced_rate"] = Math.Round(pacedRate, 1), ["paced_per_s"] = Math.Round(paced.Load.PerSecond, 1),
                     ["paced_p50_ms"] = Math.Round(paced.Load.P50Ms, 2), ["paced_p99_ms"] = Math.Round(paced.Load.P99Ms, 2),
                     ["paced_errors"] = paced.Load.Errors, ["paced_start_late_p99_ms"] = Math.Round(paced.StartLateP99Ms, 2),
+                    ["paced_client"] = pacedClient,
+                    ["paced_start_late_p50_ms"] = JsonNumber(paced.StartLateP50Ms),
+                    ["paced_from_due_p50_ms"] = JsonNumber(paced.FromDueP50Ms), ["paced_from_due_p99_ms"] = JsonNumber(paced.FromDueP99Ms),
+                    ["paced_process_cpu_us"] = Math.Round(hubDuring.CpuMicroseconds, 1), ["paced_process_alloc_bytes"] = Math.Round(hubDuring.AllocatedBytes),
+                    ["paced_gc0"] = hubDuring.Gen0, ["paced_gc1"] = hubDuring.Gen1, ["paced_gc2"] = hubDuring.Gen2,
+                    ["paced_gc_pause_ms"] = Math.Round(hubDuring.PauseMs, 1),
+                    ["paced_version_reads"] = versionReads, ["paced_relationship_reads"] = relationshipReads,
                 });
             }
             await app.StopAsync(CancellationToken.None);

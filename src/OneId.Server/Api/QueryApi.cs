@@ -62,8 +62,9 @@ public static class QueryApi
     }
 
     /// <summary>
-    /// The person's answer with its relationships (internal tier: they name ids). Relationships are read on every
-    /// request, never from the person cache: a follow or a WeCom deletion changes them without changing the graph.
+    /// The person's answer with its relationships (internal tier: they name ids). Relationships never come from the
+    /// person cache (a follow or a WeCom deletion changes them without changing the graph): the relationship store
+    /// keeps its own cache, by the relationships' own change token.
     /// </summary>
     internal static async Task<PersonDocument> DocumentAsync(HubTenant tenant, Person person, Caller caller, CancellationToken ct)
     {

@@ -324,8 +324,14 @@ public sealed class SqlGraphStore : IGraphStore
         return version;
     }
 
+    private long _versionReads;
+
+    /// <summary>How many version lookups went to the database (the rest were answered from the change token).</summary>
+    public long VersionReads => Interlocked.Read(ref _versionReads);
+
     private async Task<GraphVersion> ReadVersionAsync(CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _versionReads);
         await using var connection = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = connection.CreateCommand();
         // PostgreSQL: the log's head row counts every committed write (side-by-side writers commit observation ids

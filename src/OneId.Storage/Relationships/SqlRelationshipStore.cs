@@ -109,11 +109,23 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             ON CONFLICT DO NOTHING;
         """;
 
+    // SQLite's data_version moves on every commit to the file, also the workers' (leases, inbox, cursors): a
+    // relationships cache kept by it alone was emptied every few seconds and answered almost nothing. This counter
+    // moves with every row of follows or contacts inserted, changed or deleted, by triggers, so by any writer of any
+    // process and any build that opens the file; the cache reads it again only after data_version moved. PostgreSQL
+    // has its own signal for these tables (NOTIFY oneid_rels_<schema>, see InTransactionAsync).
+    private static readonly string ChangeCounterSqlite = "CREATE TABLE IF NOT EXISTS rel_changes(id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);\n"
+        + "INSERT INTO rel_changes(id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;\n"
+        + string.Concat(from table in new[] { "rel_follows", "rel_contacts" }
+                        from change in new[] { "INSERT", "UPDATE", "DELETE" }
+                        select $"CREATE TRIGGER IF NOT EXISTS {table}_{change.ToLowerInvariant()}_counted AFTER {change} ON {table} BEGIN UPDATE rel_changes SET n = n + 1 WHERE id = 1; END;\n");
+
     public static IReadOnlyList<Migration> Migrations { get; } =
     [
         new Migration("relationships/001-init", Init, Init),
         new Migration("relationships/002-follow-history", FollowHistory, FollowHistory),
         new Migration("relationships/003-member-ids", MemberIds, MemberIds),
+        new Migration("relationships/004-change-counter", ChangeCounterSqlite, "SELECT 1"),
     ];
 
     private const string FollowUpsert = """
@@ -268,17 +280,29 @@ public sealed class SqlRelationshipStore : IRelationshipStore
 
     // Relationship writes touch no graph table, so on PostgreSQL they take no part in the tenant's graph write lock;
     // SQLite queues them at the database's in-process write gate like every writer.
+    // Every write of follows or contacts passes here. On PostgreSQL it notifies the relationships' channel in its
+    // transaction (delivered when it commits), so every instance's relationships cache hears it, and moves this
+    // process's signal as soon as it returns (also when it failed, perhaps after its commit). SQLite's data_version
+    // moves on any commit by itself.
     private async Task<int> InTransactionAsync(Func<DbConnection, DbTransaction, Task<int>> work, CancellationToken ct)
     {
-        if (_db.Kind == StoreKind.Sqlite)
+        if (_db is not PostgresDatabase pg)
         {
             return await _db.WriteAsync(work, ct).ConfigureAwait(false);
         }
-        await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
-        var changed = await work(c, tx).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return changed;
+        try
+        {
+            await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var tx = await c.BeginTransactionAsync(ct).ConfigureAwait(false);
+            var changed = await work(c, tx).ConfigureAwait(false);
+            await c.ExecuteAsync(new CommandDefinition("SELECT pg_notify('oneid_rels_' || current_schema(), '')", transaction: tx, cancellationToken: ct)).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+            return changed;
+        }
+        finally
+        {
+            pg.Changes.RelationshipsChanged();
+        }
     }
 
     // ---- identifiers replaced, members renamed
@@ -404,6 +428,27 @@ public sealed class SqlRelationshipStore : IRelationshipStore
     private static readonly string PostgresRelationshipsSql = RelationshipsSql(
         "rel_follows f WHERE f.identifier = ANY(@keys)", "rel_contacts c WHERE c.identifier = ANY(@keys)");
 
+    private const int MaxCachedRelationships = 200_000;
+
+    // A person's relationships by its sorted keys, with the relationships' change token read before the rows.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Token, PersonRelationships Value)> _cache = new(StringComparer.Ordinal);
+
+    // Counted here: ConcurrentDictionary.Count takes every bucket lock. Approximate, which is all a size bound needs.
+    private int _cached;
+
+    private long _relationshipReads;
+
+    /// <summary>How many relationship lookups went to the database (the rest were answered from memory).</summary>
+    public long RelationshipReads => Interlocked.Read(ref _relationshipReads);
+
+    /// <summary>
+    /// The follows and contacts of these identifiers. Every resolve asks, so an answer is kept in memory while the
+    /// relationships' change token is unchanged since it was read (taken before the rows, so a write that lands during
+    /// the read only makes the next call read again). SQLite: <c>data_version</c>, which moves on any commit of any
+    /// process. PostgreSQL: the relationships' LISTEN generation, which moves when any instance's write of follows or
+    /// contacts is heard (or one of this process returns); while that connection is down every lookup reads. So an
+    /// answer is never older than the last write the signal has carried.
+    /// </summary>
     public async Task<PersonRelationships> GetAsync(IReadOnlyCollection<Identifier> identifiers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
@@ -412,6 +457,59 @@ public sealed class SqlRelationshipStore : IRelationshipStore
         {
             return PersonRelationships.None;
         }
+        Array.Sort(keys, StringComparer.Ordinal);
+        var cacheKey = keys.Length == 1 ? keys[0] : string.Join('\n', keys);
+        var token = await TokenAsync(cancellationToken).ConfigureAwait(false);
+        if (token is { } t && _cache.TryGetValue(cacheKey, out var hit) && hit.Token == t)
+        {
+            return hit.Value;
+        }
+        Interlocked.Increment(ref _relationshipReads);
+        var value = await ReadAsync(keys, cancellationToken).ConfigureAwait(false);
+        if (token is { } read)
+        {
+            if (Volatile.Read(ref _cached) >= MaxCachedRelationships)
+            {
+                _cache.Clear();
+                Volatile.Write(ref _cached, 0);
+            }
+            var entry = (read, value);
+            _cache.AddOrUpdate(cacheKey, _ => { Interlocked.Increment(ref _cached); return entry; }, (_, _) => entry);
+        }
+        return value;
+    }
+
+    private sealed record CounterAt(long DataVersion, long Counter);
+
+    private volatile CounterAt? _counter;
+
+    /// <summary>
+    /// The relationships' change token. PostgreSQL: the LISTEN generation. SQLite: the triggers' counter, read again
+    /// only when data_version moved since it was last read; data_version is taken first, so a commit that lands during
+    /// the read only makes the next call read again.
+    /// </summary>
+    private async ValueTask<long?> TokenAsync(CancellationToken ct)
+    {
+        var token = _db.ChangeToken(ChangeScope.Relationships);
+        if (_db.Kind != StoreKind.Sqlite || token is not { } version)
+        {
+            return token;
+        }
+        if (_counter is { } last && last.DataVersion == version)
+        {
+            return last.Counter;
+        }
+        await using var c = await _db.OpenConnectionAsync(ct).ConfigureAwait(false);
+        var counter = Graph.SqliteDirect.For((Microsoft.Data.Sqlite.SqliteConnection)c).TryInt64(CounterSql, "", out var n) ? n : 0;
+        _counter = new CounterAt(version, counter);
+        return counter;
+    }
+
+    // The parameter is unused: SqliteDirect's scalar form binds one.
+    private const string CounterSql = "SELECT n FROM rel_changes WHERE id = 1 AND ?1 IS NOT NULL";
+
+    private async Task<PersonRelationships> ReadAsync(string[] keys, CancellationToken cancellationToken)
+    {
         var follows = new List<FollowRelationship>();
         var contacts = new List<ContactRelationship>();
         void Row(int tag, string identifier, string owner, string? member, long flag, long? t1, long? t2, long? t3, string? s1, string? s2)
