@@ -13,6 +13,9 @@ namespace OneId.Storage.Tests;
 /// </summary>
 public sealed class WriterStateTests
 {
+    // A hub keeps no writer state by default; these tests open the store as an import does.
+    private static readonly SqliteTuning WithState = SqliteTuning.Default with { WriterStateMegabytes = 64 };
+
     private static readonly DateTimeOffset At = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     private static Identifier U(string who) => Identifier.Parse($"unionid:acme:o{who.PadRight(27, 'u')}");
@@ -30,10 +33,20 @@ public sealed class WriterStateTests
         (await store.FindAsync(id, CancellationToken.None))?.Id;
 
     [Fact]
-    public async Task The_writer_state_answers_new_keys_without_a_lookup()
+    public async Task A_store_opened_with_the_hubs_defaults_keeps_no_writer_state()
     {
         using var folder = new TempFolder();
         await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+
+        store.WriterState.Should().BeNull("a hub's first write would otherwise scan the whole graph inside its transaction");
+        store.WriterStateCounters.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task The_writer_state_answers_new_keys_without_a_lookup()
+    {
+        using var folder = new TempFolder();
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
 
         var alice = await Observe(store, Mp("alice"), U("alice"));
         var again = await Observe(store, Oa("alice"), U("alice"));
@@ -50,12 +63,12 @@ public sealed class WriterStateTests
     public async Task A_write_by_another_store_between_two_batches_is_not_missed(bool sameDatabase)
     {
         using var folder = new TempFolder();
-        await using var first = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+        await using var first = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
         // The same database object shares the first's connection pool and usually its handle (data_version does not
         // move for the handle's own commits); another one opens its own.
         await using var second = sameDatabase
             ? await SqlGraphStore.OpenAsync(first.Database, CancellationToken.None)
-            : await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+            : await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
 
         var a = await Observe(first, U("a"));
         var b = await Observe(first, Mp("b"));
@@ -79,7 +92,7 @@ public sealed class WriterStateTests
     {
         using var folder = new TempFolder();
         var path = folder.File("g.db");
-        await using var store = await SqlGraphStore.OpenAsync(path, CancellationToken.None);
+        await using var store = await SqlGraphStore.OpenAsync(path, CancellationToken.None, tuning: WithState);
         var a = await Observe(store, U("a"));
 
         await using (var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
@@ -103,7 +116,7 @@ public sealed class WriterStateTests
     public async Task A_retraction_through_the_same_store_drops_the_state()
     {
         using var folder = new TempFolder();
-        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
 
         var link = await store.ObserveAsync(Obs(U("a"), Mp("a")), CancellationToken.None);
         await store.RetractAsync(link.Observation, CancellationToken.None);
@@ -128,7 +141,7 @@ public sealed class WriterStateTests
     public async Task A_rolled_back_batch_leaves_no_trace_in_the_state()
     {
         using var folder = new TempFolder();
-        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
         store.AddAttachmentWriter(new FailingWriter());
         var a = await Observe(store, U("a"));
         var b = await Observe(store, Mp("b"));
@@ -151,7 +164,7 @@ public sealed class WriterStateTests
     public async Task Keys_that_share_a_hash_are_each_found_with_their_own_owner()
     {
         using var folder = new TempFolder();
-        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
         // Every key has the same hash: every hint but one is wrong.
         store.UseWriterState(new WriterState(64L << 20, _ => 0x1234_5678_9ABC_DEF0UL));
 
@@ -174,7 +187,7 @@ public sealed class WriterStateTests
     public async Task Past_its_memory_bound_the_state_is_dropped_and_lookups_go_to_SQL()
     {
         using var folder = new TempFolder();
-        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None);
+        await using var store = await SqlGraphStore.OpenAsync(folder.File("g.db"), CancellationToken.None, tuning: WithState);
         // Room for the first tables (8 + 4 KiB), not for their first growth.
         store.UseWriterState(new WriterState(16 << 10));
 
