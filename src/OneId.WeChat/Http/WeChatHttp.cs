@@ -111,8 +111,8 @@ internal static class WeChatHttp
 
     /// <summary>
     /// Reads the top-level errcode of an answer without building a document (every answer passes here, some twice:
-    /// the retry and token handlers peek before <see cref="Parse{T}"/> reads it). Same reading as
-    /// <see cref="TryGetErrCode"/>: a number or a numeric string; of a repeated name the last counts, as in
+    /// the retry and token handlers peek before <see cref="Parse{T}"/> reads it). WeChat sends it as a number, some
+    /// gateways as a numeric string: both count; of a repeated name the last counts, as in
     /// <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>.
     /// </summary>
     /// <exception cref="JsonException">Not JSON, or not a JSON object.</exception>
@@ -131,6 +131,7 @@ internal static class WeChatHttp
             reader.Read();
             if (isErrCode)
             {
+                // Both TryGet forms leave 0 when they fail; an errcode of another kind resets an earlier one too.
                 errCode = 0;
                 found = reader.TokenType switch
                 {
@@ -138,31 +139,12 @@ internal static class WeChatHttp
                     JsonTokenType.String => int.TryParse(reader.GetString(), out errCode),
                     _ => false,
                 };
-                if (!found)
-                {
-                    errCode = 0;
-                }
             }
             reader.Skip();
         }
         // Past the object: anything but whitespace is malformed (the reader throws), as for JsonDocument.Parse.
         reader.Read();
         return found;
-    }
-
-    internal static bool TryGetErrCode(JsonElement root, out int errCode)
-    {
-        errCode = 0;
-        if (!root.TryGetProperty("errcode", out var e))
-        {
-            return false;
-        }
-        return e.ValueKind switch
-        {
-            JsonValueKind.Number => e.TryGetInt32(out errCode),
-            JsonValueKind.String => int.TryParse(e.GetString(), out errCode),
-            _ => false,
-        };
     }
 
     /// <summary>Reads the errcode of a buffered response without consuming it (handlers use it to decide retries).</summary>
