@@ -312,7 +312,8 @@ public sealed class UsageTests
         half.ExitCode.Should().Be(0, half.StdErr);
         using var a = JsonDocument.Parse(asked.Lines[^1]);
         a.RootElement.GetProperty("paced_rate").GetDouble().Should().Be(400);
-        a.RootElement.GetProperty("paced_errors").GetInt32().Should().Be(0);
+        a.RootElement.GetProperty("paced_errors").GetInt32().Should().Be(0, "the child process resolved with the key it was handed");
+        a.RootElement.GetProperty("paced_client").GetString().Should().Be("process");
         a.RootElement.GetProperty("paced_p99_ms").GetDouble().Should().BeGreaterThanOrEqualTo(a.RootElement.GetProperty("paced_p50_ms").GetDouble());
         using var h = JsonDocument.Parse(half.Lines[^1]);
         h.RootElement.GetProperty("paced_rate").GetDouble().Should().BeApproximately(h.RootElement.GetProperty("resolves_per_s").GetDouble() / 2, 0.1);

@@ -6,7 +6,8 @@ using OneId.Cli.Bench;
 namespace OneId.Cli.Commands;
 
 /// <summary>
-/// <c>oneid bench paced-client --url U --key K --rate R --targets FILE</c> (hidden): the paced phase of
+/// <c>oneid bench paced-client --url U --rate R --targets FILE</c> (hidden), the API key in <c>ONEID_BENCH_KEY</c>
+/// (an argument would show in every user's process list): the paced phase of
 /// <c>oneid bench resolve</c>, run in a process of its own so that the load generator and the hub do not share a
 /// thread pool or a garbage collector. GETs each path of FILE (one a line) open loop at R per second and prints one
 /// JSON line of the figures.
@@ -15,18 +16,23 @@ internal static class BenchPacedClientCommand
 {
     public const string Name = "paced-client";
 
+    private const string KeyVariable = "ONEID_BENCH_KEY";
+
     public static Command Create()
     {
         var url = new Option<string>("--url") { Required = true };
-        var key = new Option<string>("--key") { Required = true };
         var rate = new Option<double>("--rate") { Required = true };
         var targets = new Option<string>("--targets") { Required = true };
-        var command = new Command(Name, "The paced phase of `bench resolve` in its own process.") { url, key, rate, targets };
+        var command = new Command(Name, "The paced phase of `bench resolve` in its own process.") { url, rate, targets };
         command.Hidden = true;
         command.SetAction(async (parse, ct) =>
         {
+            if (Environment.GetEnvironmentVariable(KeyVariable) is not { Length: > 0 } key)
+            {
+                return CliOutput.Fail($"{KeyVariable} must hold the API key to resolve with", CliOutput.Usage);
+            }
             var paths = await File.ReadAllLinesAsync(parse.GetValue(targets)!, ct);
-            var run = await PacedClient.RunAsync(new Uri(parse.GetValue(url)!), parse.GetValue(key)!, paths, parse.GetValue(rate), ct);
+            var run = await PacedClient.RunAsync(new Uri(parse.GetValue(url)!), key, paths, parse.GetValue(rate), ct);
             CliOutput.WriteJson(ToJson(run));
             return run.Load.Errors == 0 ? CliOutput.Ok : CliOutput.Failed;
         });
@@ -53,12 +59,12 @@ internal static class BenchPacedClientCommand
     public static async Task<PacedRun> RunInChildAsync(Uri url, string key, string targetsFile, double rate, CancellationToken ct)
     {
         var self = Environment.ProcessPath ?? "dotnet";
-        var psi = new System.Diagnostics.ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new System.Diagnostics.ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, Environment = { [KeyVariable] = key } };
         if (Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
             psi.ArgumentList.Add(typeof(BenchPacedClientCommand).Assembly.Location);
         }
-        foreach (var a in new[] { "bench", Name, "--url", url.ToString(), "--key", key, "--rate", rate.ToString("R", CultureInfo.InvariantCulture), "--targets", targetsFile })
+        foreach (var a in new[] { "bench", Name, "--url", url.ToString(), "--rate", rate.ToString("R", CultureInfo.InvariantCulture), "--targets", targetsFile })
         {
             psi.ArgumentList.Add(a);
         }
