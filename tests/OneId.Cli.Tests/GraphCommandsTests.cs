@@ -315,6 +315,11 @@ public sealed class UsageTests
         a.RootElement.GetProperty("paced_errors").GetInt32().Should().Be(0, "the child process resolved with the key it was handed");
         a.RootElement.GetProperty("paced_client").GetString().Should().Be("process");
         a.RootElement.GetProperty("paced_p99_ms").GetDouble().Should().BeGreaterThanOrEqualTo(a.RootElement.GetProperty("paced_p50_ms").GetDouble());
+        // The hub's own view of the paced requests: ASP.NET Core's request duration saw every one of them (and the
+        // child's warm-up), and the child reported its own collector.
+        a.RootElement.GetProperty("paced_server_requests").GetInt32().Should().BeGreaterThanOrEqualTo(200);
+        a.RootElement.GetProperty("paced_server_max_ms").GetDouble().Should().BeGreaterThanOrEqualTo(a.RootElement.GetProperty("paced_server_p99_ms").GetDouble());
+        a.RootElement.GetProperty("paced_client_gcs").GetDouble().Should().BeGreaterThanOrEqualTo(0);
         using var h = JsonDocument.Parse(half.Lines[^1]);
         h.RootElement.GetProperty("paced_rate").GetDouble().Should().BeApproximately(h.RootElement.GetProperty("resolves_per_s").GetDouble() / 2, 0.1);
         asked.StdOut.Should().Contain("paced at 400/s:");

@@ -6,9 +6,12 @@ namespace OneId.Cli.Bench;
 
 /// <summary>
 /// A paced phase's figures: latency from each request's actual start (what the hub gave) and from the moment it was
-/// due (what a caller arriving on schedule saw, the start's lateness included), and how late the starts were.
+/// due (what a caller arriving on schedule saw, the start's lateness included), how late the starts were, and the
+/// client's own collections and GC pause time (NaN where the client shares the hub's process), which delay its reading
+/// of answers as much as the hub's pauses would.
 /// </summary>
-internal sealed record PacedRun(LoadFigures Load, double Rate, double StartLateP50Ms, double StartLateP99Ms, double FromDueP50Ms, double FromDueP99Ms)
+internal sealed record PacedRun(LoadFigures Load, double Rate, double StartLateP50Ms, double StartLateP99Ms, double FromDueP50Ms, double FromDueP99Ms,
+    double ClientGcs, double ClientGcPauseMs)
 {
     public PacedFigures Figures => new(Load, Rate, StartLateP99Ms);
 }
@@ -37,6 +40,7 @@ internal static partial class PacedClient
         var errors = 0;
         var running = new Task[total];
         var interval = Stopwatch.Frequency / rate;
+        var (gcs, paused) = (GC.CollectionCount(0), GC.GetTotalPauseDuration());
         var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 100; // the schedule starts 10 ms from now
         var pacer = new Thread(() =>
         {
@@ -59,7 +63,8 @@ internal static partial class PacedClient
         Array.Sort(fromDue);
         Array.Sort(lateness);
         return new PacedRun(new LoadFigures(total, errors, seconds, total / seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99)),
-            rate, Percentile(lateness, 0.50), Percentile(lateness, 0.99), Percentile(fromDue, 0.50), Percentile(fromDue, 0.99));
+            rate, Percentile(lateness, 0.50), Percentile(lateness, 0.99), Percentile(fromDue, 0.50), Percentile(fromDue, 0.99),
+            GC.CollectionCount(0) - gcs, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
 
         // Sends on the pacer thread up to the request's first wait; the rest runs on the thread pool.
         async Task Measure(int index, long due, long begun)

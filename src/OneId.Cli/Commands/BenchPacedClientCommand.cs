@@ -45,6 +45,7 @@ internal static class BenchPacedClientCommand
         ["p50_ms"] = run.Load.P50Ms, ["p99_ms"] = run.Load.P99Ms, ["rate"] = run.Rate,
         ["start_late_p50_ms"] = run.StartLateP50Ms, ["start_late_p99_ms"] = run.StartLateP99Ms,
         ["from_due_p50_ms"] = run.FromDueP50Ms, ["from_due_p99_ms"] = run.FromDueP99Ms,
+        ["client_gcs"] = run.ClientGcs, ["client_gc_pause_ms"] = run.ClientGcPauseMs,
     };
 
     /// <summary>Reads the figures back from the child's last line of output.</summary>
@@ -52,7 +53,8 @@ internal static class BenchPacedClientCommand
     {
         var d = JsonSerializer.Deserialize<Dictionary<string, double>>(line) ?? throw new FormatException("no figures");
         return new PacedRun(new LoadFigures((int)d["requests"], (int)d["errors"], d["seconds"], d["per_s"], d["p50_ms"], d["p99_ms"]),
-            d["rate"], d["start_late_p50_ms"], d["start_late_p99_ms"], d["from_due_p50_ms"], d["from_due_p99_ms"]);
+            d["rate"], d["start_late_p50_ms"], d["start_late_p99_ms"], d["from_due_p50_ms"], d["from_due_p99_ms"],
+            d["client_gcs"], d["client_gc_pause_ms"]);
     }
 
     /// <summary>Runs the paced phase in a child <c>oneid</c> process and returns its figures.</summary>

@@ -139,6 +139,8 @@ internal static class BenchResolveCommand
             long RelationshipReads() => (tenant.Relationships as OneId.Storage.Relationships.SqlRelationshipStore)?.RelationshipReads ?? 0;
             var (versionReads, relationshipReads) = (VersionReads(), RelationshipReads());
             PacedRun paced;
+            // Started after the warm-up and the peak phases, so it sees the paced requests only.
+            using var latency = new HubLatencyRecorder();
             switch (pacedClient)
             {
                 case "process":
@@ -152,10 +154,11 @@ internal static class BenchResolveCommand
                     break;
                 default:
                     var pooled = await LoadRunner.PacedAsync(n, pacedRate, (i, c) => Get(targets[i], c), ct);
-                    paced = new PacedRun(pooled.Load, pooled.Rate, double.NaN, pooled.StartLateP99Ms, double.NaN, double.NaN);
+                    paced = new PacedRun(pooled.Load, pooled.Rate, double.NaN, pooled.StartLateP99Ms, double.NaN, double.NaN, double.NaN, double.NaN);
                     break;
             }
             var hubDuring = hub.Stop(n);
+            var hubLatency = latency.Stop();
             (versionReads, relationshipReads) = (VersionReads() - versionReads, RelationshipReads() - relationshipReads);
             string Us((double Client, double Server) c) =>
                 (1e6 * (c.Client + c.Server) / n).ToString("F0", CultureInfo.InvariantCulture) + " µs CPU/request" + (cpu.MeasuresServer
@@ -168,6 +171,8 @@ internal static class BenchResolveCommand
             Console.WriteLine($"    client: {PacedClientText(pacedClient)}" + (double.IsNaN(paced.FromDueP99Ms) ? "" : FormattableString.Invariant(
                 $"; from when each was due: p50 {paced.FromDueP50Ms:F2} ms, p99 {paced.FromDueP99Ms:F2} ms; starts late p50 {paced.StartLateP50Ms:F2} ms")));
             Console.WriteLine($"    {(pacedClient == "process" ? "hub" : "this process (hub + client)")} meanwhile: {hubDuring}; graph version reads {versionReads}, relationship reads {relationshipReads}");
+            Console.WriteLine($"    {hubLatency}" + (double.IsNaN(paced.ClientGcPauseMs) ? "" : FormattableString.Invariant(
+                $"; the client's own GC: {paced.ClientGcs} collections, {paced.ClientGcPauseMs:F1} ms paused")));
             if (json)
             {
                 CliOutput.WriteJson(new Dictionary<string, object?>
@@ -186,6 +191,11 @@ internal static class BenchResolveCommand
                     ["paced_process_cpu_us"] = Math.Round(hubDuring.CpuMicroseconds, 1), ["paced_process_alloc_bytes"] = Math.Round(hubDuring.AllocatedBytes),
                     ["paced_gc0"] = hubDuring.Gen0, ["paced_gc1"] = hubDuring.Gen1, ["paced_gc2"] = hubDuring.Gen2,
                     ["paced_gc_pause_ms"] = Math.Round(hubDuring.PauseMs, 1),
+                    ["paced_server_p50_ms"] = Math.Round(hubLatency.P50Ms, 3), ["paced_server_p99_ms"] = Math.Round(hubLatency.P99Ms, 3),
+                    ["paced_server_max_ms"] = Math.Round(hubLatency.MaxMs, 2), ["paced_server_requests"] = hubLatency.Requests,
+                    ["paced_server_over_5ms"] = hubLatency.Over5Ms, ["paced_gc_pauses"] = hubLatency.GcPauses,
+                    ["paced_gc_longest_pause_ms"] = Math.Round(hubLatency.LongestGcPauseMs, 2),
+                    ["paced_client_gcs"] = JsonNumber(paced.ClientGcs), ["paced_client_gc_pause_ms"] = JsonNumber(paced.ClientGcPauseMs),
                     ["paced_version_reads"] = versionReads, ["paced_relationship_reads"] = relationshipReads,
                 });
             }
