@@ -101,7 +101,7 @@ public sealed class WriterStateTests
             await using var cmd = other.CreateCommand();
             cmd.CommandText = $"""
                 INSERT INTO persons (id, created_at) VALUES (100, 0);
-                INSERT INTO identifiers (key, type, ns, person_id) VALUES ('{Mp("x")}', 'openid', 'wx00000000000000aa', 100);
+                INSERT INTO identifiers (key, person_id) VALUES ('{Mp("x")}', 100);
                 UPDATE persons SET merged_into = 100 WHERE id = {a.Value};
                 """;
             await cmd.ExecuteNonQueryAsync();

@@ -18,7 +18,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterSt
     private readonly Dictionary<long, PersonWork> _persons = [];
     private readonly Dictionary<long, long> _absorbedInto = [];
     private readonly List<long> _newPersons = [];
-    private readonly List<(string Key, string Type, string Ns, long Person)> _newExclusive = [];
+    private readonly List<(string Key, Identifier Id, long Person)> _newExclusive = [];
     private readonly List<(string Key, string Type, long Person)> _newWeak = [];
     private readonly List<(string Old, string New)> _replacedMarks = [];
     private readonly List<(long Id, int Status, long? Person, Observation Observation, string? Conflict)> _observations = [];
@@ -376,7 +376,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterSt
                     var key = id.ToString();
                     work.Exclusive.Add(id);
                     _ownerOfKey[key] = person;
-                    _newExclusive.Add((key, id.Type.Name, id.Namespace, person));
+                    _newExclusive.Add((key, id, person));
                 }
                 foreach (var weak in observation.Weak)
                 {
@@ -435,7 +435,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterSt
         var merges = _absorbedInto.Keys.Where(p => !born.Contains(p)).Select(p => (Old: p, Root: Root(p))).ToArray();
         await sql.MarkMergedAsync(merges, ct).ConfigureAwait(false);
 
-        await sql.InsertExclusiveAsync(_newExclusive.Select(r => new object?[] { r.Key, r.Type, r.Ns, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
+        await sql.InsertExclusiveAsync(_newExclusive.Select(r => (r.Id, Root(r.Person))).ToArray(), ct).ConfigureAwait(false);
         await sql.InsertWeakAsync(_newWeak.Select(r => new object?[] { r.Key, r.Type, Root(r.Person) }).ToArray(), ct).ConfigureAwait(false);
         await sql.MarkReplacedAsync(_replacedMarks, ct).ConfigureAwait(false);
         await sql.InsertObservationsAsync(_observations.Select(o => new object?[]

@@ -492,8 +492,12 @@ internal sealed class GraphCommands(DbConnection connection, DbTransaction? tx) 
     public Task InsertPersonsAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
         InsertRowsAsync("persons", ["id", "created_at", "merged_into"], "bbb", rows, "", ct);
 
-    public Task InsertExclusiveAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>
-        InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], "tttb", rows, "", ct);
+    /// <summary>Exclusive identifiers and the person each belongs to.</summary>
+    public Task InsertExclusiveAsync(IReadOnlyList<(Identifier Id, long Person)> rows, CancellationToken ct) => Direct is not null
+        // SQLite computes type and ns from the key (virtual columns, graph/007).
+        ? InsertRowsAsync("identifiers", ["key", "person_id"], "tb", rows.Select(r => new object?[] { r.Id.ToString(), r.Person }).ToArray(), "", ct)
+        : InsertRowsAsync("identifiers", ["key", "type", "ns", "person_id"], "tttb",
+            rows.Select(r => new object?[] { r.Id.ToString(), r.Id.Type.Name, r.Id.Namespace, r.Person }).ToArray(), "", ct);
 
     /// <summary>Weak rows a person already holds are skipped.</summary>
     public Task InsertWeakAsync(IReadOnlyList<object?[]> rows, CancellationToken ct) =>

@@ -23,7 +23,27 @@ public static class GraphSchema
         new Migration("graph/005-concurrent-writers", Sqlite: "SELECT 1", Postgres: ConcurrentWriters),
         // "Is this identifier the successor of another?" — a migration's walk skips ids that are new already.
         new Migration("graph/006-replaced-by-index", Sqlite: ReplacedByIndex, Postgres: ReplacedByIndex),
+        // The key already says the type and namespace: on SQLite they become virtual columns, computed when read and
+        // never written, so an identifier row and its index entry carry the key once. PostgreSQL, which has no
+        // virtual columns before version 18, keeps them stored.
+        new Migration("graph/007-identifier-key-once", Sqlite: IdentifierKeyOnceSqlite, Postgres: "SELECT 1"),
     ];
+
+    // A key is type:namespace:value, and neither the type nor the namespace contains ':' (no namespace shape of
+    // IdentifierType admits one), so the first two colons split it. SQLite cannot change a column into a generated one: the table is
+    // rebuilt, in the migration's transaction.
+    private const string IdentifierKeyOnceSqlite = """
+        CREATE TABLE identifiers_keyed (
+            key TEXT NOT NULL PRIMARY KEY,
+            person_id BIGINT NOT NULL,
+            replaced_by TEXT NULL,
+            type TEXT GENERATED ALWAYS AS (substr(key, 1, instr(key, ':') - 1)) VIRTUAL,
+            ns TEXT GENERATED ALWAYS AS (substr(key, instr(key, ':') + 1, instr(substr(key, instr(key, ':') + 1), ':') - 1)) VIRTUAL) WITHOUT ROWID;
+        INSERT INTO identifiers_keyed (key, person_id, replaced_by) SELECT key, person_id, replaced_by FROM identifiers;
+        DROP TABLE identifiers;
+        ALTER TABLE identifiers_keyed RENAME TO identifiers;
+        CREATE INDEX ix_identifiers_person ON identifiers(person_id);
+        """ + ReplacedByIndex;
 
     private const string ReplacedByIndex = "CREATE INDEX ix_identifiers_replaced_by ON identifiers(replaced_by) WHERE replaced_by IS NOT NULL;";
 

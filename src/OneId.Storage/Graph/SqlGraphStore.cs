@@ -207,7 +207,7 @@ public sealed class SqlGraphStore : IGraphStore
             var owner = index == 0 ? person : await sql.InsertPersonAsync(now, cancellationToken).ConfigureAwait(false);
             persons.Add(owner);
             await sql.InsertExclusiveAsync(component.Identifiers.Where(i => i.IsExclusive)
-                .Select(i => new object?[] { i.ToString(), i.Type.Name, i.Namespace, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
+                .Select(i => (i, owner.Value)).ToArray(), cancellationToken).ConfigureAwait(false);
             await sql.InsertWeakAsync(component.Identifiers.Where(i => !i.IsExclusive)
                 .Select(i => new object?[] { i.ToString(), i.Type.Name, owner.Value }).ToArray(), cancellationToken).ConfigureAwait(false);
             await sql.MarkReplacedAsync(component.ReplacedBy.Select(r => (r.Key.ToString(), r.Value.ToString())).ToArray(), cancellationToken).ConfigureAwait(false);
