@@ -9,7 +9,8 @@ namespace OneId.Cli.Bench;
 /// over each request (ASP.NET Core's <c>http.server.request.duration</c>, from the request's headers read to its
 /// response written) and each pause of this process's garbage collector (the runtime's GCSuspendEEBegin and
 /// GCRestartEEEnd events). A client-side p99 far above both is time spent before the hub read the request or after it
-/// wrote the answer: sockets, the client's own process and the OS run queue.
+/// wrote the answer: sockets, the client's own process and the OS run queue. It also keeps the runtime's allocation
+/// samples (GCAllocationTick, one about every 100 KB allocated, naming the type) to say what the collections are for.
 /// </summary>
 internal sealed class HubLatencyRecorder : IDisposable
 {
@@ -47,7 +48,7 @@ internal sealed class HubLatencyRecorder : IDisposable
         Array.Sort(server);
         var pauses = _gc.Pauses();
         return new HubLatency(server.Length, Percentile(server, 0.50), Percentile(server, 0.99), server.Length == 0 ? 0 : server[^1],
-            server.Count(ms => ms > 5), pauses.Length, pauses.Length == 0 ? 0 : pauses.Max());
+            server.Count(ms => ms > 5), pauses.Length, pauses.Length == 0 ? 0 : pauses.Max(), _gc.TopAllocations(8));
     }
 
     public void Dispose()
@@ -63,6 +64,7 @@ internal sealed class HubLatencyRecorder : IDisposable
     {
         private const EventKeywords GcKeyword = (EventKeywords)0x1;
         private readonly List<double> _pauses = [];
+        private readonly Dictionary<string, long> _allocatedByType = new(StringComparer.Ordinal);
         private DateTime? _suspended;
 
         // EventListener calls this from its base constructor for the sources that exist already, before this class's
@@ -71,7 +73,8 @@ internal sealed class HubLatencyRecorder : IDisposable
         {
             if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
             {
-                EnableEvents(eventSource, EventLevel.Informational, GcKeyword);
+                // Verbose: the allocation samples are verbose events of the GC keyword.
+                EnableEvents(eventSource, EventLevel.Verbose, GcKeyword);
             }
         }
 
@@ -89,6 +92,24 @@ internal sealed class HubLatencyRecorder : IDisposable
                     }
                     _suspended = null;
                     break;
+                case "GCAllocationTick_V4" when eventData.PayloadNames is { } names:
+                    var type = eventData.Payload![names.IndexOf("TypeName")] as string ?? "?";
+                    var amount = Convert.ToInt64(eventData.Payload[names.IndexOf("AllocationAmount64")], CultureInfo.InvariantCulture);
+                    lock (_pauses)
+                    {
+                        _allocatedByType[type] = _allocatedByType.GetValueOrDefault(type) + amount;
+                    }
+                    break;
+            }
+        }
+
+        /// <summary>The types most allocated (by sampled bytes) and each one's share of the samples.</summary>
+        public IReadOnlyList<(string Type, double Share)> TopAllocations(int count)
+        {
+            lock (_pauses)
+            {
+                var total = (double)_allocatedByType.Values.Sum();
+                return _allocatedByType.OrderByDescending(t => t.Value).Take(count).Select(t => (t.Key, t.Value / total)).ToArray();
             }
         }
 
@@ -103,8 +124,12 @@ internal sealed class HubLatencyRecorder : IDisposable
 }
 
 /// <summary>What <see cref="HubLatencyRecorder"/> saw: the hub's own time per request and its collector's pauses.</summary>
-internal sealed record HubLatency(int Requests, double P50Ms, double P99Ms, double MaxMs, int Over5Ms, int GcPauses, double LongestGcPauseMs)
+internal sealed record HubLatency(int Requests, double P50Ms, double P99Ms, double MaxMs, int Over5Ms, int GcPauses, double LongestGcPauseMs,
+    IReadOnlyList<(string Type, double Share)> TopAllocations)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"the hub's own time a request (ASP.NET Core's request duration, {Requests} requests): p50 {P50Ms:F2} ms, p99 {P99Ms:F2} ms, longest {MaxMs:F1} ms, {Over5Ms} over 5 ms; {GcPauses} GC pauses, the longest {LongestGcPauseMs:F1} ms");
+
+    /// <summary>The sampled allocations, most first: <c>type 23%, type 11%, …</c>.</summary>
+    public string AllocationText => string.Join(", ", TopAllocations.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")));
 }

@@ -150,7 +150,8 @@ internal static class BenchResolveCommand
                     paced = await BenchPacedClientCommand.RunInChildAsync(new Uri(app.Urls.First()), key, targetsFile, pacedRate, ct);
                     break;
                 case "thread":
-                    paced = await PacedClient.RunAsync(new Uri(app.Urls.First()), key, targets, pacedRate, ct);
+                    // In the hub's process the collections counted are the hub's too: there is no client's own to report.
+                    paced = await PacedClient.RunAsync(new Uri(app.Urls.First()), key, targets, pacedRate, ct) with { ClientGcs = double.NaN, ClientGcPauseMs = double.NaN };
                     break;
                 default:
                     var pooled = await LoadRunner.PacedAsync(n, pacedRate, (i, c) => Get(targets[i], c), ct);
@@ -173,6 +174,7 @@ internal static class BenchResolveCommand
             Console.WriteLine($"    {(pacedClient == "process" ? "hub" : "this process (hub + client)")} meanwhile: {hubDuring}; graph version reads {versionReads}, relationship reads {relationshipReads}");
             Console.WriteLine($"    {hubLatency}" + (double.IsNaN(paced.ClientGcPauseMs) ? "" : FormattableString.Invariant(
                 $"; the client's own GC: {paced.ClientGcs} collections, {paced.ClientGcPauseMs:F1} ms paused")));
+            Console.WriteLine($"    the hub's allocations, sampled: {hubLatency.AllocationText}");
             if (json)
             {
                 CliOutput.WriteJson(new Dictionary<string, object?>
