@@ -18,7 +18,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterSt
     private readonly Dictionary<long, PersonWork> _persons = [];
     private readonly Dictionary<long, long> _absorbedInto = [];
     private readonly List<long> _newPersons = [];
-    private readonly List<(string Key, Identifier Id, long Person)> _newExclusive = [];
+    private readonly List<(Identifier Id, long Person)> _newExclusive = [];
     private readonly List<(string Key, string Type, long Person)> _newWeak = [];
     private readonly List<(string Old, string New)> _replacedMarks = [];
     private readonly List<(long Id, int Status, long? Person, Observation Observation, string? Conflict)> _observations = [];
@@ -376,7 +376,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterSt
                     var key = id.ToString();
                     work.Exclusive.Add(id);
                     _ownerOfKey[key] = person;
-                    _newExclusive.Add((key, id, person));
+                    _newExclusive.Add((id, person));
                 }
                 foreach (var weak in observation.Weak)
                 {
@@ -423,7 +423,7 @@ internal sealed class GraphBatch(GraphCommands sql, DateTimeOffset now, WriterSt
         {
             // New keys in one order for every writer: two batches racing for the same new identifiers (or observation
             // keys) wait for each other in that order instead of deadlocking, and the later one runs again.
-            _newExclusive.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+            _newExclusive.Sort((a, b) => string.CompareOrdinal(a.Id.ToString(), b.Id.ToString()));
             _observations.Sort((a, b) => string.CompareOrdinal(a.Observation.Key, b.Observation.Key));
         }
         // New persons that were absorbed later in the same batch are born as aliases.
