@@ -51,7 +51,7 @@ public readonly partial record struct Identifier
         ArgumentNullException.ThrowIfNull(text);
         var first = text.IndexOf(':', StringComparison.Ordinal);
         var second = text.IndexOf(':', first + 1);
-        return new Identifier(IdentifierType.FromName(text[..first]), text[(first + 1)..second], text[(second + 1)..], text);
+        return new Identifier(IdentifierType.FromName(text.AsSpan(0, first)), text[(first + 1)..second], text[(second + 1)..], text);
     }
 
     public static Identifier Create(IdentifierType type, string ns, string value) =>
@@ -73,15 +73,19 @@ public readonly partial record struct Identifier
             error = $"'{Shorten(text)}' is not type:namespace:value";
             return false;
         }
-        if (!IdentifierType.TryFromName(text[..first], out var type))
+        if (!IdentifierType.TryFromName(text.AsSpan(0, first), out var type))
         {
             error = $"unknown identifier type '{Shorten(text[..first])}' (known: {string.Join(", ", IdentifierType.All.Select(t => t.Name))})";
             return false;
         }
-        return TryCreate(type, text[(first + 1)..second], text[(second + 1)..], out identifier, out error);
+        // The text is already type:namespace:value: it becomes the identifier's text form instead of a second copy.
+        return TryCreate(type, text[(first + 1)..second], text[(second + 1)..], text, out identifier, out error);
     }
 
-    public static bool TryCreate(IdentifierType type, string? ns, string? value, out Identifier identifier, [NotNullWhen(false)] out string? error)
+    public static bool TryCreate(IdentifierType type, string? ns, string? value, out Identifier identifier, [NotNullWhen(false)] out string? error) =>
+        TryCreate(type, ns, value, null, out identifier, out error);
+
+    private static bool TryCreate(IdentifierType type, string? ns, string? value, string? text, out Identifier identifier, [NotNullWhen(false)] out string? error)
     {
         identifier = default;
         ns ??= "";
@@ -100,7 +104,7 @@ public readonly partial record struct Identifier
             error = $"{type.Name} value '{Shorten(value!)}' is not {type.ValueDescription}";
             return false;
         }
-        identifier = new Identifier(type, ns, value!);
+        identifier = new Identifier(type, ns, value!, text);
         error = null;
         return true;
     }
@@ -162,7 +166,10 @@ public sealed partial class IdentifierType : IEquatable<IdentifierType>
     internal Regex ValueShape { get; }
     internal string ValueDescription { get; }
 
-    public static bool TryFromName(string name, [NotNullWhen(true)] out IdentifierType? type)
+    public static bool TryFromName(string name, [NotNullWhen(true)] out IdentifierType? type) => TryFromName(name.AsSpan(), out type);
+
+    /// <summary>The type named by a slice of a longer text, without copying it out.</summary>
+    public static bool TryFromName(ReadOnlySpan<char> name, [NotNullWhen(true)] out IdentifierType? type)
     {
         type = name switch
         {
@@ -177,7 +184,7 @@ public sealed partial class IdentifierType : IEquatable<IdentifierType>
         return type is not null;
     }
 
-    public static IdentifierType FromName(string name) =>
+    public static IdentifierType FromName(ReadOnlySpan<char> name) =>
         TryFromName(name, out var t) ? t : throw new FormatException($"unknown identifier type '{name}'");
 
     public bool Equals(IdentifierType? other) => ReferenceEquals(this, other);

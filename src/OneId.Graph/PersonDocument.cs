@@ -31,14 +31,34 @@ public sealed record PersonDocument(
             : null;
         return new PersonDocument(
             person.Id.ToString(),
-            person.Aliases.Select(a => a.ToString()).ToArray(),
-            person.Identifiers.Where(i => tiers.Contains(i.Tier)).Select(i => i.ToString()).ToArray(),
+            person.Aliases.Count == 0 ? [] : person.Aliases.Select(a => a.ToString()).ToArray(),
+            Visible(person.Identifiers, tiers),
             seesPrivate
                 ? person.Profile.Where(a => tiers.Contains(a.Tier)).ToDictionary(a => a.Name, a => a.Value, StringComparer.Ordinal)
                 : null)
         {
             ReplacedBy = replacedBy,
         };
+    }
+
+    // A loop rather than Where/Select: every resolve builds a document, and the iterators were a tenth of what a
+    // resolve allocated.
+    private static string[] Visible(IReadOnlyList<Identifier> identifiers, IReadOnlySet<DataTier> tiers)
+    {
+        var count = 0;
+        for (var i = 0; i < identifiers.Count; i++)
+        {
+            count += tiers.Contains(identifiers[i].Tier) ? 1 : 0;
+        }
+        string[] visible = count == 0 ? [] : new string[count];
+        for (int i = 0, n = 0; n < count; i++)
+        {
+            if (tiers.Contains(identifiers[i].Tier))
+            {
+                visible[n++] = identifiers[i].ToString();
+            }
+        }
+        return visible;
     }
 
     /// <summary>

@@ -452,12 +452,11 @@ public sealed class SqlRelationshipStore : IRelationshipStore
     public async Task<PersonRelationships> GetAsync(IReadOnlyCollection<Identifier> identifiers, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identifiers);
-        var keys = identifiers.Where(i => i.Type == IdentifierType.OpenId || i.Type == IdentifierType.ExternalUserId).Select(i => i.ToString()).Distinct(StringComparer.Ordinal).ToArray();
+        var keys = RelationshipKeys(identifiers);
         if (keys.Length == 0)
         {
             return PersonRelationships.None;
         }
-        Array.Sort(keys, StringComparer.Ordinal);
         var cacheKey = keys.Length == 1 ? keys[0] : string.Join('\n', keys);
         var token = await TokenAsync(cancellationToken).ConfigureAwait(false);
         if (token is { } t && _cache.TryGetValue(cacheKey, out var hit) && hit.Token == t)
@@ -477,6 +476,48 @@ public sealed class SqlRelationshipStore : IRelationshipStore
             _cache.AddOrUpdate(cacheKey, _ => { Interlocked.Increment(ref _cached); return entry; }, (_, _) => entry);
         }
         return value;
+    }
+
+    /// <summary>
+    /// The keys of the identifiers that can have relationships (openids follow, external_userids are contacts), sorted
+    /// and distinct. A loop rather than LINQ: every resolve runs it, and the iterators and Distinct's set were a tenth of
+    /// what a resolve allocated.
+    /// </summary>
+    private static string[] RelationshipKeys(IReadOnlyCollection<Identifier> identifiers)
+    {
+        static bool HasRelationships(Identifier i) => i.Type == IdentifierType.OpenId || i.Type == IdentifierType.ExternalUserId;
+        var count = 0;
+        foreach (var i in identifiers)
+        {
+            count += HasRelationships(i) ? 1 : 0;
+        }
+        if (count == 0)
+        {
+            return [];
+        }
+        var keys = new string[count];
+        var n = 0;
+        foreach (var i in identifiers)
+        {
+            if (HasRelationships(i))
+            {
+                keys[n++] = i.ToString();
+            }
+        }
+        if (count == 1)
+        {
+            return keys;
+        }
+        Array.Sort(keys, StringComparer.Ordinal);
+        n = 1;
+        for (var k = 1; k < keys.Length; k++)
+        {
+            if (!string.Equals(keys[k], keys[n - 1], StringComparison.Ordinal))
+            {
+                keys[n++] = keys[k];
+            }
+        }
+        return n == keys.Length ? keys : keys[..n];
     }
 
     private sealed record CounterAt(long DataVersion, long Counter);
