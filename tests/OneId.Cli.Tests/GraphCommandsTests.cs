@@ -320,6 +320,7 @@ public sealed class UsageTests
         a.RootElement.GetProperty("paced_server_requests").GetInt32().Should().BeGreaterThanOrEqualTo(200);
         a.RootElement.GetProperty("paced_server_max_ms").GetDouble().Should().BeGreaterThanOrEqualTo(a.RootElement.GetProperty("paced_server_p99_ms").GetDouble());
         a.RootElement.GetProperty("paced_client_gcs").GetDouble().Should().BeGreaterThanOrEqualTo(0);
+        asked.StdOut.Should().MatchRegex(@"the hub's allocations, sampled: \S+ \d+ ?%", "the runtime's allocation samples reached the listener");
         using var h = JsonDocument.Parse(half.Lines[^1]);
         h.RootElement.GetProperty("paced_rate").GetDouble().Should().BeApproximately(h.RootElement.GetProperty("resolves_per_s").GetDouble() / 2, 0.1);
         asked.StdOut.Should().Contain("paced at 400/s:");

@@ -15,7 +15,7 @@ namespace OneId.Cli.Bench;
 internal sealed class HubLatencyRecorder : IDisposable
 {
     private readonly MeterListener _meters = new();
-    private readonly GcPauseListener _gc = new();
+    private readonly RuntimeGcListener _gc = new();
     private readonly List<double> _serverMs = [];
 
     public HubLatencyRecorder()
@@ -47,7 +47,7 @@ internal sealed class HubLatencyRecorder : IDisposable
         }
         Array.Sort(server);
         var pauses = _gc.Pauses();
-        return new HubLatency(server.Length, Percentile(server, 0.50), Percentile(server, 0.99), server.Length == 0 ? 0 : server[^1],
+        return new HubLatency(server.Length, LoadRunner.Percentile(server, 0.50), LoadRunner.Percentile(server, 0.99), server.Length == 0 ? 0 : server[^1],
             server.Count(ms => ms > 5), pauses.Length, pauses.Length == 0 ? 0 : pauses.Max(), _gc.TopAllocations(8));
     }
 
@@ -57,12 +57,14 @@ internal sealed class HubLatencyRecorder : IDisposable
         _gc.Dispose();
     }
 
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-
-    /// <summary>The runtime's GC events of this process, each pause from suspending the threads to resuming them.</summary>
-    private sealed class GcPauseListener : EventListener
+    /// <summary>
+    /// The runtime's GC events of this process: each pause from suspending the threads to resuming them, and the
+    /// allocation samples by type.
+    /// </summary>
+    private sealed class RuntimeGcListener : EventListener
     {
         private const EventKeywords GcKeyword = (EventKeywords)0x1;
+        private readonly Lock _gate = new();
         private readonly List<double> _pauses = [];
         private readonly Dictionary<string, long> _allocatedByType = new(StringComparer.Ordinal);
         private DateTime? _suspended;
@@ -86,7 +88,7 @@ internal sealed class HubLatencyRecorder : IDisposable
                     _suspended = eventData.TimeStamp;
                     break;
                 case "GCRestartEEEnd_V1" when _suspended is { } begun:
-                    lock (_pauses)
+                    lock (_gate)
                     {
                         _pauses.Add((eventData.TimeStamp - begun).TotalMilliseconds);
                     }
@@ -95,7 +97,7 @@ internal sealed class HubLatencyRecorder : IDisposable
                 case "GCAllocationTick_V4" when eventData.PayloadNames is { } names:
                     var type = eventData.Payload![names.IndexOf("TypeName")] as string ?? "?";
                     var amount = Convert.ToInt64(eventData.Payload[names.IndexOf("AllocationAmount64")], CultureInfo.InvariantCulture);
-                    lock (_pauses)
+                    lock (_gate)
                     {
                         _allocatedByType[type] = _allocatedByType.GetValueOrDefault(type) + amount;
                     }
@@ -106,7 +108,7 @@ internal sealed class HubLatencyRecorder : IDisposable
         /// <summary>The types most allocated (by sampled bytes) and each one's share of the samples.</summary>
         public IReadOnlyList<(string Type, double Share)> TopAllocations(int count)
         {
-            lock (_pauses)
+            lock (_gate)
             {
                 var total = (double)_allocatedByType.Values.Sum();
                 return _allocatedByType.OrderByDescending(t => t.Value).Take(count).Select(t => (t.Key, t.Value / total)).ToArray();
@@ -115,7 +117,7 @@ internal sealed class HubLatencyRecorder : IDisposable
 
         public double[] Pauses()
         {
-            lock (_pauses)
+            lock (_gate)
             {
                 return [.. _pauses];
             }

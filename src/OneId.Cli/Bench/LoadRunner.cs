@@ -82,5 +82,6 @@ internal static class LoadRunner
             rate, Percentile(lateness, 0.99));
     }
 
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    /// <summary>The p-quantile (0–1) of an ascending array, nearest rank; 0 when empty. Every bench phase uses this one.</summary>
+    internal static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

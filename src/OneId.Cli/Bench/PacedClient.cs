@@ -62,8 +62,8 @@ internal static partial class PacedClient
         Array.Sort(latencies);
         Array.Sort(fromDue);
         Array.Sort(lateness);
-        return new PacedRun(new LoadFigures(total, errors, seconds, total / seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99)),
-            rate, Percentile(lateness, 0.50), Percentile(lateness, 0.99), Percentile(fromDue, 0.50), Percentile(fromDue, 0.99),
+        return new PacedRun(new LoadFigures(total, errors, seconds, total / seconds, LoadRunner.Percentile(latencies, 0.50), LoadRunner.Percentile(latencies, 0.99)),
+            rate, LoadRunner.Percentile(lateness, 0.50), LoadRunner.Percentile(lateness, 0.99), LoadRunner.Percentile(fromDue, 0.50), LoadRunner.Percentile(fromDue, 0.99),
             GC.CollectionCount(0) - gcs, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds);
 
         // Sends on the pacer thread up to the request's first wait; the rest runs on the thread pool.
@@ -127,6 +127,4 @@ internal static partial class PacedClient
 
     [LibraryImport("libc", EntryPoint = "nanosleep")]
     private static partial int NanoSleep(ref TimeSpec request, IntPtr remaining);
-
-    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }

@@ -30,8 +30,8 @@ public static class GraphSchema
     ];
 
     // A key is type:namespace:value, and neither the type nor the namespace contains ':' (no namespace shape of
-    // IdentifierType admits one), so the first two colons split it. SQLite cannot change a column into a generated one: the table is
-    // rebuilt, in the migration's transaction.
+    // IdentifierType admits one), so the first two colons split it. SQLite cannot change a column into a generated
+    // one: the table is rebuilt, in the migration's transaction.
     private const string IdentifierKeyOnceSqlite = """
         CREATE TABLE identifiers_keyed (
             key TEXT NOT NULL PRIMARY KEY,
